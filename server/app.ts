@@ -1,0 +1,112 @@
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import fs from 'node:fs';
+import path from 'node:path';
+import fastifyStatic from '@fastify/static';
+import type { Db } from './db/index';
+import { configFromEnv, type Config } from './config';
+import { loadCatalog } from './catalog/catalog';
+import { EventBus } from './live/bus';
+import { bootstrapPrincipals } from './auth/bootstrap';
+import { authPlugin } from './auth/plugin';
+import { HttpError } from './http/errors';
+import { authRoutes } from './auth/routes';
+import { catalogRoutes } from './catalog/routes';
+import { jobsRoutes } from './jobs/routes';
+import { controlRoutes } from './jobs/control-routes';
+import type { Services } from './context';
+import { JobsService } from './jobs/service';
+
+export const BODY_LIMIT = 1024 * 1024;
+
+export interface BuildOptions {
+  db: Db;
+  config?: Partial<Config>;
+  logger?: FastifyServerOptions['logger'];
+}
+
+function parseJson(body: string): unknown {
+  if (body.trim() === '') throw new HttpError(400, '(body): the request body is empty; send a JSON document');
+  try {
+    return JSON.parse(body);
+  } catch (error) {
+    throw new HttpError(400, `(body): malformed JSON (${(error as Error).message})`);
+  }
+}
+
+/** Builds the whole server as a Fastify instance; it never listens (main.ts does, tests use inject). */
+export async function buildApp(options: BuildOptions): Promise<FastifyInstance> {
+  const config: Config = { ...configFromEnv(), publicDir: null, ...options.config };
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: BODY_LIMIT,
+  });
+
+  const catalog = loadCatalog(config.catalogFile ?? undefined);
+  const bus = new EventBus();
+  const services: Services = {
+    db: options.db,
+    config,
+    catalog,
+    bus,
+    credentials: await bootstrapPrincipals(options.db, config.dataDir),
+    jobs: new JobsService(options.db, catalog, bus),
+  };
+  app.decorate('services', services);
+
+  // The seeds send `Content-Type: content-type: application/json; charset=utf-8`, which is not a valid
+  // media type; any body is therefore read as JSON, whatever its declared type.
+  app.addHook('onRequest', async (request) => {
+    const type = request.headers['content-type'];
+    if (type !== undefined && !/^[\w.+-]+\/[\w.+-]+\s*(;.*)?$/.test(type)) request.headers['content-type'] = 'application/json';
+  });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_req, body, done) => {
+    try {
+      done(null, parseJson(body as string));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+
+  app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
+    if (error instanceof HttpError) {
+      return reply.status(error.statusCode).send({ why: error.why, errorCode: error.errorCode });
+    }
+    const status = error.statusCode ?? 500;
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || status === 413) {
+      return reply.status(413).send({ why: '(body): the request body is larger than 1 MiB', errorCode: null });
+    }
+    if (error.validation) {
+      return reply.status(400).send({ why: `${error.validationContext ?? 'request'}: ${error.message}`, errorCode: null });
+    }
+    if (status >= 400 && status < 500) {
+      return reply.status(status).send({ why: error.message, errorCode: null });
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return reply.status(500).send({ why: 'Internal server error', errorCode: null });
+  });
+
+  await app.register(authPlugin, { db: options.db });
+  await app.register(authRoutes);
+  await app.register(catalogRoutes);
+  await app.register(jobsRoutes);
+  await app.register(controlRoutes);
+
+  app.get('/api/health', async () => ({ status: 'ok', database: options.db.kind }));
+
+  const publicDir = config.publicDir;
+  if (publicDir && fs.existsSync(path.join(publicDir, 'index.html'))) {
+    await app.register(fastifyStatic, { root: publicDir, wildcard: false });
+  }
+  app.setNotFoundHandler((request, reply) => {
+    const url = request.url.split('?')[0] ?? '';
+    const isApi = url.startsWith('/api/') || url.startsWith('/ucloud/');
+    // Client-side routes get the SPA; unknown API paths get a contract-shaped 404.
+    if (!isApi && request.method === 'GET' && publicDir && fs.existsSync(path.join(publicDir, 'index.html'))) {
+      return reply.type('text/html').sendFile('index.html');
+    }
+    return reply.status(404).send({ why: `No such endpoint: ${request.method} ${url}`, errorCode: null });
+  });
+
+  return app;
+}

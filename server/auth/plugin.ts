@@ -1,0 +1,48 @@
+import fp from 'fastify-plugin';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Db } from '../db/index';
+import { principalForToken, type Principal, type Role } from './tokens';
+import { forbidden, unauthorized } from '../http/errors';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+  interface FastifyContextConfig {
+    /** Roles that may call the route; a route without it is public. */
+    roles?: readonly Role[];
+  }
+}
+
+export function bearerOf(header: string | undefined): string | null {
+  if (!header) return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1] ?? null;
+}
+
+/** Resolves a bearer token to its principal and checks the role; 401 before 403, as contract §0 orders them. */
+export async function authorize(db: Db, token: string | null, roles: readonly Role[]): Promise<Principal> {
+  if (!token) throw unauthorized('A bearer token is required (Authorization: Bearer <token>)');
+  const principal = await principalForToken(db, token);
+  if (!principal) throw unauthorized('The bearer token is unknown or has been revoked');
+  if (!roles.includes(principal.role)) {
+    throw forbidden(`This call is for ${roles.join(' or ')} principals; '${principal.username}' is ${principal.role}`);
+  }
+  return principal;
+}
+
+/** Every route declares `config.roles`; this hook enforces it before any body is looked at. */
+export const authPlugin = fp(async (app: FastifyInstance, opts: { db: Db }) => {
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request: FastifyRequest) => {
+    const roles = request.routeOptions.config.roles;
+    if (!roles) return;
+    request.principal = await authorize(opts.db, bearerOf(request.headers.authorization), roles);
+  });
+});
+
+/** The principal of an authenticated route (the hook guarantees it). */
+export function principal(request: FastifyRequest): Principal {
+  if (!request.principal) throw unauthorized();
+  return request.principal;
+}

@@ -1,0 +1,53 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { parse } from '../http/parse';
+import { badRequest, conflict, notFound } from '../http/errors';
+import { principal } from './plugin';
+import { createUser, findUser, issueToken, revokeTokens, type Role } from './tokens';
+import { USERNAME_PATTERN } from '../../contract/validators';
+
+const ALL_ROLES: readonly Role[] = ['USER', 'SERVICE', 'PROVIDER', 'ADMIN'];
+const ADMIN: readonly Role[] = ['ADMIN'];
+
+const Username = Type.String({ minLength: 1, maxLength: 64 });
+const UserAddRequest = Type.Object(
+  { username: Username, role: Type.Optional(Type.Union([Type.Literal('USER'), Type.Literal('PROVIDER'), Type.Literal('SERVICE')])) },
+  { additionalProperties: false },
+);
+const UsernameRequest = Type.Object({ username: Username }, { additionalProperties: false });
+
+function checkUsername(username: string) {
+  if (!new RegExp(USERNAME_PATTERN).test(username)) {
+    throw badRequest(`username: may contain only A-Z a-z 0-9 _ . - # (1 to 64 characters)`);
+  }
+}
+
+/** Who am I, and the operator's user and token management (the CLI's HTTP API, contract §8). */
+export async function authRoutes(app: FastifyInstance) {
+  const { db } = app.services;
+
+  app.get('/api/auth/whoami', { config: { roles: ALL_ROLES } }, async (request) => principal(request));
+
+  app.post('/api/admin/users', { config: { roles: ADMIN } }, async (request) => {
+    const body = parse(UserAddRequest, request.body);
+    checkUsername(body.username);
+    const role = body.role ?? 'USER';
+    return db.tx(async (q) => {
+      if (!(await createUser(q, body.username, role))) throw conflict(`username: '${body.username}' already exists`);
+      return { username: body.username, role, token: await issueToken(q, body.username) };
+    });
+  });
+
+  app.post('/api/admin/tokens/issue', { config: { roles: ADMIN } }, async (request) => {
+    const { username } = parse(UsernameRequest, request.body);
+    if (!(await findUser(db, username))) throw notFound(`username: no user '${username}'`);
+    return { username, token: await issueToken(db, username) };
+  });
+
+  app.post('/api/admin/tokens/revoke', { config: { roles: ADMIN } }, async (request) => {
+    const { username } = parse(UsernameRequest, request.body);
+    if (!(await findUser(db, username))) throw notFound(`username: no user '${username}'`);
+    return { username, revoked: await revokeTokens(db, username) };
+  });
+
+}

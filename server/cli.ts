@@ -1,0 +1,96 @@
+/**
+ * Jobdeck's operator CLI (contract §8). It never opens the database: it calls the running server over
+ * HTTP with the admin token from $JOBDECK_DATA_DIR/credentials.json.
+ */
+import path from 'node:path';
+import { readCredentials, type Credentials } from './auth/bootstrap';
+
+export interface CliContext {
+  baseUrl: string;
+  credentials: Credentials;
+  out: (line: string) => void;
+}
+
+export class CliError extends Error {}
+
+async function call(ctx: CliContext, token: string, method: string, url: string, body?: unknown): Promise<unknown> {
+  let response: Response;
+  try {
+    response = await fetch(new URL(url, ctx.baseUrl), {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+  } catch {
+    throw new CliError(`Cannot reach the Jobdeck server at ${ctx.baseUrl}. Is it running (npm start)? Set JOBDECK_URL if it listens elsewhere.`);
+  }
+  const text = await response.text();
+  const json = text ? (JSON.parse(text) as unknown) : {};
+  if (!response.ok) {
+    const why = (json as { why?: string }).why ?? response.statusText;
+    throw new CliError(`${method} ${url} failed (${response.status}): ${why}`);
+  }
+  return json;
+}
+
+export const admin = (ctx: CliContext, method: string, url: string, body?: unknown) => call(ctx, ctx.credentials.admin, method, url, body);
+export const asService = (ctx: CliContext, method: string, url: string, body?: unknown) => call(ctx, ctx.credentials.ucloud, method, url, body);
+
+type Command = (ctx: CliContext, args: string[]) => Promise<void>;
+
+function need(args: string[], index: number, what: string): string {
+  const value = args[index];
+  if (!value) throw new CliError(`Missing ${what}. Run 'npm run cli -- help' for usage.`);
+  return value;
+}
+
+export const commands: Record<string, { usage: string; run: Command }> = {
+  'user add': {
+    usage: 'user add <name>            create a user and print its token',
+    run: async (ctx, args) => {
+      const result = (await admin(ctx, 'POST', '/api/admin/users', { username: need(args, 0, '<name>') })) as { token: string };
+      ctx.out(result.token);
+    },
+  },
+  'token issue': {
+    usage: 'token issue <name>         issue a new token for a user and print it',
+    run: async (ctx, args) => {
+      const result = (await admin(ctx, 'POST', '/api/admin/tokens/issue', { username: need(args, 0, '<name>') })) as { token: string };
+      ctx.out(result.token);
+    },
+  },
+  'token revoke': {
+    usage: 'token revoke <name>        revoke every token of a user',
+    run: async (ctx, args) => {
+      const result = (await admin(ctx, 'POST', '/api/admin/tokens/revoke', { username: need(args, 0, '<name>') })) as { revoked: number };
+      ctx.out(`Revoked ${result.revoked} token(s) of '${args[0]}'.`);
+    },
+  },
+};
+
+export async function runCli(argv: string[], ctx: CliContext): Promise<void> {
+  const key = Object.keys(commands).find((k) => k.split(' ').every((word, i) => argv[i] === word));
+  if (!key) {
+    ctx.out('Usage: npm run cli -- <command>\n\nCommands:');
+    for (const c of Object.values(commands)) ctx.out(`  ${c.usage}`);
+    if (argv.length > 0 && argv[0] !== 'help') throw new CliError(`Unknown command: ${argv.join(' ')}`);
+    return;
+  }
+  await commands[key]!.run(ctx, argv.slice(key.split(' ').length));
+}
+
+const isMain = process.argv[1] && path.resolve(process.argv[1]).replace(/\.ts$/, '') === path.resolve(import.meta.filename ?? '').replace(/\.ts$/, '');
+if (isMain) {
+  const dataDir = path.resolve(process.env.JOBDECK_DATA_DIR ?? './data');
+  const credentials = readCredentials(dataDir);
+  if (!credentials) {
+    console.error(`No credentials in ${dataDir}/credentials.json. Start the server once (npm start), or set JOBDECK_DATA_DIR.`);
+    process.exit(1);
+  }
+  runCli(process.argv.slice(2), { baseUrl: process.env.JOBDECK_URL ?? 'http://127.0.0.1:8080', credentials, out: (l) => console.log(l) }).catch(
+    (error) => {
+      console.error(error instanceof CliError ? error.message : error);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,229 @@
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import Postgrator from 'postgrator';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import fs from 'node:fs';
+
+export interface Queryable {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+}
+
+export interface Db extends Queryable {
+  readonly kind: 'pglite' | 'postgres';
+  /** Runs a parameterless script of several statements (migrations). */
+  exec(script: string): Promise<void>;
+  /** Runs fn in one transaction; a throw rolls everything back. */
+  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  /** Subscribes to a NOTIFY channel; resolves to an unsubscribe function. */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  notify(channel: string, payload: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+const INT8 = 20;
+const NUMERIC = 1700;
+// Epoch-millisecond timestamps and ids are int8; they fit in a double, so hand them to JS as numbers.
+const parseInt8 = (v: string) => Number(v);
+
+const migrationsDir = () => {
+  // Bundled builds (dist/server) ship migrations beside the bundle; tsx runs from the source tree.
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const candidates = [path.join(here, 'migrations'), path.join(here, 'db', 'migrations')];
+  const found = candidates.find((dir) => fs.existsSync(dir));
+  if (!found) throw new Error(`No migrations folder near ${here}`);
+  return found;
+};
+
+async function migrate(db: Db): Promise<void> {
+  const postgrator = new Postgrator({
+    migrationPattern: path.join(migrationsDir(), '*.sql'),
+    driver: 'pg',
+    schemaTable: 'schemaversion',
+    execQuery: async (sql) => ({ rows: await db.query(sql) }),
+    execSqlScript: (script) => db.exec(script),
+  });
+  await postgrator.migrate();
+}
+
+class PGliteDb implements Db {
+  readonly kind = 'pglite' as const;
+  constructor(private readonly pgl: PGlite) {}
+
+  /** A copy of the whole database; tests clone a migrated template instead of migrating again (0.9 s vs 3 s). */
+  async clone(): Promise<PGliteDb> {
+    return new PGliteDb((await this.pgl.clone()) as PGlite);
+  }
+
+  async exec(script: string) {
+    await this.pgl.exec(script);
+  }
+
+  async query<T>(sql: string, params?: unknown[]): Promise<T[]> {
+    const result = await this.pgl.query<T>(sql, params as unknown[] | undefined);
+    return result.rows;
+  }
+
+  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    return this.pgl.transaction(async (t) =>
+      fn({ query: async <R>(sql: string, params?: unknown[]) => (await t.query<R>(sql, params)).rows }),
+    );
+  }
+
+  async listen(channel: string, onPayload: (payload: string) => void) {
+    const unlisten = await this.pgl.listen(channel, onPayload);
+    return () => unlisten();
+  }
+
+  async notify(channel: string, payload: string) {
+    await this.pgl.query('SELECT pg_notify($1, $2)', [channel, payload]);
+  }
+
+  close() {
+    return this.pgl.close();
+  }
+}
+
+class PostgresDb implements Db {
+  readonly kind = 'postgres' as const;
+  private listenClient: pg.Client | null = null;
+  private readonly listeners = new Map<string, Set<(payload: string) => void>>();
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly clientConfig: pg.ClientConfig,
+  ) {
+    // An idle client that loses its connection must not crash the process; the pool replaces it.
+    pool.on('error', () => {});
+  }
+
+  async exec(script: string) {
+    await this.pool.query(script);
+  }
+
+  async query<T>(sql: string, params?: unknown[]): Promise<T[]> {
+    const result = await this.pool.query(sql, params as unknown[] | undefined);
+    return result.rows as T[];
+  }
+
+  async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const value = await fn({ query: async <R>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as R[] });
+      await client.query('COMMIT');
+      return value;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async ensureListenClient(): Promise<pg.Client> {
+    if (this.listenClient) return this.listenClient;
+    const client = new pg.Client(this.clientConfig);
+    client.on('notification', (msg) => {
+      for (const cb of this.listeners.get(msg.channel) ?? []) cb(msg.payload ?? '');
+    });
+    client.on('error', () => {
+      // Reconnect and re-LISTEN; events published while down are recovered by clients' REST refetch.
+      this.listenClient = null;
+      setTimeout(() => void this.relisten(), 500).unref();
+    });
+    await client.connect();
+    this.listenClient = client;
+    return client;
+  }
+
+  private async relisten() {
+    try {
+      const client = await this.ensureListenClient();
+      for (const channel of this.listeners.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    } catch {
+      setTimeout(() => void this.relisten(), 1000).unref();
+    }
+  }
+
+  async listen(channel: string, onPayload: (payload: string) => void) {
+    const client = await this.ensureListenClient();
+    let set = this.listeners.get(channel);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(channel, set);
+      await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    }
+    set.add(onPayload);
+    return async () => {
+      set.delete(onPayload);
+    };
+  }
+
+  async notify(channel: string, payload: string) {
+    await this.pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
+  }
+
+  async close() {
+    const client = this.listenClient;
+    this.listenClient = null;
+    if (client) {
+      client.removeAllListeners('error');
+      client.on('error', () => {});
+      await client.end().catch(() => {});
+    }
+    await this.pool.end();
+  }
+}
+
+export async function cloneDb(db: Db): Promise<Db> {
+  if (!(db instanceof PGliteDb)) throw new Error('Only an embedded database can be cloned');
+  return db.clone();
+}
+
+export interface OpenDbOptions {
+  /** postgres://… to use a real server; otherwise PGlite. */
+  databaseUrl?: string | null;
+  /** PGlite data directory; omitted means in memory. */
+  dataDir?: string | null;
+  /** Real PostgreSQL only: a schema to create and use (isolates test runs sharing one database). */
+  schema?: string | null;
+}
+
+export async function openDb(options: OpenDbOptions = {}): Promise<Db> {
+  let db: Db;
+  if (options.databaseUrl) {
+    const types = {
+      getTypeParser: (oid: number, format?: string) =>
+        oid === INT8 || oid === NUMERIC ? parseInt8 : pg.types.getTypeParser(oid, format as 'text'),
+    };
+    const clientConfig: pg.ClientConfig = {
+      connectionString: options.databaseUrl,
+      types: types as pg.CustomTypesConfig,
+      ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+    };
+    if (options.schema) {
+      const admin = new pg.Client({ connectionString: options.databaseUrl });
+      await admin.connect();
+      await admin.query(`CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(options.schema)}`);
+      await admin.end();
+    }
+    db = new PostgresDb(new pg.Pool({ ...clientConfig, max: 10 }), clientConfig);
+  } else {
+    if (options.dataDir) fs.mkdirSync(options.dataDir, { recursive: true });
+    const pgl = await PGlite.create(options.dataDir ?? undefined, {
+      parsers: { [INT8]: parseInt8, [NUMERIC]: parseInt8 },
+    });
+    db = new PGliteDb(pgl);
+  }
+  await migrate(db);
+  return db;
+}
+
+/** Drops a test schema created by openDb({schema}). */
+export async function dropSchema(databaseUrl: string, schema: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: databaseUrl });
+  await admin.connect();
+  await admin.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`);
+  await admin.end();
+}

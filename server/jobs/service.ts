@@ -1,0 +1,338 @@
+import type { Db, Queryable } from '../db/index';
+import type { Catalog } from '../catalog/catalog';
+import type { EventBus } from '../live/bus';
+import type { Job, JobSpecification, JobState, JobUpdate } from '../../contract/jobs';
+import type { SimpleDuration } from '../../contract/common';
+import { badRequest, conflict, notFound } from '../http/errors';
+import { checkSpecification, type CheckedSpec } from './validate-spec';
+import { ACTIVE_STATES, durationMs, isFinal, toJob, toJobStatus, toJobUpdate, type JobRow, type JobUpdateRow } from './model';
+
+/** How the core reaches providers (contract §5). The provider issue plugs the real one in. */
+export interface ProviderGateway {
+  created(jobs: Job[]): void;
+  terminate(jobs: Job[]): void;
+  extend(items: { job: Job; requestedTime: SimpleDuration }[]): void;
+}
+
+export const noProviderGateway: ProviderGateway = { created() {}, terminate() {}, extend() {} };
+
+export interface BrowseOptions {
+  itemsPerPage: number;
+  next: string | null;
+  includeUpdates: boolean;
+  includeParameters: boolean;
+  filterState: JobState | null;
+  filterApplication: string | null;
+  sortDirection: 'ascending' | 'descending';
+}
+
+export interface ControlItem {
+  id: string;
+  update: JobUpdate;
+}
+
+const ID_PATTERN = /^[0-9]{1,18}$/;
+const ACTIVE = ACTIVE_STATES as readonly string[];
+
+export class JobsService {
+  gateway: ProviderGateway = noProviderGateway;
+
+  constructor(
+    private readonly db: Db,
+    private readonly catalog: Catalog,
+    private readonly bus: EventBus,
+  ) {}
+
+  private async updatesFor(q: Queryable, ids: number[]): Promise<Map<number, JobUpdateRow[]>> {
+    const map = new Map<number, JobUpdateRow[]>();
+    if (ids.length === 0) return map;
+    const rows = await q.query<JobUpdateRow>(
+      `SELECT * FROM job_updates WHERE job_id = ANY($1::bigint[]) ORDER BY job_id, seq`,
+      [ids],
+    );
+    for (const row of rows) {
+      const list = map.get(row.job_id) ?? [];
+      list.push(row);
+      map.set(row.job_id, list);
+    }
+    return map;
+  }
+
+  /** Jobs by id with their updates, in the given order; ids that do not exist are skipped. */
+  async loadJobs(q: Queryable, ids: number[], includeUpdates = true): Promise<Job[]> {
+    if (ids.length === 0) return [];
+    const rows = await q.query<JobRow>(`SELECT * FROM jobs WHERE id = ANY($1::bigint[])`, [ids]);
+    const updates = includeUpdates ? await this.updatesFor(q, ids) : new Map<number, JobUpdateRow[]>();
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.flatMap((id) => {
+      const row = byId.get(id);
+      return row ? [toJob(row, updates.get(id) ?? [])] : [];
+    });
+  }
+
+  async create(owner: string, items: JobSpecification[]): Promise<{ id: string }[]> {
+    const checked = items.map((spec, i) => checkSpecification(this.catalog, spec, `items[${i}]`));
+    const ids = await this.db.tx(async (q) => {
+      await this.checkPeers(q, owner, checked);
+      await this.checkDuplicates(q, owner, checked);
+      const now = Date.now();
+      const created: number[] = [];
+      for (const c of checked) {
+        const [row] = await q.query<{ id: number }>(
+          `INSERT INTO jobs (owner, provider, app_name, app_version, name, specification, duplicate_key,
+                             time_allocation_ms, created_at, modified_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id`,
+          [owner, c.product.provider, c.application.name, c.application.version, c.specification.name,
+           JSON.stringify(c.specification), c.duplicateKey, c.timeAllocationMs, now],
+        );
+        const id = row!.id;
+        created.push(id);
+        if (c.peers.length > 0) {
+          await q.query(
+            `INSERT INTO job_peers (job_id, hostname, peer_job_id) SELECT $1, h, p FROM unnest($2::text[], $3::bigint[]) AS t(h, p)`,
+            [id, c.peers.map((p) => p.hostname), c.peers.map((p) => Number(p.jobId))],
+          );
+        }
+      }
+      return created;
+    });
+    const jobs = await this.loadJobs(this.db, ids);
+    for (const job of jobs) this.publish(job);
+    this.gateway.created(jobs);
+    return ids.map((id) => ({ id: String(id) }));
+  }
+
+  /** Contract §3: a peer must exist, be the caller's, be RUNNING and run on the same provider. */
+  private async checkPeers(q: Queryable, owner: string, checked: CheckedSpec[]) {
+    const wanted = [...new Set(checked.flatMap((c) => c.peers.map((p) => Number(p.jobId))))];
+    if (wanted.length === 0) return;
+    const rows = await q.query<{ id: number; state: string; provider: string }>(
+      `SELECT id, state, provider FROM jobs WHERE id = ANY($1::bigint[]) AND owner = $2`,
+      [wanted, owner],
+    );
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    for (const c of checked) {
+      for (const peer of c.peers) {
+        const found = byId.get(Number(peer.jobId));
+        // Missing and foreign jobs give the same answer, so another user's job ids cannot be probed.
+        if (!found) throw badRequest(`${peer.field}.jobId: no job '${peer.jobId}' of yours exists`);
+        if (found.state !== 'RUNNING') {
+          throw badRequest(`${peer.field}.jobId: job '${peer.jobId}' is ${found.state}; only RUNNING jobs can be connected to`);
+        }
+        if (found.provider !== c.product.provider) {
+          throw badRequest(`${peer.field}.jobId: job '${peer.jobId}' runs on provider '${found.provider}', not '${c.product.provider}'`);
+        }
+      }
+    }
+  }
+
+  private async checkDuplicates(q: Queryable, owner: string, checked: CheckedSpec[]) {
+    const keys = checked.filter((c) => !c.specification.allowDuplicateJob).map((c) => c.duplicateKey);
+    if (keys.length === 0) return;
+    const rows = await q.query<{ id: number; duplicate_key: string }>(
+      `SELECT id, duplicate_key FROM jobs WHERE owner = $1 AND duplicate_key = ANY($2::text[]) AND state = ANY($3::text[]) LIMIT 1`,
+      [owner, keys, ACTIVE],
+    );
+    if (rows[0]) {
+      const index = checked.findIndex((c) => c.duplicateKey === rows[0]!.duplicate_key);
+      throw conflict(
+        `items[${index}]: job ${rows[0].id} is already running with the same application, machine type and parameters; ` +
+          `send allowDuplicateJob: true to start another`,
+        'DUPLICATE_JOB',
+      );
+    }
+  }
+
+  async browse(owner: string | null, provider: string | null, opts: BrowseOptions) {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (owner !== null) add('owner = ?', owner);
+    if (provider !== null) add('provider = ?', provider);
+    if (opts.filterState) add('state = ?', opts.filterState);
+    if (opts.filterApplication) add('app_name = ?', opts.filterApplication);
+    const descending = opts.sortDirection === 'descending';
+    if (opts.next !== null) add(descending ? 'id < ?' : 'id > ?', Number(opts.next));
+    params.push(opts.itemsPerPage + 1);
+    const rows = await this.db.query<JobRow>(
+      `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY id ${descending ? 'DESC' : 'ASC'} LIMIT $${params.length}`,
+      params,
+    );
+    const page = rows.slice(0, opts.itemsPerPage);
+    const updates = opts.includeUpdates ? await this.updatesFor(this.db, page.map((r) => r.id)) : new Map();
+    return {
+      items: page.map((row) => toJob(row, updates.get(row.id) ?? [], opts.includeParameters)),
+      itemsPerPage: opts.itemsPerPage,
+      next: rows.length > opts.itemsPerPage ? String(page.at(-1)!.id) : null,
+    };
+  }
+
+  /** The caller's job, or 404 for a job that is missing or someone else's (same answer for both). */
+  async retrieve(owner: string, id: string, includeUpdates: boolean): Promise<Job> {
+    const job = ID_PATTERN.test(id) ? await this.ownedJob(this.db, owner, Number(id), includeUpdates) : null;
+    if (!job) throw notFound(`id: no job '${id}'`);
+    return job;
+  }
+
+  private async ownedJob(q: Queryable, owner: string, id: number, includeUpdates: boolean): Promise<Job | null> {
+    const rows = await q.query<JobRow>(`SELECT * FROM jobs WHERE id = $1 AND owner = $2`, [id, owner]);
+    if (!rows[0]) return null;
+    const updates = includeUpdates ? await this.updatesFor(q, [id]) : new Map();
+    return toJob(rows[0], updates.get(id) ?? []);
+  }
+
+  /** Extension: jobs that connect to the given job (reverse peers), with the hostname they use. */
+  async browseConnected(owner: string, id: string) {
+    await this.retrieve(owner, id, false);
+    const rows = await this.db.query<JobRow & { peer_hostname: string }>(
+      `SELECT j.*, p.hostname AS peer_hostname FROM job_peers p JOIN jobs j ON j.id = p.job_id
+       WHERE p.peer_job_id = $1 AND j.owner = $2 ORDER BY j.id DESC LIMIT 1000`,
+      [Number(id), owner],
+    );
+    return { items: rows.map((row) => ({ hostname: row.peer_hostname, job: toJob(row) })) };
+  }
+
+  private async ownedBatch(owner: string, ids: string[], field: (i: number) => string): Promise<Job[]> {
+    ids.forEach((id, i) => {
+      if (!ID_PATTERN.test(id)) throw notFound(`${field(i)}: no job '${id}'`);
+    });
+    const jobs = await this.loadJobs(this.db, ids.map(Number), false);
+    const mine = new Map(jobs.filter((j) => j.owner.createdBy === owner).map((j) => [j.id, j]));
+    ids.forEach((id, i) => {
+      if (!mine.has(id)) throw notFound(`${field(i)}: no job '${id}'`);
+    });
+    return ids.map((id) => mine.get(id)!);
+  }
+
+  async terminate(owner: string, ids: string[]) {
+    const jobs = await this.ownedBatch(owner, ids, (i) => `items[${i}].id`);
+    const active = jobs.filter((j) => ACTIVE.includes(j.status.state));
+    if (active.length > 0) this.gateway.terminate(active);
+    return { responses: jobs.map(() => ({})) };
+  }
+
+  async extend(owner: string, items: { jobId: string; requestedTime: SimpleDuration }[]) {
+    const jobs = await this.ownedBatch(owner, items.map((i) => i.jobId), (i) => `items[${i}].jobId`);
+    items.forEach((item, i) => {
+      const ms = durationMs(item.requestedTime);
+      if (ms <= 0) throw badRequest(`items[${i}].requestedTime: must be longer than zero`);
+      if (ms > 30 * 24 * 3600 * 1000) throw badRequest(`items[${i}].requestedTime: must be at most 720 hours`);
+      if (!ACTIVE.includes(jobs[i]!.status.state)) {
+        throw badRequest(`items[${i}].jobId: job '${item.jobId}' is ${jobs[i]!.status.state} and can no longer be extended`);
+      }
+    });
+    this.gateway.extend(items.map((item, i) => ({ job: jobs[i]!, requestedTime: item.requestedTime })));
+    return { responses: jobs.map(() => ({})) };
+  }
+
+  /**
+   * Contract §4: all ids must be the provider's (else 404, nothing applied); each update is then applied
+   * or dropped by the expected-state rules, and final states never change.
+   */
+  async controlUpdate(provider: string, items: ControlItem[]): Promise<void> {
+    items.forEach((item, i) => {
+      if (!ID_PATTERN.test(item.id)) throw notFound(`items[${i}].id: no job '${item.id}' on provider '${provider}'`);
+    });
+    const changed = await this.db.tx(async (q) => {
+      const ids = [...new Set(items.map((i) => Number(i.id)))];
+      const rows = await q.query<JobRow>(`SELECT * FROM jobs WHERE id = ANY($1::bigint[]) FOR UPDATE`, [ids]);
+      const byId = new Map(rows.filter((r) => r.provider === provider).map((r) => [r.id, r]));
+      items.forEach((item, i) => {
+        if (!byId.has(Number(item.id))) throw notFound(`items[${i}].id: no job '${item.id}' on provider '${provider}'`);
+      });
+      const seqs = await q.query<{ job_id: number; seq: number }>(
+        `SELECT job_id, max(seq) AS seq FROM job_updates WHERE job_id = ANY($1::bigint[]) GROUP BY job_id`,
+        [ids],
+      );
+      const nextSeq = new Map(seqs.map((s) => [s.job_id, s.seq + 1]));
+      const applied = new Map<number, JobUpdateRow[]>();
+      const now = Date.now();
+      for (const { id, update } of items) {
+        const row = byId.get(Number(id))!;
+        if (update.expectedState != null) {
+          if (row.state !== update.expectedState) continue;
+        } else if (update.expectedDifferentState === true && update.state != null && row.state === update.state) {
+          continue;
+        }
+        if (update.state != null && isFinal(row.state) && update.state !== row.state) continue;
+
+        if (update.state != null && update.state !== row.state) {
+          if (update.state === 'RUNNING' && row.started_at === null) row.started_at = now;
+          row.state = update.state;
+        }
+        if (update.newTimeAllocation != null) row.time_allocation_ms = update.newTimeAllocation;
+        if (row.started_at !== null && row.time_allocation_ms !== null) row.expires_at = row.started_at + row.time_allocation_ms;
+        if (update.outputFolder != null) row.output_folder = update.outputFolder;
+        if (update.status != null) row.status_text = update.status;
+        row.modified_at = now;
+
+        const seq = nextSeq.get(row.id) ?? 0;
+        nextSeq.set(row.id, seq + 1);
+        const list = applied.get(row.id) ?? [];
+        list.push({
+          job_id: row.id,
+          seq,
+          state: update.state ?? null,
+          status: update.status ?? null,
+          output_folder: update.outputFolder ?? null,
+          expected_state: update.expectedState ?? null,
+          expected_different_state: update.expectedDifferentState ?? null,
+          new_time_allocation: update.newTimeAllocation ?? null,
+          timestamp: now,
+        });
+        applied.set(row.id, list);
+      }
+      const updates = [...applied.values()].flat();
+      if (updates.length === 0) return [];
+      // One set-based statement per table, however many updates the batch holds.
+      await q.query(
+        `INSERT INTO job_updates (job_id, seq, state, status, output_folder, expected_state, expected_different_state,
+                                  new_time_allocation, timestamp)
+         SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::boolean[],
+                              $8::bigint[], $9::bigint[])`,
+        [updates.map((u) => u.job_id), updates.map((u) => u.seq), updates.map((u) => u.state), updates.map((u) => u.status),
+         updates.map((u) => u.output_folder), updates.map((u) => u.expected_state), updates.map((u) => u.expected_different_state),
+         updates.map((u) => u.new_time_allocation), updates.map((u) => u.timestamp)],
+      );
+      const changedRows = [...applied.keys()].map((id) => byId.get(id)!);
+      await q.query(
+        `UPDATE jobs j SET state = t.state, status_text = t.status_text, time_allocation_ms = t.alloc, started_at = t.started,
+                expires_at = t.expires, output_folder = t.output, modified_at = t.modified
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[])
+              AS t(id, state, status_text, alloc, started, expires, output, modified)
+         WHERE j.id = t.id`,
+        [changedRows.map((r) => r.id), changedRows.map((r) => r.state), changedRows.map((r) => r.status_text),
+         changedRows.map((r) => r.time_allocation_ms), changedRows.map((r) => r.started_at), changedRows.map((r) => r.expires_at),
+         changedRows.map((r) => r.output_folder), changedRows.map((r) => r.modified_at)],
+      );
+      return changedRows.map((row) => ({ row, updates: applied.get(row.id)! }));
+    });
+    for (const { row, updates } of changed) {
+      this.bus.publish({
+        kind: 'job',
+        owner: row.owner,
+        provider: row.provider,
+        jobId: String(row.id),
+        job: toJob(row),
+        updates: updates.map(toJobUpdate),
+        newStatus: toJobStatus(row),
+      });
+    }
+  }
+
+  private publish(job: Job) {
+    this.bus.publish({
+      kind: 'job',
+      owner: job.owner.createdBy,
+      provider: job.specification.product.provider,
+      jobId: job.id,
+      job: { ...job, updates: [] },
+      updates: job.updates,
+      newStatus: job.status,
+    });
+  }
+}

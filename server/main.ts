@@ -1,0 +1,52 @@
+import { configFromEnv } from './config';
+import { openDb } from './db/index';
+import { buildApp } from './app';
+
+/** Entry point: config from the environment, database, listen, graceful shutdown. */
+async function main() {
+  const config = configFromEnv();
+  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.databaseUrl ? null : `${config.dataDir}/db` });
+  const app = await buildApp({
+    db,
+    config,
+    logger: {
+      level: config.logLevel,
+      // Belt and braces: tokens travel only in the Authorization header and socket frames; never log either.
+      redact: ['req.headers.authorization', 'headers.authorization', 'bearer', '*.bearer'],
+    },
+  });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    try {
+      await app.close();
+      await db.close();
+      process.exit(0);
+    } catch (error) {
+      app.log.error({ err: error }, 'error during shutdown');
+      process.exit(1);
+    }
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  const address = await app.listen({ port: config.port, host: config.host });
+  const base = address.replace('[::1]', 'localhost');
+  const storage = config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `PGlite in ${config.dataDir}/db`;
+  // The sign-in link carries the token in the fragment, which browsers never send to a server.
+  process.stdout.write(
+    `\nJobdeck is running at ${base}  (storage: ${storage})\n` +
+      `Sign in as 'user': ${base}/#token=${app.services.credentials.user}\n` +
+      `Credentials for the seeds' curl examples: ${config.dataDir}/credentials.json\n\n`,
+  );
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

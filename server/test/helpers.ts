@@ -1,0 +1,64 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { openDb, dropSchema, cloneDb, type Db } from '../db/index';
+import { buildApp } from '../app';
+import type { Config } from '../config';
+import type { Credentials } from '../auth/bootstrap';
+
+/** Set by the test runner for the PostgreSQL leg; otherwise tests use an in-memory PGlite. */
+export const TEST_DATABASE_URL = process.env.JOBDECK_TEST_DATABASE_URL || null;
+
+export interface TestApp {
+  app: FastifyInstance;
+  db: Db;
+  tokens: Credentials;
+  dataDir: string;
+  /** inject with a bearer token and a JSON body. */
+  call(method: InjectOptions['method'], url: string, token: string | null, body?: unknown): Promise<LightMyRequestResponse>;
+  close(): Promise<void>;
+}
+
+let template: Promise<Db> | undefined;
+
+export async function openTestDb(): Promise<{ db: Db; cleanup: () => Promise<void> }> {
+  if (TEST_DATABASE_URL) {
+    const schema = `t_${crypto.randomBytes(6).toString('hex')}`;
+    const db = await openDb({ databaseUrl: TEST_DATABASE_URL, schema });
+    return { db, cleanup: async () => { await db.close(); await dropSchema(TEST_DATABASE_URL, schema); } };
+  }
+  template ??= openDb({});
+  const db = await cloneDb(await template);
+  return { db, cleanup: () => db.close() };
+}
+
+export async function buildTestApp(config: Partial<Config> = {}): Promise<TestApp> {
+  const { db, cleanup } = await openTestDb();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobdeck-test-'));
+  const app = await buildApp({ db, config: { dataDir, publicDir: null, ...config } });
+  await app.ready();
+  const tokens = app.services.credentials;
+  return {
+    app,
+    db,
+    tokens,
+    dataDir,
+    call: (method, url, token, body) =>
+      app.inject({
+        method,
+        url,
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(body !== undefined ? { payload: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+      }),
+    close: async () => {
+      await app.close();
+      await cleanup();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
