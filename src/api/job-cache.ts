@@ -1,0 +1,122 @@
+import type { InfiniteData } from '@tanstack/react-query';
+import type { ConnectedJob, Job, JobStatus, JobUpdate, JobsBrowseParams, PageV2 } from '@/api/types';
+
+/*
+ * Pure functions that fold live socket events into cached server state. They
+ * never mutate their input, and return the same object when nothing changed so
+ * react-query does not re-render subscribers for no reason.
+ */
+
+function updateKey(u: JobUpdate): string {
+  return `${u.timestamp}|${u.state ?? ''}|${u.status ?? ''}|${u.newTimeAllocation ?? ''}`;
+}
+
+export function appendUpdates(existing: JobUpdate[], incoming: JobUpdate[]): JobUpdate[] {
+  if (incoming.length === 0) return existing;
+  const seen = new Set(existing.map(updateKey));
+  const fresh = incoming.filter((u) => !seen.has(updateKey(u)));
+  if (fresh.length === 0) return existing;
+  return [...existing, ...fresh].sort((a, b) => a.timestamp - b.timestamp);
+}
+
+/**
+ * A job event can carry fewer updates than the cache already holds (a list
+ * event is fetched without updates); keep the richer history.
+ */
+export function mergeJob(prev: Job | undefined, next: Job): Job {
+  if (!prev) return next;
+  const updates = next.updates.length >= prev.updates.length ? next.updates : appendUpdates(prev.updates, next.updates);
+  return { ...next, updates };
+}
+
+/** Applies one `jobs.follow` message after the initial job. */
+export function applyFollowUpdate(job: Job, updates: JobUpdate[], newStatus: JobStatus | null): Job {
+  const merged = appendUpdates(job.updates, updates);
+  let status = newStatus ?? job.status;
+  if (!newStatus) {
+    const lastState = [...updates].reverse().find((u) => u.state !== null)?.state;
+    if (lastState && lastState !== status.state) status = { ...status, state: lastState };
+  }
+  if (merged === job.updates && status === job.status) return job;
+  return { ...job, updates: merged, status };
+}
+
+export function matchesFilters(job: Job, filters: JobsBrowseParams): boolean {
+  if (filters.filterState && job.status.state !== filters.filterState) return false;
+  if (filters.filterApplication && job.specification.application.name !== filters.filterApplication) return false;
+  return true;
+}
+
+/**
+ * Folds a job into an infinite list. A known job is replaced in place (its row
+ * updates live). A job the list has never seen is new: it goes to the top of a
+ * newest-first list, or to the end of an oldest-first list once its last page
+ * is loaded; anything else will be fetched with the page it belongs to.
+ */
+export function upsertJobInPages(
+  data: InfiniteData<PageV2<Job>> | undefined,
+  job: Job,
+  filters: JobsBrowseParams,
+): InfiniteData<PageV2<Job>> | undefined {
+  if (!data) return data;
+  let found = false;
+  const pages = data.pages.map((page) => {
+    const index = page.items.findIndex((j) => j.id === job.id);
+    if (index === -1) return page;
+    found = true;
+    const items = page.items.slice();
+    items[index] = mergeJob(items[index], job);
+    return { ...page, items };
+  });
+  if (found) return { ...data, pages };
+  if (!matchesFilters(job, filters) || data.pages.length === 0) return data;
+
+  const ascending = filters.sortDirection === 'ascending';
+  if (!ascending) {
+    const [first, ...rest] = data.pages;
+    if (!first) return data;
+    return { ...data, pages: [{ ...first, items: [job, ...first.items] }, ...rest] };
+  }
+  const last = data.pages[data.pages.length - 1];
+  if (!last || last.next !== null) return data;
+  return { ...data, pages: [...data.pages.slice(0, -1), { ...last, items: [...last.items, job] }] };
+}
+
+/** Keeps the picker's list of RUNNING jobs exact as jobs start and stop. */
+export function upsertRunningJob(data: PageV2<Job> | undefined, job: Job): PageV2<Job> | undefined {
+  if (!data) return data;
+  const index = data.items.findIndex((j) => j.id === job.id);
+  const running = job.status.state === 'RUNNING';
+  if (index === -1) return running ? { ...data, items: [job, ...data.items] } : data;
+  if (!running) return { ...data, items: data.items.filter((j) => j.id !== job.id) };
+  const items = data.items.slice();
+  items[index] = mergeJob(items[index], job);
+  return { ...data, items };
+}
+
+export function upsertConnectedJob(
+  data: { items: ConnectedJob[] } | undefined,
+  job: Job,
+): { items: ConnectedJob[] } | undefined {
+  if (!data) return data;
+  if (!data.items.some((c) => c.job.id === job.id)) return data;
+  return { ...data, items: data.items.map((c) => (c.job.id === job.id ? { ...c, job: mergeJob(c.job, job) } : c)) };
+}
+
+/** Adds `hours` to a job's allocation and expiry, for the optimistic Extend. */
+export function extendJobLocally(job: Job, hours: number): Job {
+  const ms = hours * 3_600_000;
+  const alloc = job.specification.timeAllocation;
+  const total = alloc ? alloc.hours * 3600 + alloc.minutes * 60 + alloc.seconds + hours * 3600 : null;
+  return {
+    ...job,
+    specification: {
+      ...job.specification,
+      timeAllocation:
+        total === null
+          ? alloc
+          : { hours: Math.floor(total / 3600), minutes: Math.floor((total % 3600) / 60), seconds: total % 60 },
+    },
+    status: { ...job.status, expiresAt: job.status.expiresAt === null ? null : job.status.expiresAt + ms },
+  };
+}

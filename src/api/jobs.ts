@@ -1,0 +1,145 @@
+import {
+  infiniteQueryOptions,
+  queryOptions,
+  useMutation,
+  useQueryClient,
+  type InfiniteData,
+} from '@tanstack/react-query';
+import { http } from '@/api/http';
+import { extendJobLocally } from '@/api/job-cache';
+import { getSocketStatus } from '@/api/socket';
+import type {
+  BulkRequest,
+  BulkResponse,
+  ConnectedJob,
+  FindByStringId,
+  Job,
+  JobSpecification,
+  JobsBrowseParams,
+  PageV2,
+} from '@/api/types';
+
+export type JobListFilters = Pick<JobsBrowseParams, 'filterState' | 'filterApplication' | 'sortDirection'>;
+
+export const JOB_PAGE_SIZE = 250;
+/** The picker needs every RUNNING job; 1000 is the server's page maximum. */
+const RUNNING_PAGE_SIZE = 1000;
+
+export const jobKeys = {
+  all: ['jobs'] as const,
+  lists: () => [...jobKeys.all, 'list'] as const,
+  list: (filters: JobListFilters) => [...jobKeys.lists(), filters] as const,
+  details: () => [...jobKeys.all, 'detail'] as const,
+  detail: (id: string) => [...jobKeys.details(), id] as const,
+  running: () => [...jobKeys.all, 'running'] as const,
+  connectedAll: () => [...jobKeys.all, 'connected'] as const,
+  connected: (id: string) => [...jobKeys.connectedAll(), id] as const,
+};
+
+/** While the socket is up it keeps the cache fresh; poll only while it is down. */
+function pollWhileSocketDown(ms: number): () => number | false {
+  return () => (getSocketStatus('/api/jobs') === 'open' ? false : ms);
+}
+
+export function browseJobs(params: JobsBrowseParams, signal?: AbortSignal): Promise<PageV2<Job>> {
+  return http.get<PageV2<Job>>('/api/jobs/browse', {
+    query: {
+      itemsPerPage: params.itemsPerPage,
+      next: params.next,
+      includeUpdates: params.includeUpdates,
+      includeParameters: params.includeParameters,
+      filterState: params.filterState,
+      filterApplication: params.filterApplication,
+      sortDirection: params.sortDirection,
+    },
+    signal,
+  });
+}
+
+export const jobsQueries = {
+  list: (filters: JobListFilters) =>
+    infiniteQueryOptions({
+      queryKey: jobKeys.list(filters),
+      queryFn: ({ pageParam, signal }) =>
+        browseJobs({ ...filters, itemsPerPage: JOB_PAGE_SIZE, next: pageParam, includeParameters: true }, signal),
+      initialPageParam: null as string | null,
+      getNextPageParam: (last) => last.next,
+      refetchInterval: pollWhileSocketDown(15_000),
+    }),
+  detail: (id: string) =>
+    queryOptions({
+      queryKey: jobKeys.detail(id),
+      queryFn: ({ signal }) =>
+        http.get<Job>('/api/jobs/retrieve', { query: { id, includeUpdates: true }, signal }),
+      refetchInterval: pollWhileSocketDown(10_000),
+    }),
+  running: () =>
+    queryOptions({
+      queryKey: jobKeys.running(),
+      queryFn: ({ signal }) =>
+        browseJobs({ filterState: 'RUNNING', itemsPerPage: RUNNING_PAGE_SIZE, includeParameters: true }, signal),
+      refetchInterval: pollWhileSocketDown(15_000),
+    }),
+  connected: (id: string) =>
+    queryOptions({
+      queryKey: jobKeys.connected(id),
+      queryFn: ({ signal }) => http.get<{ items: ConnectedJob[] }>('/api/jobs/browseConnected', { query: { id }, signal }),
+      refetchInterval: pollWhileSocketDown(15_000),
+    }),
+};
+
+export function createJob(spec: JobSpecification): Promise<BulkResponse<FindByStringId>> {
+  const body: BulkRequest<JobSpecification> = { items: [spec] };
+  return http.post<BulkResponse<FindByStringId>>('/api/jobs', body);
+}
+
+export function useCreateJob() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: async (spec: JobSpecification) => {
+      const response = await createJob(spec);
+      const id = response.responses[0]?.id;
+      if (!id) throw new Error('The server accepted the job but did not return its id.');
+      return id;
+    },
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: jobKeys.lists() }),
+  });
+}
+
+export function useTerminateJob(id: string) {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: () => http.post<unknown>('/api/jobs/terminate', { items: [{ id }] } satisfies BulkRequest<FindByStringId>),
+    onSettled: () => queryClient.invalidateQueries({ queryKey: jobKeys.detail(id) }),
+  });
+}
+
+export function useExtendJob(id: string) {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (hours: number) =>
+      http.post<unknown>('/api/jobs/extend', {
+        items: [{ jobId: id, requestedTime: { hours, minutes: 0, seconds: 0 } }],
+      }),
+    onMutate: async (hours) => {
+      await queryClient.cancelQueries({ queryKey: jobKeys.detail(id) });
+      const previous = queryClient.getQueryData<Job>(jobKeys.detail(id));
+      if (previous) queryClient.setQueryData<Job>(jobKeys.detail(id), extendJobLocally(previous, hours));
+      return { previous };
+    },
+    onError: (_error, _hours, context) => {
+      if (context?.previous) queryClient.setQueryData(jobKeys.detail(id), context.previous);
+    },
+    onSuccess: () => {
+      // The provider applies the extension asynchronously and its update reaches
+      // us over jobs.follow. Refetching now could briefly show the old expiry, so
+      // only refetch when the socket is not there to deliver it.
+      if (getSocketStatus('/api/jobs') !== 'open') {
+        return queryClient.invalidateQueries({ queryKey: jobKeys.detail(id) });
+      }
+      return undefined;
+    },
+  });
+}
+
+export type JobListData = InfiniteData<PageV2<Job>>;

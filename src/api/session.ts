@@ -1,0 +1,91 @@
+import { create } from 'zustand';
+
+/*
+ * The bearer token is client state (it is not fetched from the server), so it
+ * lives in a tiny zustand store mirrored to localStorage. Actions are named as
+ * events, and only selector hooks are exported.
+ */
+
+const STORAGE_KEY = 'jobdeck.token';
+
+function readStoredToken(): string | null {
+  try {
+    return window.localStorage.getItem(STORAGE_KEY);
+  } catch {
+    return null;
+  }
+}
+
+function writeStoredToken(token: string | null): void {
+  try {
+    if (token === null) window.localStorage.removeItem(STORAGE_KEY);
+    else window.localStorage.setItem(STORAGE_KEY, token);
+  } catch {
+    // Storage can be disabled (private mode); the session then lasts for the tab only.
+  }
+}
+
+export type SignOutReason = 'user' | 'expired' | null;
+
+interface SessionState {
+  token: string | null;
+  signOutReason: SignOutReason;
+}
+
+const useSessionStore = create<SessionState>(() => ({
+  token: readStoredToken(),
+  signOutReason: null,
+}));
+
+export const useToken = (): string | null => useSessionStore((s) => s.token);
+export const useSignOutReason = (): SignOutReason => useSessionStore((s) => s.signOutReason);
+
+export function getToken(): string | null {
+  return useSessionStore.getState().token;
+}
+
+export function subscribeToToken(listener: (token: string | null) => void): () => void {
+  return useSessionStore.subscribe((state, prev) => {
+    if (state.token !== prev.token) listener(state.token);
+  });
+}
+
+export function signedIn(token: string): void {
+  writeStoredToken(token);
+  useSessionStore.setState({ token, signOutReason: null });
+}
+
+export function signedOut(): void {
+  writeStoredToken(null);
+  useSessionStore.setState({ token: null, signOutReason: 'user' });
+}
+
+/** Any call answered 401: the token is unknown or revoked. */
+export function sessionRejected(): void {
+  if (useSessionStore.getState().token === null) return;
+  writeStoredToken(null);
+  useSessionStore.setState({ token: null, signOutReason: 'expired' });
+}
+
+/** Re-reads storage; tests and the boot code use it after touching localStorage directly. */
+export function sessionReloaded(): void {
+  useSessionStore.setState({ token: readStoredToken(), signOutReason: null });
+}
+
+/**
+ * The server's sign-in link carries the token in the URL fragment
+ * (`/#token=...`), so it never reaches server logs or Referer headers. Store it
+ * and drop it from the address bar so it is not bookmarked or shared.
+ */
+export function consumeTokenFromLocation(loc: Location = window.location, hist: History = window.history): boolean {
+  const hash = loc.hash.startsWith('#') ? loc.hash.slice(1) : loc.hash;
+  if (!hash) return false;
+  const params = new URLSearchParams(hash);
+  const token = params.get('token');
+  if (!token) return false;
+  params.delete('token');
+  const rest = params.toString();
+  hist.replaceState(hist.state, '', `${loc.pathname}${loc.search}${rest ? `#${rest}` : ''}`);
+  signedIn(token.trim());
+  return true;
+}

@@ -1,0 +1,56 @@
+import { createBrowserRouter, Navigate, type RouteObject } from 'react-router-dom';
+import { RequireAuth } from '@/app/require-auth';
+import { RouteError } from '@/app/route-error';
+import { Shell } from '@/app/shell';
+
+/* Every page is its own chunk; the shell and this table are all the first load needs. */
+export const routes: RouteObject[] = [
+  {
+    path: '/sign-in',
+    errorElement: <RouteError />,
+    lazy: async () => ({ Component: (await import('@/features/auth/sign-in-page')).default }),
+  },
+  {
+    path: '/',
+    element: (
+      <RequireAuth>
+        <Shell />
+      </RequireAuth>
+    ),
+    errorElement: <RouteError />,
+    children: [
+      { index: true, element: <Navigate to="/applications" replace /> },
+      {
+        path: 'applications',
+        errorElement: <RouteError />,
+        lazy: async () => ({ Component: (await import('@/features/applications/applications-page')).default }),
+      },
+      {
+        path: 'applications/:name/:version',
+        errorElement: <RouteError />,
+        lazy: async () => ({ Component: (await import('@/features/jobs/launch/launch-page')).default }),
+      },
+      {
+        path: 'jobs',
+        errorElement: <RouteError />,
+        lazy: async () => ({ Component: (await import('@/features/jobs/list/job-list-page')).default }),
+      },
+      {
+        path: 'jobs/:id',
+        errorElement: <RouteError />,
+        lazy: async () => ({ Component: (await import('@/features/jobs/detail/job-detail-page')).default }),
+      },
+      {
+        path: '*',
+        errorElement: <RouteError />,
+        loader: () => {
+          throw new Response('Not found', { status: 404 });
+        },
+      },
+    ],
+  },
+];
+
+export function createRouter() {
+  return createBrowserRouter(routes);
+}

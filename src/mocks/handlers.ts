@@ -1,0 +1,170 @@
+import { http, HttpResponse, ws, type JsonBodyType } from 'msw';
+import type {
+  BulkRequest,
+  CommonErrorMessage,
+  ConnectedJob,
+  FindByStringId,
+  Job,
+  JobSpecification,
+  JobState,
+  PageV2,
+  SocketRequest,
+  WhoAmI,
+} from '@/api/types';
+import { applyUpdate, connectedTo, createJob, findJob, mockDb, onJobChange } from '@/mocks/db';
+import { applications, MOCK_TOKEN, MOCK_USER, products } from '@/mocks/fixtures';
+
+/* The happy path. Tests override single calls with server.use(...). */
+
+/**
+ * Typed as `never` so a resolver's body type stays the success type: every
+ * error response is a CommonErrorMessage regardless of the call.
+ */
+export function apiError(status: number, why: string, errorCode: string | null = null): HttpResponse<never> {
+  return HttpResponse.json<CommonErrorMessage>({ why, errorCode }, { status }) as unknown as HttpResponse<never>;
+}
+
+function authorized(request: Request): boolean {
+  return request.headers.get('Authorization') === `Bearer ${MOCK_TOKEN}`;
+}
+
+const unauthorized = () => apiError(401, 'Missing or unknown token');
+
+function page<T extends JsonBodyType>(items: T[], itemsPerPage: number, offset: number): PageV2<T> {
+  const slice = items.slice(offset, offset + itemsPerPage);
+  const next = offset + itemsPerPage < items.length ? String(offset + itemsPerPage) : null;
+  return { items: slice, itemsPerPage, next };
+}
+
+function withoutUpdates(job: Job, includeUpdates: boolean): Job {
+  return includeUpdates ? job : { ...job, updates: [] };
+}
+
+const wsOrigin = () => `${window.location.origin.replace(/^http/, 'ws')}`;
+
+export const jobsSocket = ws.link(`${wsOrigin()}/api/jobs`);
+
+export const handlers = [
+  http.get('/api/auth/whoami', ({ request }) => {
+    if (!authorized(request)) return unauthorized();
+    return HttpResponse.json<WhoAmI>({ username: MOCK_USER, role: 'USER' });
+  }),
+
+  http.get('/api/hpc/apps/browse', ({ request }) => {
+    if (!authorized(request)) return unauthorized();
+    const summaries = applications.map(({ name, version, title, description }) => ({ name, version, title, description }));
+    return HttpResponse.json(page(summaries, 1000, 0));
+  }),
+
+  http.get('/api/hpc/apps/retrieve', ({ request }) => {
+    if (!authorized(request)) return unauthorized();
+    const url = new URL(request.url);
+    const app = applications.find((a) => a.name === url.searchParams.get('name') && a.version === url.searchParams.get('version'));
+    if (!app) return apiError(404, 'No application with this name and version');
+    return HttpResponse.json(app);
+  }),
+
+  http.get('/api/products/browse', ({ request }) => {
+    if (!authorized(request)) return unauthorized();
+    const provider = new URL(request.url).searchParams.get('filterProvider');
+    return HttpResponse.json(page(products.filter((p) => !provider || p.provider === provider), 1000, 0));
+  }),
+
+  http.get('/api/jobs/browse', ({ request }) => {
+    if (!authorized(request)) return unauthorized();
+    const q = new URL(request.url).searchParams;
+    const state = q.get('filterState') as JobState | null;
+    const app = q.get('filterApplication');
+    const itemsPerPage = Math.min(1000, Number(q.get('itemsPerPage') ?? 50) || 50);
+    const offset = Number(q.get('next') ?? 0) || 0;
+    let items = mockDb.jobs.filter((j) => (!state || j.status.state === state) && (!app || j.specification.application.name === app));
+    items = [...items].sort((a, b) => b.createdAt - a.createdAt);
+    if (q.get('sortDirection') === 'ascending') items.reverse();
+    const includeUpdates = q.get('includeUpdates') === 'true';
+    return HttpResponse.json(page(items.map((j) => withoutUpdates(j, includeUpdates)), itemsPerPage, offset));
+  }),
+
+  http.get('/api/jobs/retrieve', ({ request }) => {
+    if (!authorized(request)) return unauthorized();
+    const job = findJob(new URL(request.url).searchParams.get('id') ?? '');
+    if (!job) return apiError(404, 'No such job');
+    return HttpResponse.json(job);
+  }),
+
+  http.get('/api/jobs/browseConnected', ({ request }) => {
+    if (!authorized(request)) return unauthorized();
+    const id = new URL(request.url).searchParams.get('id') ?? '';
+    if (!findJob(id)) return apiError(404, 'No such job');
+    return HttpResponse.json<{ items: ConnectedJob[] }>({ items: connectedTo(id) });
+  }),
+
+  http.post('/api/jobs', async ({ request }) => {
+    if (!authorized(request)) return unauthorized();
+    const body = (await request.json()) as BulkRequest<JobSpecification>;
+    const responses: FindByStringId[] = [];
+    for (const [index, spec] of body.items.entries()) {
+      const result = createJob(spec, index);
+      if (!result.ok) return apiError(result.status, result.why, result.errorCode);
+      responses.push({ id: result.id });
+    }
+    return HttpResponse.json({ responses });
+  }),
+
+  http.post('/api/jobs/terminate', async ({ request }) => {
+    if (!authorized(request)) return unauthorized();
+    const body = (await request.json()) as BulkRequest<FindByStringId>;
+    for (const { id } of body.items) if (!findJob(id)) return apiError(404, `items: job ${id} does not exist`);
+    for (const { id } of body.items) applyUpdate(id, { state: 'SUCCESS', status: 'Terminated by user' });
+    return HttpResponse.json({});
+  }),
+
+  http.post('/api/jobs/extend', async ({ request }) => {
+    if (!authorized(request)) return unauthorized();
+    const body = (await request.json()) as BulkRequest<{ jobId: string; requestedTime: { hours: number; minutes: number; seconds: number } }>;
+    for (const { jobId } of body.items) {
+      const job = findJob(jobId);
+      if (!job) return apiError(404, `items: job ${jobId} does not exist`);
+      if (job.status.state !== 'RUNNING') return apiError(400, `items: job ${jobId} is not running`);
+    }
+    for (const { jobId, requestedTime } of body.items) {
+      const job = findJob(jobId);
+      const a = job?.specification.timeAllocation ?? { hours: 0, minutes: 0, seconds: 0 };
+      const current = (a.hours * 3600 + a.minutes * 60 + a.seconds) * 1000;
+      const extra = (requestedTime.hours * 3600 + requestedTime.minutes * 60 + requestedTime.seconds) * 1000;
+      applyUpdate(jobId, { newTimeAllocation: current + extra, status: `Extended by ${requestedTime.hours} h` });
+    }
+    return HttpResponse.json({});
+  }),
+
+  jobsSocket.addEventListener('connection', ({ client }) => {
+    const streams = new Map<string, { call: string; id?: string }>();
+    const send = (streamId: string, payload: unknown) =>
+      client.send(JSON.stringify({ type: 'message', streamId, payload }));
+    const off = onJobChange((job, update) => {
+      for (const [streamId, stream] of streams) {
+        if (stream.call === 'jobs.listen') send(streamId, { job: { ...job, updates: [] } });
+        if (stream.call === 'jobs.follow' && stream.id === job.id) send(streamId, { updates: [update], newStatus: job.status });
+      }
+    });
+    client.addEventListener('close', off);
+    client.addEventListener('message', (event) => {
+      if (typeof event.data !== 'string') return;
+      const frame = JSON.parse(event.data) as SocketRequest;
+      const end = (status: number, payload: unknown) =>
+        client.send(JSON.stringify({ type: 'response', streamId: frame.streamId, status, payload }));
+      if (frame.bearer !== MOCK_TOKEN) return end(401, { why: 'Missing or unknown token', errorCode: null });
+      if (frame.call === 'jobs.listen') {
+        streams.set(frame.streamId, { call: frame.call });
+      } else if (frame.call === 'jobs.follow') {
+        const id = (frame.payload as { id?: string })?.id ?? '';
+        const job = findJob(id);
+        if (!job) return end(404, { why: 'No such job', errorCode: null });
+        streams.set(frame.streamId, { call: frame.call, id });
+        send(frame.streamId, { initialJob: job });
+      } else {
+        end(400, { why: `Unknown call ${frame.call}`, errorCode: null });
+      }
+      return undefined;
+    });
+  }),
+];
