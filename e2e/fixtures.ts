@@ -1,0 +1,36 @@
+import { test as base, expect } from '@playwright/test';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface Credentials {
+  user: string;
+  ucloud: string;
+  provider: string;
+  admin: string;
+}
+
+const dataDir = process.env.JOBDECK_DATA_DIR ?? 'test-results/e2e-data';
+
+export function credentials(): Credentials {
+  return JSON.parse(fs.readFileSync(path.join(dataDir, 'credentials.json'), 'utf8')) as Credentials;
+}
+
+/** Calls the real server's REST API, as a client would. */
+export async function api(baseURL: string, token: string, method: string, url: string, body?: unknown): Promise<unknown> {
+  const response = await fetch(new URL(url, baseURL), {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${url} -> ${response.status}: ${text}`);
+  return text ? JSON.parse(text) : {};
+}
+
+export const test = base.extend<{ creds: Credentials }>({
+  creds: async ({}, use) => {
+    await use(credentials());
+  },
+});
+
+export { expect };

@@ -1,0 +1,47 @@
+import { defineConfig } from '@playwright/test';
+import fs from 'node:fs';
+
+export const E2E_PORT = Number(process.env.JOBDECK_E2E_PORT ?? 18080);
+export const E2E_DATA_DIR = 'test-results/e2e-data';
+
+// Debian's Chromium (Playwright cannot download its own browsers here); CHROMIUM_PATH overrides.
+const executablePath = [process.env.CHROMIUM_PATH, '/usr/bin/chromium'].find((p) => p && fs.existsSync(p));
+
+export default defineConfig({
+  testDir: 'e2e',
+  testMatch: '**/*.spec.ts',
+  fullyParallel: false,
+  workers: 1,
+  retries: process.env.CI ? 1 : 0,
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
+  outputDir: 'test-results/playwright',
+  use: {
+    baseURL: `http://127.0.0.1:${E2E_PORT}`,
+    trace: 'retain-on-failure',
+    screenshot: 'only-on-failure',
+    launchOptions: {
+      ...(executablePath ? { executablePath } : {}),
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
+    },
+  },
+  projects: [{ name: 'chromium', use: { browserName: 'chromium' } }],
+  webServer: {
+    // The real server on a fresh data directory: real HTTP, sockets and persistence, no mocks.
+    command: `node scripts/e2e-server.mjs`,
+    url: `http://127.0.0.1:${E2E_PORT}/api/health`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'ignore',
+    stderr: 'pipe',
+    env: { PORT: String(E2E_PORT), JOBDECK_DATA_DIR: E2E_DATA_DIR },
+  },
+});

@@ -1,0 +1,21 @@
+// Bundles the server and CLI for plain `node` (Node 20 cannot run TypeScript itself), and ships the
+// migrations and default catalog beside the bundle, where the code looks for them.
+import { build } from 'esbuild';
+import fs from 'node:fs';
+
+const started = Date.now();
+await build({
+  entryPoints: { main: 'server/main.ts', cli: 'server/cli.ts' },
+  outdir: 'dist/server',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  packages: 'external',
+  sourcemap: true,
+  logLevel: 'warning',
+});
+fs.rmSync('dist/server/migrations', { recursive: true, force: true });
+fs.cpSync('server/db/migrations', 'dist/server/migrations', { recursive: true });
+fs.copyFileSync('server/catalog/default-catalog.yaml', 'dist/server/default-catalog.yaml');
+console.log(`server bundled into dist/server in ${Date.now() - started} ms`);

@@ -1,0 +1,144 @@
+// `npm test`: every test — unit and server (Vitest, on PGlite, then again on a real PostgreSQL when one
+// is reachable), and the browser journeys (Playwright in Chromium against the real server).
+// Ends with one plain line: "N passed, N failed".
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import crypto from 'node:crypto';
+import pg from 'pg';
+
+const results = 'test-results';
+fs.mkdirSync(results, { recursive: true });
+const node = process.execPath;
+const totals = { passed: 0, failed: 0, skipped: 0 };
+const legs = [];
+
+function run(label, args, env = {}) {
+  console.log(`\n=== ${label} ===`);
+  const result = spawnSync(node, args, { stdio: 'inherit', env: { ...process.env, ...env } });
+  return result.status ?? 1;
+}
+
+function countVitest(file, label, status) {
+  let report;
+  try {
+    report = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    // A leg that crashed before reporting still counts as a failure.
+    legs.push(`${label}: no report (exit ${status})`);
+    totals.failed += 1;
+    return;
+  }
+  const passed = report.numPassedTests ?? 0;
+  const failed = (report.numFailedTests ?? 0) + (status !== 0 && report.numFailedTests === 0 ? 1 : 0);
+  const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+  totals.passed += passed;
+  totals.failed += failed;
+  totals.skipped += skipped;
+  legs.push(`${label}: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+}
+
+function countPlaywright(file, label, status) {
+  let report;
+  try {
+    report = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    legs.push(`${label}: no report (exit ${status})`);
+    totals.failed += 1;
+    return;
+  }
+  const s = report.stats ?? {};
+  const passed = (s.expected ?? 0) + (s.flaky ?? 0);
+  const failed = (s.unexpected ?? 0) + (status !== 0 && !s.unexpected ? 1 : 0);
+  totals.passed += passed;
+  totals.failed += failed;
+  totals.skipped += s.skipped ?? 0;
+  legs.push(`${label}: ${passed} passed, ${failed} failed${s.flaky ? ` (${s.flaky} flaky)` : ''}`);
+}
+
+async function postgresReachable(url) {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+function findChromium() {
+  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+  return candidates.find((p) => p && fs.existsSync(p)) ?? null;
+}
+
+function ensureChromium() {
+  let path = findChromium();
+  if (path) return path;
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (isRoot && spawnSync('sh', ['-c', 'command -v apt-get']).status === 0) {
+    console.log('No Chromium found; installing Debian\'s chromium with apt-get (about a minute)...');
+    spawnSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium'], { stdio: 'inherit' });
+    path = findChromium();
+  }
+  return path;
+}
+
+const args = new Set(process.argv.slice(2));
+
+// 1. Unit, contract and server tests on PGlite.
+const unitReport = `${results}/vitest.json`;
+fs.rmSync(unitReport, { force: true });
+let status = run('unit, contract and server tests (PGlite)', ['node_modules/vitest/vitest.mjs', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${unitReport}`]);
+countVitest(unitReport, 'vitest (PGlite)', status);
+
+// 2. The server suite again on a real PostgreSQL.
+const pgUrl = process.env.JOBDECK_TEST_DATABASE_URL || process.env.DATABASE_URL || 'postgres://root@127.0.0.1:5432/test';
+if (await postgresReachable(pgUrl)) {
+  const pgReport = `${results}/vitest-postgres.json`;
+  fs.rmSync(pgReport, { force: true });
+  status = run('server tests (PostgreSQL)', ['node_modules/vitest/vitest.mjs', 'run', '--project', 'server', '--reporter=default', '--reporter=json', `--outputFile.json=${pgReport}`], {
+    JOBDECK_TEST_DATABASE_URL: pgUrl,
+  });
+  countVitest(pgReport, 'vitest server (PostgreSQL)', status);
+} else {
+  const safeUrl = pgUrl.replace(/\/\/[^@]*@/, '//');
+  legs.push(`PostgreSQL leg skipped: no PostgreSQL reachable at ${safeUrl} (set JOBDECK_TEST_DATABASE_URL to run it)`);
+}
+
+// 3. Browser journeys against the real server.
+if (args.has('--no-e2e')) {
+  legs.push('browser journeys skipped (--no-e2e)');
+} else {
+  const chromium = ensureChromium();
+  if (!chromium) {
+    console.error('\nNo Chromium for the browser tests. Install one (Debian: sudo apt-get install -y chromium) or set CHROMIUM_PATH.');
+    totals.failed += 1;
+    legs.push('browser journeys: no Chromium');
+  } else {
+    const build = run('build (SPA and server bundle)', ['node_modules/vite/bin/vite.js', 'build', '--logLevel', 'warn']);
+    const buildServer = build === 0 ? run('bundle server', ['scripts/build-server.mjs']) : 1;
+    if (buildServer !== 0) {
+      totals.failed += 1;
+      legs.push('browser journeys: the build failed');
+    } else {
+      const e2eReport = `${results}/playwright.json`;
+      fs.rmSync(e2eReport, { force: true });
+      status = run('browser journeys (Playwright, Chromium)', ['node_modules/@playwright/test/cli.js', 'test', '--reporter=list,json'], {
+        CHROMIUM_PATH: chromium,
+        PLAYWRIGHT_JSON_OUTPUT_NAME: e2eReport,
+        JOBDECK_E2E_RUN: crypto.randomBytes(4).toString('hex'),
+      });
+      countPlaywright(e2eReport, 'playwright', status);
+    }
+  }
+}
+
+console.log('\n=== summary ===');
+for (const leg of legs) console.log(`- ${leg}`);
+const line = `${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`;
+fs.writeFileSync(`${results}/summary.txt`, line + '\n');
+console.log(line);
+process.exit(totals.failed > 0 ? 1 : 0);
