@@ -28,6 +28,8 @@ export async function api(baseURL: string, token: string, method: string, url: s
 }
 
 export const test = base.extend<{ creds: Credentials }>({
+  // Playwright requires a destructuring pattern for a fixture's first argument.
+  // eslint-disable-next-line no-empty-pattern
   creds: async ({}, use) => {
     await use(credentials());
   },

@@ -3,7 +3,6 @@
 // Ends with one plain line: "N passed, N failed".
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import crypto from 'node:crypto';
 import pg from 'pg';
 

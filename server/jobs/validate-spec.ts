@@ -128,7 +128,7 @@ export function checkSpecification(catalog: Catalog, raw: JobSpecification, at: 
 
   let timeAllocationMs: number | null = null;
   if (spec.timeAllocation) {
-    const { hours, minutes, seconds } = spec.timeAllocation;
+    const { minutes, seconds } = spec.timeAllocation;
     if (minutes > 59 || seconds > 59) throw badRequest(`${at}.timeAllocation: minutes and seconds must be below 60`);
     timeAllocationMs = durationMs(spec.timeAllocation);
     if (timeAllocationMs <= 0) throw badRequest(`${at}.timeAllocation: must be longer than zero`);
