@@ -1,0 +1,101 @@
+import { Type, type Static } from 'typebox';
+import { AppParameterValue } from './app-parameter-value';
+import { ItemsPerPage, Maybe, PageV2, SimpleDuration, StrictObject } from './common';
+
+export const APPLICATION_PARAMETER_TYPES = [
+  'text',
+  'textarea',
+  'enumeration',
+  'integer',
+  'floating_point',
+  'boolean',
+  'input_file',
+  'input_directory',
+  'peer',
+] as const;
+export const ApplicationParameterType = Type.Enum(APPLICATION_PARAMETER_TYPES);
+export type ApplicationParameterType = Static<typeof ApplicationParameterType>;
+
+/** The value `type` a parameter of each kind takes (contract §2). */
+export const VALUE_TYPE_FOR_PARAMETER = {
+  text: 'text',
+  textarea: 'text',
+  enumeration: 'text',
+  integer: 'integer',
+  floating_point: 'floating_point',
+  boolean: 'boolean',
+  input_file: 'file',
+  input_directory: 'file',
+  peer: 'peer',
+} as const satisfies Record<ApplicationParameterType, AppParameterValue['type']>;
+
+export const EnumOption = StrictObject({ name: Type.String(), value: Type.String() });
+export type EnumOption = Static<typeof EnumOption>;
+
+export const ApplicationParameter = StrictObject({
+  name: Type.String({ minLength: 1 }),
+  type: ApplicationParameterType,
+  title: Type.String(),
+  description: Type.String(),
+  optional: Type.Boolean(),
+  defaultValue: Maybe(AppParameterValue),
+  min: Maybe(Type.Number()),
+  max: Maybe(Type.Number()),
+  options: Maybe(Type.Array(EnumOption)),
+});
+export type ApplicationParameter = Static<typeof ApplicationParameter>;
+
+const summaryFields = {
+  name: Type.String({ minLength: 1 }),
+  version: Type.String({ minLength: 1 }),
+  title: Type.String(),
+  description: Type.String(),
+};
+
+export const ApplicationSummary = StrictObject(summaryFields);
+export type ApplicationSummary = Static<typeof ApplicationSummary>;
+
+export const Application = StrictObject({
+  ...summaryFields,
+  parameters: Type.Array(ApplicationParameter),
+  allowPeers: Type.Boolean(),
+  defaultTimeAllocation: Maybe(SimpleDuration),
+});
+export type Application = Static<typeof Application>;
+
+export const Product = StrictObject({
+  id: Type.String({ minLength: 1 }),
+  category: Type.String({ minLength: 1 }),
+  provider: Type.String({ minLength: 1 }),
+  description: Type.String(),
+  cpu: Type.Integer({ minimum: 0 }),
+  memoryInGigs: Type.Integer({ minimum: 0 }),
+  gpu: Type.Integer({ minimum: 0 }),
+  supportsPeers: Type.Boolean(),
+});
+export type Product = Static<typeof Product>;
+
+export const AppsBrowseQuery = StrictObject({
+  itemsPerPage: Type.Optional(ItemsPerPage),
+  next: Type.Optional(Type.String()),
+});
+export type AppsBrowseQuery = Static<typeof AppsBrowseQuery>;
+
+export const AppsBrowseResponse = PageV2(ApplicationSummary);
+export type AppsBrowseResponse = Static<typeof AppsBrowseResponse>;
+
+export const AppsRetrieveQuery = StrictObject({
+  name: Type.String({ minLength: 1 }),
+  version: Type.String({ minLength: 1 }),
+});
+export type AppsRetrieveQuery = Static<typeof AppsRetrieveQuery>;
+
+export const ProductsBrowseQuery = StrictObject({
+  itemsPerPage: Type.Optional(ItemsPerPage),
+  next: Type.Optional(Type.String()),
+  filterProvider: Type.Optional(Type.String()),
+});
+export type ProductsBrowseQuery = Static<typeof ProductsBrowseQuery>;
+
+export const ProductsBrowseResponse = PageV2(Product);
+export type ProductsBrowseResponse = Static<typeof ProductsBrowseResponse>;

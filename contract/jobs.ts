@@ -1,0 +1,197 @@
+import { Type, type Static } from 'typebox';
+import { AppParameterValue } from './app-parameter-value';
+import { Application, Product } from './catalog';
+import {
+  BulkRequest,
+  BulkResponse,
+  FindByStringId,
+  ItemsPerPage,
+  Maybe,
+  Nullable,
+  PageV2,
+  SimpleDuration,
+  StrictObject,
+  Timestamp,
+} from './common';
+
+export * from './app-parameter-value';
+
+export const JOB_STATES = ['IN_QUEUE', 'RUNNING', 'SUCCESS', 'FAILURE', 'EXPIRED', 'SUSPENDED'] as const;
+export const JobState = Type.Enum(JOB_STATES);
+export type JobState = Static<typeof JobState>;
+
+export const FINAL_JOB_STATES: readonly JobState[] = ['SUCCESS', 'FAILURE', 'EXPIRED'];
+/** The states the verify loop sends to providers (contract §5). */
+export const ACTIVE_JOB_STATES: readonly JobState[] = ['IN_QUEUE', 'RUNNING', 'SUSPENDED'];
+
+export function isFinalState(state: JobState): boolean {
+  return FINAL_JOB_STATES.includes(state);
+}
+
+export const NameAndVersion = StrictObject({
+  name: Type.String({ minLength: 1 }),
+  version: Type.String({ minLength: 1 }),
+});
+export type NameAndVersion = Static<typeof NameAndVersion>;
+
+export const ProductReference = StrictObject({
+  id: Type.String({ minLength: 1 }),
+  category: Type.String({ minLength: 1 }),
+  provider: Type.String({ minLength: 1 }),
+});
+export type ProductReference = Static<typeof ProductReference>;
+
+export const JobSpecification = StrictObject({
+  application: NameAndVersion,
+  product: ProductReference,
+  name: Maybe(Type.String()),
+  replicas: Type.Integer({ minimum: 1 }),
+  allowDuplicateJob: Type.Boolean(),
+  // Without additionalProperties, a name outside the record's `^.*$` (one with a newline) would skip validation.
+  parameters: Maybe(Type.Record(Type.String(), AppParameterValue, { additionalProperties: false })),
+  resources: Maybe(Type.Array(AppParameterValue)),
+  timeAllocation: Maybe(SimpleDuration),
+  openedFile: Maybe(Type.String()),
+  restartOnExit: Maybe(Type.Boolean()),
+  sshEnabled: Maybe(Type.Boolean()),
+});
+export type JobSpecification = Static<typeof JobSpecification>;
+
+export const JobUpdate = StrictObject({
+  state: Maybe(JobState),
+  status: Maybe(Type.String()),
+  outputFolder: Maybe(Type.String()),
+  expectedState: Maybe(JobState),
+  expectedDifferentState: Maybe(Type.Boolean()),
+  /** Milliseconds. */
+  newTimeAllocation: Maybe(Type.Integer({ minimum: 0 })),
+  timestamp: Timestamp,
+});
+export type JobUpdate = Static<typeof JobUpdate>;
+
+// UCloud fills these for providers; Jobdeck never relies on their inner shape, so they stay open.
+const OpaqueJson = Type.Record(Type.String(), Type.Unknown());
+
+export const JobStatus = StrictObject({
+  state: JobState,
+  startedAt: Maybe(Timestamp),
+  expiresAt: Maybe(Timestamp),
+  jobParametersJson: Maybe(OpaqueJson),
+  resolvedApplication: Maybe(Application),
+  resolvedSupport: Maybe(OpaqueJson),
+  resolvedProduct: Maybe(Product),
+});
+export type JobStatus = Static<typeof JobStatus>;
+
+export const ResourceOwner = StrictObject({
+  createdBy: Type.String({ minLength: 1 }),
+  project: Maybe(Type.String()),
+});
+export type ResourceOwner = Static<typeof ResourceOwner>;
+
+export const Permission = Type.Enum(['READ', 'EDIT', 'ADMIN', 'PROVIDER']);
+export type Permission = Static<typeof Permission>;
+
+export const ResourcePermissions = StrictObject({
+  myself: Type.Array(Permission),
+  others: Maybe(Type.Array(Type.Record(Type.String(), Type.Unknown()))),
+});
+export type ResourcePermissions = Static<typeof ResourcePermissions>;
+
+export const JobOutput = StrictObject({ outputFolder: Maybe(Type.String()) });
+export type JobOutput = Static<typeof JobOutput>;
+
+export const Job = StrictObject({
+  id: Type.String({ minLength: 1 }),
+  owner: ResourceOwner,
+  updates: Type.Array(JobUpdate),
+  specification: JobSpecification,
+  status: JobStatus,
+  createdAt: Timestamp,
+  output: Maybe(JobOutput),
+  permissions: Maybe(ResourcePermissions),
+  providerGeneratedId: Maybe(Type.String()),
+});
+export type Job = Static<typeof Job>;
+
+/** Extension: a job that connects to the one being viewed, and the hostname it uses for it. */
+export const ConnectedJob = StrictObject({ hostname: Type.String(), job: Job });
+export type ConnectedJob = Static<typeof ConnectedJob>;
+
+// User API (contract §3).
+
+export const JobsCreateRequest = BulkRequest(JobSpecification);
+export type JobsCreateRequest = Static<typeof JobsCreateRequest>;
+export const JobsCreateResponse = BulkResponse(FindByStringId);
+export type JobsCreateResponse = Static<typeof JobsCreateResponse>;
+
+export const SortDirection = Type.Enum(['ascending', 'descending']);
+export type SortDirection = Static<typeof SortDirection>;
+
+export const JobsBrowseQuery = StrictObject({
+  itemsPerPage: Type.Optional(ItemsPerPage),
+  next: Type.Optional(Type.String()),
+  includeUpdates: Type.Optional(Type.Boolean()),
+  includeParameters: Type.Optional(Type.Boolean()),
+  filterState: Type.Optional(JobState),
+  filterApplication: Type.Optional(Type.String()),
+  sortDirection: Type.Optional(SortDirection),
+});
+export type JobsBrowseQuery = Static<typeof JobsBrowseQuery>;
+export const JobsBrowseResponse = PageV2(Job);
+export type JobsBrowseResponse = Static<typeof JobsBrowseResponse>;
+
+export const JobsRetrieveQuery = StrictObject({
+  id: Type.String({ minLength: 1 }),
+  includeUpdates: Type.Optional(Type.Boolean()),
+});
+export type JobsRetrieveQuery = Static<typeof JobsRetrieveQuery>;
+
+export const JobsTerminateRequest = BulkRequest(FindByStringId);
+export type JobsTerminateRequest = Static<typeof JobsTerminateRequest>;
+
+export const JobsExtendRequestItem = StrictObject({
+  jobId: Type.String({ minLength: 1 }),
+  requestedTime: SimpleDuration,
+});
+export type JobsExtendRequestItem = Static<typeof JobsExtendRequestItem>;
+export const JobsExtendRequest = BulkRequest(JobsExtendRequestItem);
+export type JobsExtendRequest = Static<typeof JobsExtendRequest>;
+
+// Control API, provider → core (contract §4).
+
+export const ControlUpdateItem = StrictObject({
+  id: Type.String({ minLength: 1 }),
+  update: JobUpdate,
+});
+export type ControlUpdateItem = Static<typeof ControlUpdateItem>;
+export const JobsControlUpdateRequest = BulkRequest(ControlUpdateItem);
+export type JobsControlUpdateRequest = Static<typeof JobsControlUpdateRequest>;
+
+export const JobsControlBrowseQuery = StrictObject({
+  itemsPerPage: Type.Optional(ItemsPerPage),
+  next: Type.Optional(Type.String()),
+  includeUpdates: Type.Optional(Type.Boolean()),
+  filterState: Type.Optional(JobState),
+});
+export type JobsControlBrowseQuery = Static<typeof JobsControlBrowseQuery>;
+export const JobsControlBrowseResponse = PageV2(Job);
+export type JobsControlBrowseResponse = Static<typeof JobsControlBrowseResponse>;
+
+// Provider API, core → provider (contract §5).
+
+export const ProviderJobsCreateRequest = BulkRequest(Job);
+export type ProviderJobsCreateRequest = Static<typeof ProviderJobsCreateRequest>;
+export const ProviderJobsCreateResponse = BulkResponse(Nullable(FindByStringId));
+export type ProviderJobsCreateResponse = Static<typeof ProviderJobsCreateResponse>;
+
+export const ProviderJobsTerminateRequest = BulkRequest(Job);
+export type ProviderJobsTerminateRequest = Static<typeof ProviderJobsTerminateRequest>;
+
+export const ProviderJobsExtendRequestItem = StrictObject({ job: Job, requestedTime: SimpleDuration });
+export type ProviderJobsExtendRequestItem = Static<typeof ProviderJobsExtendRequestItem>;
+export const ProviderJobsExtendRequest = BulkRequest(ProviderJobsExtendRequestItem);
+export type ProviderJobsExtendRequest = Static<typeof ProviderJobsExtendRequest>;
+
+export const ProviderJobsVerifyRequest = BulkRequest(Job);
+export type ProviderJobsVerifyRequest = Static<typeof ProviderJobsVerifyRequest>;

@@ -1,0 +1,56 @@
+import { Type, type Static, type TSchema } from 'typebox';
+import { FindByStringId, Maybe, StrictObject, Unit } from './common';
+import { Job, JobStatus, JobUpdate } from './jobs';
+import { TaskUpdate } from './tasks';
+
+// UCloud's call envelope (contract §7). Several calls share one socket, told apart by streamId.
+
+export const SOCKET_CALLS = ['tasks.listen', 'jobs.follow', 'jobs.listen'] as const;
+export type SocketCall = (typeof SOCKET_CALLS)[number];
+
+/** Client → server. The bearer rides in the frame, never in the URL. */
+export const ClientFrame = StrictObject({
+  call: Type.String({ minLength: 1 }),
+  streamId: Type.String({ minLength: 1 }),
+  payload: Type.Unknown(),
+  bearer: Type.String(),
+});
+export type ClientFrame = Static<typeof ClientFrame>;
+
+export function MessageFrame<T extends TSchema>(payload: T) {
+  return StrictObject({ type: Type.Literal('message'), streamId: Type.String(), payload });
+}
+export type MessageFrame<T = unknown> = { type: 'message'; streamId: string; payload: T };
+
+/** Ends a call: 200 with `{}`, or 4xx with a CommonErrorMessage. */
+export function ResponseFrame<T extends TSchema>(payload: T) {
+  return StrictObject({
+    type: Type.Literal('response'),
+    streamId: Type.String(),
+    status: Type.Integer({ minimum: 100, maximum: 599 }),
+    payload,
+  });
+}
+export type ResponseFrame<T = unknown> = { type: 'response'; streamId: string; status: number; payload: T };
+
+export const ServerFrame = Type.Union([MessageFrame(Type.Unknown()), ResponseFrame(Type.Unknown())]);
+export type ServerFrame = Static<typeof ServerFrame>;
+
+export const TasksListenRequest = Unit;
+export type TasksListenRequest = Unit;
+export const TasksListenMessage = TaskUpdate;
+export type TasksListenMessage = TaskUpdate;
+
+export const JobsFollowRequest = FindByStringId;
+export type JobsFollowRequest = FindByStringId;
+export const JobsFollowMessage = Type.Union([
+  StrictObject({ initialJob: Job }),
+  StrictObject({ updates: Type.Array(JobUpdate), newStatus: Maybe(JobStatus) }),
+]);
+export type JobsFollowMessage = Static<typeof JobsFollowMessage>;
+
+/** Extension: every state change of any of the caller's jobs, so lists update live. */
+export const JobsListenRequest = Unit;
+export type JobsListenRequest = Unit;
+export const JobsListenMessage = StrictObject({ job: Job });
+export type JobsListenMessage = Static<typeof JobsListenMessage>;

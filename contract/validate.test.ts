@@ -1,0 +1,169 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { Type, type TSchema } from 'typebox';
+import { Compile } from 'typebox/compile';
+import { FindByStringId, Maybe, StrictObject, TaggedUnion } from './common';
+import { seedPayloads, type SeedCallName } from './fixtures/seed-payloads';
+import {
+  JobsBrowseQuery,
+  JobsControlUpdateRequest,
+  JobsCreateRequest,
+  JobsRetrieveQuery,
+  ProviderJobsVerifyRequest,
+} from './jobs';
+import { JobsFollowMessage, ServerFrame } from './socket';
+import { PostStatusRequest, TasksCreateRequest } from './tasks';
+import { explain, formatPath, validate, validateQuery } from './validate';
+
+describe('formatPath', () => {
+  it.each<[(string | number)[], string]>([
+    [[], ''],
+    [['items', 0, 'resources', 0, 'hostname'], 'items[0].resources[0].hostname'],
+    [['items', 0, 'parameters', 'dataStore', 'path'], 'items[0].parameters.dataStore.path'],
+    [['items', 0, 'parameters', 'my-param'], 'items[0].parameters["my-param"]'],
+    [['parameters', 'with "quotes"'], 'parameters["with \\"quotes\\""]'],
+    [['$ok', '_fine', '9lives'], '$ok._fine["9lives"]'],
+    [[3, 'x'], '[3].x'],
+  ])('%j → %s', (path, expected) => expect(formatPath(path)).toBe(expected));
+
+  it('truncates a huge key so the error does not echo it', () => {
+    const formatted = formatPath(['p', 'k'.repeat(10_000)]);
+    expect(formatted.length).toBeLessThan(80);
+    expect(formatted).toMatch(/^p\["k+…"\]$/);
+  });
+});
+
+describe('validate', () => {
+  const Thing = StrictObject({ name: Type.String(), count: Maybe(Type.Integer({ minimum: 1 })) });
+
+  it('returns the value itself when it matches', () => {
+    const value = { name: 'a', count: 2 };
+    const result = validate(Thing, value);
+    expect(result.ok && result.value).toBe(value);
+  });
+
+  it('labels a root-level failure with the given root', () => {
+    expect(validate(Thing, 'x')).toEqual({ ok: false, path: '', message: 'must be an object', why: '(body): must be an object' });
+    expect(validate(Thing, [], '(payload)').ok === false && validate(Thing, [], '(payload)')).toMatchObject({
+      why: '(payload): must be an object',
+    });
+  });
+
+  it('says "or null" for a nullable field', () => {
+    expect(validate(Thing, { name: 'a', count: 'two' })).toMatchObject({ path: 'count', why: 'count: must be an integer >= 1 or null' });
+  });
+
+  it('names an unknown tag with the tagged union label, and a generic one with the tag field', () => {
+    const Shape = TaggedUnion('shape kind', [
+      StrictObject({ kind: Type.Literal('circle'), r: Type.Number() }),
+      StrictObject({ kind: Type.Literal('square'), side: Type.Number() }),
+    ]);
+    expect(validate(Shape, { kind: 'blob' })).toMatchObject({
+      why: "kind: unknown shape kind 'blob'; expected one of 'circle', 'square'",
+    });
+    expect(validate(Shape, { kind: 'square', side: '2' })).toMatchObject({ why: 'side: must be a number' });
+    expect(validate(ServerFrame, { type: 'event', streamId: '0', payload: {} })).toMatchObject({
+      why: "type: unknown type 'event'; expected one of 'message', 'response'",
+    });
+    expect(validate(ServerFrame, { type: 'response', streamId: '0', status: 'ok', payload: {} })).toMatchObject({
+      why: 'status: must be an integer between 100 and 599',
+    });
+  });
+
+  it('explains an untagged union from the branch the value most resembles', () => {
+    expect(validate(JobsFollowMessage, { updates: 'none', newStatus: null })).toMatchObject({ why: 'updates: must be an array' });
+    expect(validate(JobsFollowMessage, { initialJob: 5 })).toMatchObject({ why: 'initialJob: must be an object' });
+    expect(validate(Type.Union([Type.String(), Type.Integer({ minimum: 0 })]), true)).toMatchObject({
+      why: '(body): must be a string or an integer >= 0',
+    });
+  });
+
+  it('compiles each schema once', () => {
+    const schema = StrictObject({ a: Type.String() });
+    const started = performance.now();
+    for (let i = 0; i < 20_000; i++) validate(schema, { a: 'x' });
+    expect(performance.now() - started).toBeLessThan(250);
+  });
+});
+
+describe('validateQuery', () => {
+  it('converts numbers and booleans that arrive as strings', () => {
+    expect(validateQuery(JobsBrowseQuery, { itemsPerPage: '50', includeUpdates: 'true', filterState: 'RUNNING' })).toEqual({
+      ok: true,
+      value: { itemsPerPage: 50, includeUpdates: true, filterState: 'RUNNING' },
+    });
+    expect(validateQuery(JobsRetrieveQuery, { id: '4101' })).toEqual({ ok: true, value: { id: '4101' } });
+  });
+
+  it.each([
+    [{ itemsPerPage: '1.5' }, 'itemsPerPage: must be an integer between 1 and 1000'],
+    [{ itemsPerPage: '' }, 'itemsPerPage: must be an integer between 1 and 1000'],
+    [{ itemsPerPage: '5000' }, 'itemsPerPage: must be an integer between 1 and 1000'],
+    [{ itemsPerPage: ['1', '2'] }, 'itemsPerPage: must be an integer between 1 and 1000'],
+    [{ includeUpdates: 'yes' }, 'includeUpdates: must be a boolean'],
+    [{ sortDirection: 'up' }, "sortDirection: must be one of 'ascending', 'descending'"],
+    [{ colour: 'red' }, 'colour: unknown field'],
+    [JSON.parse('{"__proto__": ["x"]}'), '__proto__: unknown field'],
+  ])('refuses %j', (query, why) => expect(validateQuery(JobsBrowseQuery, query)).toMatchObject({ ok: false, why }));
+
+  it('labels the root as the query', () => {
+    expect(validateQuery(JobsRetrieveQuery, {})).toMatchObject({ why: 'id: is required' });
+    expect(validateQuery(JobsRetrieveQuery, null)).toMatchObject({ why: '(query): must be an object' });
+  });
+});
+
+describe('explain agrees with the compiled validator', () => {
+  const REQUESTS: Record<SeedCallName, TSchema> = {
+    'jobs.create': JobsCreateRequest,
+    'provider.jobs.verify': ProviderJobsVerifyRequest,
+    'jobs.control.update': JobsControlUpdateRequest,
+    'tasks.create': TasksCreateRequest,
+    'tasks.postStatus': PostStatusRequest,
+    'tasks.markAsComplete': FindByStringId,
+  };
+  const bodies = seedPayloads().map((c) => ({ schema: REQUESTS[c.call], compiled: Compile(REQUESTS[c.call]), body: c.body }));
+
+  type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+  type Step = string | number;
+
+  function paths(value: Json, prefix: Step[] = []): Step[][] {
+    const children: [Step, Json][] = Array.isArray(value)
+      ? value.map((v, i) => [i, v])
+      : value !== null && typeof value === 'object'
+        ? Object.entries(value)
+        : [];
+    return [prefix, ...children.flatMap(([k, v]) => paths(v, [...prefix, k]))];
+  }
+
+  function mutate(root: Json, path: Step[], replacement: Json | undefined): Json {
+    if (path.length === 0) return replacement ?? null;
+    const copy = structuredClone(root) as Record<Step, Json>;
+    let parent = copy;
+    for (const step of path.slice(0, -1)) parent = parent[step] as Record<Step, Json>;
+    const last = path.at(-1)!;
+    if (replacement === undefined && !Array.isArray(parent)) delete parent[last];
+    else parent[last] = replacement ?? null;
+    return copy;
+  }
+
+  it('for random single-field mutations of the seed requests', () => {
+    fc.assert(
+      fc.property(
+        fc.nat(),
+        fc.nat(),
+        fc.option(fc.jsonValue({ maxDepth: 2 }), { nil: undefined }),
+        (which, where, replacement) => {
+          const { schema, compiled, body } = bodies[which % bodies.length]!;
+          const all = paths(body as Json);
+          const value = mutate(body as Json, all[where % all.length]!, replacement as Json | undefined);
+          const valid = compiled.Check(value);
+          expect(explain(schema, value) === undefined).toBe(valid);
+          const result = validate(schema, value);
+          expect(result.ok).toBe(valid);
+          if (!result.ok) expect(result.why).toMatch(/^(\(body\)|[\w$[]).*: \S/);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
