@@ -1,7 +1,15 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import type { Static } from 'typebox';
 import type { BulkRequest, BulkResponse, FindByStringId, Page, PageV2 } from './common';
-import type { AppParameterValue, Job, JobsBrowseResponse, JobsCreateRequest, JobsCreateResponse, JobSpecification, PeerValue } from './jobs';
+import type {
+  AppParameterValue,
+  Job,
+  JobsBrowseResponse,
+  JobsCreateRequest,
+  JobsCreateResponse,
+  JobSpecification,
+  JobState,
+  PeerValue,
+} from './jobs';
 import type { Task, TasksListResponse } from './tasks';
 
 // The generic envelope types are written by hand; these checks keep them equal to what the schemas infer.
@@ -12,7 +20,7 @@ describe('hand-written generic envelope types match the schemas', () => {
     expectTypeOf<JobsBrowseResponse>().toEqualTypeOf<PageV2<Job>>();
     expectTypeOf<TasksListResponse>().toEqualTypeOf<Page<Task>>();
     expectTypeOf<Extract<AppParameterValue, { type: 'peer' }>>().toEqualTypeOf<PeerValue>();
-    expectTypeOf<Static<typeof import('./jobs').JobState>>().toEqualTypeOf<
+    expectTypeOf<JobState>().toEqualTypeOf<
       'IN_QUEUE' | 'RUNNING' | 'SUCCESS' | 'FAILURE' | 'EXPIRED' | 'SUSPENDED'
     >();
   });
