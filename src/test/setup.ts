@@ -1,10 +1,18 @@
 import '@testing-library/jest-dom/vitest';
-import { cleanup } from '@testing-library/react';
+import { cleanup, configure } from '@testing-library/react';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { sessionReloaded } from '@/api/session';
 import { socketClient } from '@/api/socket';
 import { resetMockDb } from '@/mocks/db';
 import { server } from '@/mocks/node';
+
+// jsdom lacks CSS.supports, which Ariakit's dialog probes; answer "unsupported" like an old browser.
+if (typeof globalThis.CSS === 'undefined' || typeof globalThis.CSS.supports !== 'function') {
+  Object.defineProperty(globalThis, 'CSS', { value: { ...(globalThis.CSS ?? {}), supports: () => false }, configurable: true });
+}
+
+// Lazy routes and MSW answer asynchronously; two test files share two cores.
+configure({ asyncUtilTimeout: 4000 });
 
 beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
 beforeEach(() => {

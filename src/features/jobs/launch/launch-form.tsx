@@ -1,0 +1,305 @@
+import { useQuery } from '@tanstack/react-query';
+import { useMemo, useRef, useState, type FormEvent } from 'react';
+import { useNavigate } from 'react-router-dom';
+import { describeError, isApiError } from '@/api/http';
+import { jobsQueries, useCreateJob } from '@/api/jobs';
+import type { Application, Job, JobSpecification, Product } from '@/api/types';
+import { ConfirmDialog } from '@/components/confirm-dialog';
+import { describedBy, FieldLabel, FieldMessages } from '@/features/jobs/launch/field-label';
+import {
+  buildSpecification,
+  fieldId,
+  initialFormState,
+  newPeerRow,
+  productKey,
+  validateForm,
+  type LaunchFormState,
+} from '@/features/jobs/launch/launch-form-state';
+import { ParameterField } from '@/features/jobs/launch/parameter-field';
+import { PeerConnections } from '@/features/jobs/launch/peer-connections';
+import { jobDisplayName, suggestHostname, uniqueHostname, type RawValue } from '@/features/jobs/launch/validation';
+
+const DUPLICATE_JOB = 'DUPLICATE_JOB';
+
+interface LaunchFormProps {
+  app: Application;
+  products: Product[];
+  /** The job being run again, if any. */
+  source: Job | null;
+}
+
+function productLabel(p: Product): string {
+  const gpu = p.gpu > 0 ? ` · ${p.gpu} GPU` : '';
+  return `${p.id} — ${p.cpu} vCPU · ${p.memoryInGigs} GB${gpu} (${p.provider})`;
+}
+
+export function LaunchForm({ app, products, source }: LaunchFormProps) {
+  const navigate = useNavigate();
+  const [state, setState] = useState<LaunchFormState>(() => initialFormState(app, products, source));
+  const [touched, setTouched] = useState<ReadonlySet<string>>(() => new Set());
+  const [submitted, setSubmitted] = useState(false);
+  const [duplicateSpec, setDuplicateSpec] = useState<JobSpecification | null>(null);
+  const summaryRef = useRef<HTMLDivElement>(null);
+  const create = useCreateJob();
+  const running = useQuery(jobsQueries.running());
+
+  const runningById = useMemo(
+    () => (running.data ? new Map(running.data.items.map((j) => [j.id, j])) : null),
+    [running.data],
+  );
+  const errors = useMemo(
+    () => validateForm(app, state, { products, running: runningById }),
+    [app, state, products, runningById],
+  );
+  const product = products.find((p) => productKey(p) === state.productKey) ?? null;
+  const provider = product?.provider ?? null;
+  const showPeers = app.allowPeers || state.peers.length > 0;
+
+  const errorFor = (key: string): string | null => (submitted || touched.has(key) ? (errors.get(key) ?? null) : null);
+  const touch = (key: string) => setTouched((prev) => (prev.has(key) ? prev : new Set(prev).add(key)));
+  const update = (patch: Partial<LaunchFormState>) => setState((s) => ({ ...s, ...patch }));
+  const setParam = (name: string, value: RawValue) => setState((s) => ({ ...s, params: { ...s.params, [name]: value } }));
+
+  const takenHostnames = (except: string) => {
+    const taken = new Set<string>();
+    for (const row of state.peers) if (row.key !== except && row.hostname.trim()) taken.add(row.hostname.trim());
+    for (const [name, raw] of Object.entries(state.params)) {
+      if (name !== except && typeof raw === 'object' && raw.hostname.trim()) taken.add(raw.hostname.trim());
+    }
+    return taken;
+  };
+  const hostnameFor = (job: Job, except: string) => uniqueHostname(suggestHostname(jobDisplayName(job)), takenHostnames(except));
+
+  function submit(spec: JobSpecification) {
+    create.mutate(spec, {
+      onSuccess: (id) => navigate(`/jobs/${encodeURIComponent(id)}`),
+      onError: (error) => {
+        if (isApiError(error) && error.status === 409 && error.errorCode === DUPLICATE_JOB) setDuplicateSpec(spec);
+      },
+    });
+  }
+
+  function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    setSubmitted(true);
+    if (errors.size > 0) {
+      const [firstKey] = errors.keys();
+      const target = firstKey ? document.getElementById(fieldId(firstKey)) : null;
+      (target ?? summaryRef.current)?.focus();
+      return;
+    }
+    create.reset();
+    submit(buildSpecification(app, state, products));
+  }
+
+  const serverError =
+    create.error && !(isApiError(create.error) && create.error.errorCode === DUPLICATE_JOB && duplicateSpec)
+      ? describeError(create.error)
+      : null;
+
+  const nameId = fieldId('name');
+  const productId = fieldId('product');
+  const hoursId = fieldId('hours');
+  const minutesId = fieldId('minutes');
+  const nameError = errorFor('name');
+  const productError = errorFor('product');
+  const hoursError = errorFor('hours');
+  const minutesError = errorFor('minutes');
+
+  return (
+    <form className="launch-form" onSubmit={onSubmit} noValidate aria-label={`Launch ${app.title}`}>
+      {source ? (
+        <p className="callout callout--info">
+          Pre-filled from job #{source.id}
+          {source.specification.name ? ` (${source.specification.name})` : ''}. Review the values, then launch.
+        </p>
+      ) : null}
+
+      <section className="panel" aria-labelledby="job-settings-title">
+        <h2 id="job-settings-title" className="panel__title">
+          Job settings
+        </h2>
+        <div className="form-grid">
+          <div className="field">
+            <FieldLabel htmlFor={nameId} optional>
+              Job name
+            </FieldLabel>
+            <input
+              id={nameId}
+              className="input"
+              value={state.name}
+              onChange={(e) => update({ name: e.target.value })}
+              onBlur={() => touch('name')}
+              autoComplete="off"
+              aria-invalid={nameError ? true : undefined}
+              aria-describedby={describedBy(`${nameId}-hint`, true, `${nameId}-error`, nameError)}
+            />
+            <FieldMessages hintId={`${nameId}-hint`} hint="Helps you find the job later." errorId={`${nameId}-error`} error={nameError} />
+          </div>
+          <div className="field">
+            <FieldLabel htmlFor={productId} optional={false}>
+              Machine type
+            </FieldLabel>
+            <select
+              id={productId}
+              className="select"
+              value={state.productKey}
+              onChange={(e) => update({ productKey: e.target.value })}
+              onBlur={() => touch('product')}
+              aria-required
+              aria-invalid={productError ? true : undefined}
+              aria-describedby={describedBy(`${productId}-hint`, products.length === 0, `${productId}-error`, productError)}
+            >
+              {products.length === 0 ? <option value="">No machine types available</option> : null}
+              {products.map((p) => (
+                <option key={productKey(p)} value={productKey(p)}>
+                  {productLabel(p)}
+                </option>
+              ))}
+            </select>
+            <FieldMessages
+              hintId={`${productId}-hint`}
+              hint={products.length === 0 ? 'No machine types are available. Ask an operator to add products.' : undefined}
+              errorId={`${productId}-error`}
+              error={productError}
+            />
+          </div>
+          <fieldset className="field time-allocation">
+            <legend className="field__label">
+              Time allocation <span className="field__optional">(leave empty for the provider’s default)</span>
+            </legend>
+            <div className="inline-fields">
+              <div className="field">
+                <label htmlFor={hoursId} className="field__hint">
+                  Hours
+                </label>
+                <input
+                  id={hoursId}
+                  className="input"
+                  inputMode="numeric"
+                  value={state.hours}
+                  onChange={(e) => update({ hours: e.target.value })}
+                  onBlur={() => touch('hours')}
+                  aria-invalid={hoursError ? true : undefined}
+                  aria-describedby={hoursError ? `${hoursId}-error` : undefined}
+                />
+                <FieldMessages hintId={`${hoursId}-hint`} errorId={`${hoursId}-error`} error={hoursError} />
+              </div>
+              <div className="field">
+                <label htmlFor={minutesId} className="field__hint">
+                  Minutes
+                </label>
+                <input
+                  id={minutesId}
+                  className="input"
+                  inputMode="numeric"
+                  value={state.minutes}
+                  onChange={(e) => update({ minutes: e.target.value })}
+                  onBlur={() => touch('minutes')}
+                  aria-invalid={minutesError ? true : undefined}
+                  aria-describedby={minutesError ? `${minutesId}-error` : undefined}
+                />
+                <FieldMessages hintId={`${minutesId}-hint`} errorId={`${minutesId}-error`} error={minutesError} />
+              </div>
+            </div>
+          </fieldset>
+        </div>
+      </section>
+
+      {app.parameters.length > 0 ? (
+        <section className="panel" aria-labelledby="parameters-title">
+          <h2 id="parameters-title" className="panel__title">
+            Parameters
+          </h2>
+          <p className="field__hint form-legend">
+            Fields marked <span className="field__required" aria-hidden="true">*</span>
+            <span className="visually-hidden">with an asterisk</span> are required.
+          </p>
+          <div className="form-grid">
+            {app.parameters.map((param) => {
+              const key = `param.${param.name}`;
+              return (
+                <ParameterField
+                  key={param.name}
+                  param={param}
+                  id={fieldId(key)}
+                  value={state.params[param.name]}
+                  onChange={(value) => setParam(param.name, value)}
+                  onBlur={(part) => touch(part ? `${key}.${part}` : key)}
+                  error={errorFor(key)}
+                  peerErrors={{ hostname: errorFor(`${key}.hostname`), job: errorFor(`${key}.job`) }}
+                  provider={provider}
+                  onPeerJobPicked={(job) => {
+                    setState((s) => {
+                      const prev = s.params[param.name];
+                      const peer = typeof prev === 'object' ? prev : { hostname: '', jobId: '' };
+                      const hostname = job && peer.hostname.trim() === '' ? hostnameFor(job, param.name) : peer.hostname;
+                      return { ...s, params: { ...s.params, [param.name]: { hostname, jobId: job?.id ?? '' } } };
+                    });
+                  }}
+                />
+              );
+            })}
+          </div>
+        </section>
+      ) : null}
+
+      {showPeers ? (
+        <PeerConnections
+          rows={state.peers}
+          provider={provider}
+          errorFor={errorFor}
+          onAdd={() => update({ peers: [...state.peers, newPeerRow()] })}
+          onRemove={(key) => update({ peers: state.peers.filter((r) => r.key !== key) })}
+          onHostnameChange={(key, hostname) =>
+            update({ peers: state.peers.map((r) => (r.key === key ? { ...r, hostname, hostnameEdited: true } : r)) })
+          }
+          onJobPicked={(key, job) =>
+            setState((s) => ({
+              ...s,
+              peers: s.peers.map((r) => {
+                if (r.key !== key) return r;
+                const hostname = job && (!r.hostnameEdited || r.hostname.trim() === '') ? hostnameFor(job, key) : r.hostname;
+                return { ...r, jobId: job?.id ?? '', hostname };
+              }),
+            }))
+          }
+          onBlur={touch}
+        />
+      ) : null}
+
+      <div className="launch-form__footer">
+        <div ref={summaryRef} tabIndex={-1} className="launch-form__messages">
+          {submitted && errors.size > 0 ? (
+            <p className="field__error" role="alert">
+              {errors.size === 1 ? 'One field needs your attention.' : `${errors.size} fields need your attention.`}
+            </p>
+          ) : null}
+          {serverError ? (
+            <div className="callout callout--danger" role="alert">
+              <p className="callout__title">The job was not started</p>
+              <p>{serverError}</p>
+            </div>
+          ) : null}
+        </div>
+        <button type="submit" className="button button--primary" disabled={create.isPending}>
+          {create.isPending ? 'Launching…' : 'Launch job'}
+        </button>
+      </div>
+
+      <ConfirmDialog
+        open={duplicateSpec !== null}
+        onClose={() => setDuplicateSpec(null)}
+        title="Start another job?"
+        description="A job with the same parameters is already running. Start another?"
+        confirmLabel="Start another"
+        busy={create.isPending}
+        onConfirm={() => {
+          const spec = duplicateSpec;
+          setDuplicateSpec(null);
+          if (spec) submit({ ...spec, allowDuplicateJob: true });
+        }}
+      />
+    </form>
+  );
+}

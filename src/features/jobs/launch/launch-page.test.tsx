@@ -1,0 +1,183 @@
+import { screen, waitFor, within } from '@testing-library/react';
+import { http, HttpResponse } from 'msw';
+import { describe, expect, it } from 'vitest';
+import type { BulkRequest, JobSpecification } from '@/api/types';
+import { apiError } from '@/mocks/handlers';
+import { server } from '@/mocks/node';
+import { renderApp } from '@/test/render';
+
+async function openLaunch(path = '/applications/acme-showcase/2.1.0') {
+  const utils = renderApp(path);
+  await screen.findByRole('button', { name: 'Launch job' });
+  return utils;
+}
+
+describe('launch form', () => {
+  it('marks required fields and shows inline errors for every widget on submit', async () => {
+    const { user } = await openLaunch();
+    await user.clear(screen.getByLabelText(/^threads/i));
+    await user.click(screen.getByRole('button', { name: 'Launch job' }));
+
+    expect(await screen.findByText(/fields need your attention/i)).toBeInTheDocument();
+    const label = screen.getByRole('textbox', { name: /^label/i });
+    expect(label).toHaveAttribute('aria-invalid', 'true');
+    expect(label).toHaveAccessibleDescription(/this field is required/i);
+    expect(screen.getByRole('combobox', { name: /^mode/i })).toHaveAccessibleDescription(/choose an option/i);
+    expect(screen.getByRole('textbox', { name: /^threads/i })).toHaveAccessibleDescription(/this field is required/i);
+    expect(screen.getByRole('combobox', { name: /^verbose/i })).toHaveAccessibleDescription(/choose yes or no/i);
+    expect(screen.getByRole('textbox', { name: /^input file/i })).toHaveAccessibleDescription(/this field is required/i);
+    // Optional fields left empty are fine.
+    expect(screen.getByRole('textbox', { name: /^notes/i })).not.toHaveAttribute('aria-invalid');
+    expect(screen.getByRole('textbox', { name: /^sample ratio/i })).not.toHaveAttribute('aria-invalid');
+    // Focus moves to the first invalid field.
+    expect(label).toHaveFocus();
+  });
+
+  it('validates integers against min and max', async () => {
+    const { user } = await openLaunch();
+    const threads = screen.getByRole('textbox', { name: /^threads/i });
+    await user.clear(threads);
+    await user.type(threads, '2.5');
+    await user.tab();
+    expect(threads).toHaveAccessibleDescription(/enter a whole number/i);
+    await user.clear(threads);
+    await user.type(threads, '65');
+    expect(threads).toHaveAccessibleDescription(/from 1 to 64/i);
+    await user.clear(threads);
+    await user.type(threads, '0');
+    expect(threads).toHaveAccessibleDescription(/enter a value from 1 to 64/i);
+    await user.clear(threads);
+    await user.type(threads, '64');
+    expect(threads).not.toHaveAttribute('aria-invalid');
+  });
+
+  it('validates floating point numbers and their range', async () => {
+    const { user } = await openLaunch();
+    const ratio = screen.getByRole('textbox', { name: /^sample ratio/i });
+    await user.type(ratio, 'abc');
+    await user.tab();
+    expect(ratio).toHaveAccessibleDescription(/enter a number/i);
+    await user.clear(ratio);
+    await user.type(ratio, '1.5');
+    expect(ratio).toHaveAccessibleDescription(/from 0 to 1/i);
+    await user.clear(ratio);
+    await user.type(ratio, '0.25');
+    expect(ratio).not.toHaveAttribute('aria-invalid');
+  });
+
+  it('validates file and folder paths: absolute, normalised, no ".."', async () => {
+    const { user } = await openLaunch();
+    const input = screen.getByRole('textbox', { name: /^input file/i });
+    await user.type(input, 'data/file.csv');
+    await user.tab();
+    expect(input).toHaveAccessibleDescription(/absolute path/i);
+    await user.clear(input);
+    await user.type(input, '/home/../etc/passwd');
+    expect(input).toHaveAccessibleDescription(/must not contain “\.\.”/i);
+    await user.clear(input);
+    await user.type(input, '/home//data');
+    expect(input).toHaveAccessibleDescription(/“\/\/”/);
+    await user.clear(input);
+    await user.type(input, '/home/data/');
+    expect(input).toHaveAccessibleDescription(/trailing/i);
+    await user.clear(input);
+    await user.type(input, '/home/data/input.csv');
+    expect(input).not.toHaveAttribute('aria-invalid');
+
+    const folder = screen.getByRole('textbox', { name: /^output folder/i });
+    await user.type(folder, '/results/./run');
+    await user.tab();
+    expect(folder).toHaveAccessibleDescription(/“\.” segments/i);
+  });
+
+  it('validates text, enumeration and boolean choices', async () => {
+    const { user } = await openLaunch();
+    const label = screen.getByRole('textbox', { name: /^label/i });
+    await user.type(label, '   ');
+    await user.tab();
+    expect(label).toHaveAccessibleDescription(/required/i);
+    await user.type(label, 'hello');
+    expect(label).not.toHaveAttribute('aria-invalid');
+
+    const mode = screen.getByRole('combobox', { name: /^mode/i });
+    await user.selectOptions(mode, 'thorough');
+    await user.tab();
+    expect(mode).not.toHaveAttribute('aria-invalid');
+    await user.selectOptions(mode, '');
+    expect(mode).toHaveAccessibleDescription(/choose an option/i);
+
+    const verbose = screen.getByRole('combobox', { name: /^verbose/i });
+    await user.selectOptions(verbose, 'Yes');
+    await user.tab();
+    expect(verbose).not.toHaveAttribute('aria-invalid');
+  });
+
+  it('validates the time allocation', async () => {
+    const { user } = await openLaunch('/applications/acme-batch/1.0.0');
+    const minutes = screen.getByRole('textbox', { name: 'Minutes' });
+    await user.clear(minutes);
+    await user.type(minutes, '75');
+    await user.tab();
+    expect(minutes).toHaveAccessibleDescription(/0 to 59/);
+    const hours = screen.getByRole('textbox', { name: 'Hours' });
+    await user.clear(hours);
+    await user.clear(minutes);
+    await user.type(minutes, '0');
+    await user.type(hours, '0');
+    await user.tab();
+    expect(minutes).toHaveAccessibleDescription(/at least 1 minute/i);
+  });
+
+  it("shows the server's why when the job is refused", async () => {
+    server.use(
+      http.post('/api/jobs', () =>
+        apiError(400, "items[0].parameters.value: must be at most 100 characters"),
+      ),
+    );
+    const { user } = await openLaunch('/applications/acme-batch/1.0.0');
+    await user.type(screen.getByRole('textbox', { name: /^value/i }), 'Hello');
+    await user.click(screen.getByRole('button', { name: 'Launch job' }));
+    const alert = await screen.findByRole('alert');
+    expect(alert).toHaveTextContent('The job was not started');
+    expect(alert).toHaveTextContent('items[0].parameters.value: must be at most 100 characters');
+  });
+
+  it('asks before starting a duplicate job and resubmits with allowDuplicateJob', async () => {
+    const bodies: JobSpecification[] = [];
+    server.use(
+      http.post('/api/jobs', async ({ request }) => {
+        const body = (await request.clone().json()) as BulkRequest<JobSpecification>;
+        const spec = body.items[0]!;
+        bodies.push(spec);
+        if (!spec.allowDuplicateJob) {
+          return apiError(409, 'A job with the same parameters is already running', 'DUPLICATE_JOB');
+        }
+        return HttpResponse.json({ responses: [{ id: '4101' }] });
+      }),
+    );
+    const { user, router } = await openLaunch('/applications/acme-database/1.0.0');
+    await user.type(screen.getByRole('textbox', { name: /^data store/i }), '/123/acme-database');
+    await user.click(screen.getByRole('button', { name: 'Launch job' }));
+
+    const dialog = await screen.findByRole('dialog', { name: 'Start another job?' });
+    expect(dialog).toHaveTextContent('A job with the same parameters is already running. Start another?');
+    expect(within(dialog).getByRole('button', { name: 'Cancel' })).toHaveFocus();
+    await user.click(within(dialog).getByRole('button', { name: 'Start another' }));
+
+    await waitFor(() => expect(router.state.location.pathname).toBe('/jobs/4101'));
+    expect(bodies.map((b) => b.allowDuplicateJob)).toEqual([false, true]);
+    expect(bodies[1]?.parameters).toEqual({ dataStore: { type: 'file', path: '/123/acme-database', readOnly: false } });
+  });
+
+  it('cancelling the duplicate dialog starts nothing', async () => {
+    server.use(http.post('/api/jobs', () => apiError(409, 'duplicate', 'DUPLICATE_JOB')));
+    const { user, router } = await openLaunch('/applications/acme-database/1.0.0');
+    await user.type(screen.getByRole('textbox', { name: /^data store/i }), '/123/acme-database');
+    await user.click(screen.getByRole('button', { name: 'Launch job' }));
+    await screen.findByRole('dialog', { name: 'Start another job?' });
+    await user.keyboard('{Escape}');
+    await waitFor(() => expect(screen.queryByRole('dialog')).not.toBeInTheDocument());
+    expect(router.state.location.pathname).toBe('/applications/acme-database/1.0.0');
+    expect(screen.getByRole('button', { name: 'Launch job' })).toBeEnabled();
+  });
+});
