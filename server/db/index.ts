@@ -35,15 +35,37 @@ const migrationsDir = () => {
   return found;
 };
 
-async function migrate(db: Db): Promise<void> {
+interface MigrationTarget {
+  query(sql: string): Promise<unknown[]>;
+  exec(script: string): Promise<void>;
+}
+
+async function migrate(target: MigrationTarget, schema: string): Promise<void> {
   const postgrator = new Postgrator({
     migrationPattern: path.join(migrationsDir(), '*.sql'),
     driver: 'pg',
     schemaTable: 'schemaversion',
-    execQuery: async (sql) => ({ rows: await db.query(sql) }),
-    execSqlScript: (script) => db.exec(script),
+    // Without it Postgrator's "does the version table exist" check sees other schemas' tables too.
+    currentSchema: schema,
+    execQuery: async (sql) => ({ rows: await target.query(sql) }),
+    execSqlScript: (script) => target.exec(script),
   });
   await postgrator.migrate();
+}
+
+const MIGRATION_LOCK = 7_263_251;
+
+/** Replicas sharing one PostgreSQL may start together: migrate on one connection under an advisory lock. */
+async function migratePostgres(config: pg.ClientConfig, schema: string): Promise<void> {
+  const client = new pg.Client(config);
+  await client.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await migrate({ query: async (sql) => (await client.query(sql)).rows, exec: async (script) => void (await client.query(script)) }, schema);
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});
+    await client.end();
+  }
 }
 
 class PGliteDb implements Db {
@@ -191,7 +213,6 @@ export interface OpenDbOptions {
 }
 
 export async function openDb(options: OpenDbOptions = {}): Promise<Db> {
-  let db: Db;
   if (options.databaseUrl) {
     const types = {
       getTypeParser: (oid: number, format?: string) =>
@@ -208,16 +229,17 @@ export async function openDb(options: OpenDbOptions = {}): Promise<Db> {
       await admin.query(`CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(options.schema)}`);
       await admin.end();
     }
-    db = new PostgresDb(new pg.Pool({ ...clientConfig, max: 10 }), clientConfig);
+    await migratePostgres(clientConfig, options.schema ?? 'public');
+    return new PostgresDb(new pg.Pool({ ...clientConfig, max: 10 }), clientConfig);
   } else {
     if (options.dataDir) fs.mkdirSync(options.dataDir, { recursive: true });
     const pgl = await PGlite.create(options.dataDir ?? undefined, {
       parsers: { [INT8]: parseInt8, [NUMERIC]: parseInt8 },
     });
-    db = new PGliteDb(pgl);
+    const db = new PGliteDb(pgl);
+    await migrate(db, 'public');
+    return db;
   }
-  await migrate(db);
-  return db;
 }
 
 /** Drops a test schema created by openDb({schema}). */

@@ -125,7 +125,7 @@ describe('GET /api/jobs/control/browse', () => {
     const ids: string[] = [];
     let next: string | null = null;
     do {
-      const page = (await t.call('GET', `/api/jobs/control/browse?itemsPerPage=4${next ? `&next=${next}` : ''}`, t.tokens.provider)).json();
+      const page: { items: { id: string }[]; next: string | null } = (await t.call('GET', `/api/jobs/control/browse?itemsPerPage=4${next ? `&next=${next}` : ''}`, t.tokens.provider)).json();
       ids.push(...page.items.map((j: { id: string }) => j.id));
       next = page.next;
     } while (next);

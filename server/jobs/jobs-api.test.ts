@@ -114,7 +114,7 @@ describe('browse and retrieve', () => {
     const ids: string[] = [];
     let next: string | null = null;
     do {
-      const page = (await t.call('GET', `/api/jobs/browse?itemsPerPage=3${next ? `&next=${next}` : ''}`, t.tokens.user)).json();
+      const page: { items: { id: string }[]; next: string | null } = (await t.call('GET', `/api/jobs/browse?itemsPerPage=3${next ? `&next=${next}` : ''}`, t.tokens.user)).json();
       expect(page.items.length).toBeLessThanOrEqual(3);
       ids.push(...page.items.map((j: { id: string }) => j.id));
       next = page.next;

@@ -1,0 +1,78 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, type TestApp } from '../test/helpers';
+import { loadCatalog } from './catalog';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await buildTestApp();
+});
+afterAll(() => t.close());
+
+describe('catalog API', () => {
+  it('lists the seeds\' applications and products', async () => {
+    const apps = (await t.call('GET', '/api/hpc/apps/browse', t.tokens.user)).json();
+    expect(apps.items.map((a: { name: string; version: string }) => `${a.name}@${a.version}`)).toEqual([
+      'acme-batch@1.0.0',
+      'acme-database@1.0.0',
+      'acme-web-app@1.0.0',
+    ]);
+    expect(apps.next).toBeNull();
+    const products = (await t.call('GET', '/api/products/browse?filterProvider=example', t.tokens.user)).json();
+    expect(products.items.map((p: { id: string }) => p.id)).toEqual(['example-compute', 'example-compute-1']);
+    const none = (await t.call('GET', '/api/products/browse?filterProvider=elsewhere', t.tokens.user)).json();
+    expect(none.items).toEqual([]);
+  });
+
+  it('retrieves an application with its parameters', async () => {
+    const response = await t.call('GET', '/api/hpc/apps/retrieve?name=acme-database&version=1.0.0', t.tokens.user);
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({
+      name: 'acme-database',
+      allowPeers: true,
+      parameters: [{ name: 'dataStore', type: 'input_directory', optional: false }],
+    });
+    const batch = (await t.call('GET', '/api/hpc/apps/retrieve?name=acme-batch&version=1.0.0', t.tokens.user)).json();
+    expect(batch.parameters.map((p: { name: string; type: string }) => `${p.name}:${p.type}`)).toEqual(['debug:boolean', 'value:text']);
+  });
+
+  it.each([
+    ['an unknown application', '/api/hpc/apps/retrieve?name=nope&version=1', 404, /^name: no application 'nope'/],
+    ['a missing version', '/api/hpc/apps/retrieve?name=acme-batch', 400, /^version: is required/],
+    ['an unknown query field', '/api/hpc/apps/browse?colour=red', 400, /^colour: unknown field/],
+    ['a bad itemsPerPage', '/api/products/browse?itemsPerPage=0', 400, /^itemsPerPage/],
+  ])('answers %s with a 4xx naming the field', async (_name, url, status, why) => {
+    const response = await t.call('GET', url, t.tokens.user);
+    expect(response.statusCode).toBe(status);
+    expect(response.json().why).toMatch(why);
+  });
+
+  it('is for users (contract §1)', async () => {
+    expect((await t.call('GET', '/api/hpc/apps/browse', null)).statusCode).toBe(401);
+    for (const token of [t.tokens.ucloud, t.tokens.provider, t.tokens.admin]) {
+      expect((await t.call('GET', '/api/hpc/apps/browse', token)).statusCode).toBe(403);
+    }
+  });
+});
+
+describe('the catalog file', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobdeck-catalog-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const write = (text: string) => {
+    const file = path.join(dir, `${Math.random()}.yaml`);
+    fs.writeFileSync(file, text);
+    return file;
+  };
+
+  it('loads an operator\'s edited YAML, filling in what may be left out', () => {
+    const catalog = loadCatalog(write(`applications:\n  - name: tool\n    version: "2"\n    title: Tool\n    parameters:\n      - name: n\n        type: integer\n        title: N\n        min: 1\nproducts: []\n`));
+    expect(catalog.findApplication('tool', '2')).toMatchObject({ allowPeers: false, parameters: [{ name: 'n', min: 1, max: null, optional: false }] });
+  });
+
+  it('refuses a catalog with a bad parameter type, naming the field', () => {
+    const file = write(`applications:\n  - name: tool\n    version: "2"\n    title: Tool\n    parameters:\n      - name: n\n        type: colour\n        title: N\nproducts: []\n`);
+    expect(() => loadCatalog(file)).toThrow(/applications\[0\]\.parameters\[0\]\.type/);
+  });
+});
