@@ -15,6 +15,14 @@ export function credentials(): Credentials {
   return JSON.parse(fs.readFileSync(path.join(dataDir, 'credentials.json'), 'utf8')) as Credentials;
 }
 
+/** The sign-in link exactly as the server printed it at start-up. */
+export function printedSignInLink(): string {
+  const log = fs.readFileSync('test-results/e2e-server.log', 'utf8');
+  const match = /Sign in as 'user': (\S+)/.exec(log);
+  if (!match) throw new Error(`The server printed no sign-in link:\n${log}`);
+  return match[1]!;
+}
+
 /** Calls the real server's REST API, as a client would. */
 export async function api(baseURL: string, token: string, method: string, url: string, body?: unknown): Promise<unknown> {
   const response = await fetch(new URL(url, baseURL), {

@@ -1,0 +1,48 @@
+import { test, expect, api, printedSignInLink } from './fixtures';
+
+test.describe('signing in', () => {
+  test('the printed link signs in, keeps the token out of the address bar, and sign-out returns to sign-in', async ({ page, creds, baseURL }) => {
+    const link = printedSignInLink();
+    expect(link).toBe(`${baseURL}/#token=${creds.user}`);
+
+    await page.goto(link);
+    await expect(page.getByRole('heading', { name: 'Applications' })).toBeVisible();
+    await expect(page.getByText('Acme Database')).toBeVisible();
+    expect(page.url()).not.toContain(creds.user);
+    expect(page.url()).not.toContain('#');
+
+    // The stored token survives a reload.
+    await page.reload();
+    await expect(page.getByRole('heading', { name: 'Applications' })).toBeVisible();
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+  });
+
+  test('a pasted token signs in; a wrong one says so', async ({ page, creds }) => {
+    await page.goto('/sign-in');
+    const field = page.getByLabel(/token/i);
+    await field.fill('definitely-not-a-token');
+    await page.getByRole('button', { name: /sign in/i }).click();
+    await expect(page.getByRole('alert')).toContainText(/token/i);
+
+    await field.fill(creds.user);
+    await page.getByRole('button', { name: /sign in/i }).click();
+    await expect(page.getByRole('heading', { name: 'Applications' })).toBeVisible();
+  });
+
+  test('a revoked token sends the user to sign-in, and signing in returns them where they were', async ({ page, creds, baseURL }) => {
+    const added = (await api(baseURL!, creds.admin, 'POST', '/api/admin/users', { username: 'revokee' })) as { token: string };
+    await page.goto(`/#token=${added.token}`);
+    await expect(page.getByRole('heading', { name: 'Applications' })).toBeVisible();
+
+    await api(baseURL!, creds.admin, 'POST', '/api/admin/tokens/revoke', { username: 'revokee' });
+    const fresh = (await api(baseURL!, creds.admin, 'POST', '/api/admin/tokens/issue', { username: 'revokee' })) as { token: string };
+
+    await page.getByRole('link', { name: 'Jobs' }).click();
+    await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+    await page.getByLabel(/token/i).fill(fresh.token);
+    await page.getByRole('button', { name: /sign in/i }).click();
+    await expect(page).toHaveURL(/\/jobs$/);
+  });
+});
