@@ -7,8 +7,8 @@ const GLYPH: Record<JobState, string> = {
   RUNNING: '▶',
   SUCCESS: '✓',
   FAILURE: '✕',
-  EXPIRED: '⌛',
-  SUSPENDED: '❚❚',
+  EXPIRED: '⊘',
+  SUSPENDED: '‖',
 };
 
 export function StateBadge({ state }: { state: JobState }) {
