@@ -78,7 +78,7 @@ async function request<T>(method: string, path: string, options: RequestOptions 
 
   if (!response.ok) {
     const why = isErrorMessage(data) ? data.why : `The server answered ${response.status} ${response.statusText}`.trim();
-    const errorCode = isErrorMessage(data) ? data.errorCode : null;
+    const errorCode = isErrorMessage(data) ? (data.errorCode ?? null) : null;
     // A 401 on the stored token means the session is over; a 401 on a token
     // being tried at sign-in is just a wrong token.
     if (response.status === 401 && !explicitToken) sessionRejected();

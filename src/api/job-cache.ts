@@ -34,7 +34,7 @@ export function applyFollowUpdate(job: Job, updates: JobUpdate[], newStatus: Job
   const merged = appendUpdates(job.updates, updates);
   let status = newStatus ?? job.status;
   if (!newStatus) {
-    const lastState = [...updates].reverse().find((u) => u.state !== null)?.state;
+    const lastState = [...updates].reverse().find((u) => u.state != null)?.state;
     if (lastState && lastState !== status.state) status = { ...status, state: lastState };
   }
   if (merged === job.updates && status === job.status) return job;
@@ -78,7 +78,7 @@ export function upsertJobInPages(
     return { ...data, pages: [{ ...first, items: [job, ...first.items] }, ...rest] };
   }
   const last = data.pages[data.pages.length - 1];
-  if (!last || last.next !== null) return data;
+  if (!last || last.next != null) return data;
   return { ...data, pages: [...data.pages.slice(0, -1), { ...last, items: [...last.items, job] }] };
 }
 
@@ -117,6 +117,6 @@ export function extendJobLocally(job: Job, hours: number): Job {
           ? alloc
           : { hours: Math.floor(total / 3600), minutes: Math.floor((total % 3600) / 60), seconds: total % 60 },
     },
-    status: { ...job.status, expiresAt: job.status.expiresAt === null ? null : job.status.expiresAt + ms },
+    status: { ...job.status, expiresAt: job.status.expiresAt == null ? null : job.status.expiresAt + ms },
   };
 }

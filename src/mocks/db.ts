@@ -55,19 +55,19 @@ export function applyUpdate(id: string, partial: Partial<JobUpdate>): Job | unde
   let specification = job.specification;
   if (update.state) {
     status.state = update.state;
-    if (update.state === 'RUNNING' && status.startedAt === null) {
+    if (update.state === 'RUNNING' && status.startedAt == null) {
       status.startedAt = update.timestamp;
       const a = job.specification.timeAllocation;
       if (a) status.expiresAt = update.timestamp + (a.hours * 3600 + a.minutes * 60 + a.seconds) * 1000;
     }
   }
-  if (update.newTimeAllocation !== null) {
+  if (update.newTimeAllocation != null) {
     const seconds = Math.round(update.newTimeAllocation / 1000);
     specification = {
       ...specification,
       timeAllocation: { hours: Math.floor(seconds / 3600), minutes: Math.floor((seconds % 3600) / 60), seconds: seconds % 60 },
     };
-    if (status.startedAt !== null) status.expiresAt = status.startedAt + update.newTimeAllocation;
+    if (status.startedAt != null) status.expiresAt = status.startedAt + update.newTimeAllocation;
   }
   const next: Job = { ...job, specification, status, updates: [...job.updates, update] };
   mockDb.jobs[index] = next;

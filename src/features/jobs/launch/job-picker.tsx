@@ -38,7 +38,7 @@ export function JobPicker({ id, label, value, onChange, provider, error, onBlur 
   const hintId = useId();
   const errorId = useId();
 
-  const allRunning = running.data?.items ?? [];
+  const allRunning = useMemo(() => running.data?.items ?? [], [running.data]);
   const candidates = useMemo(
     () => (provider ? allRunning.filter((j) => j.specification.product.provider === provider) : []),
     [allRunning, provider],
