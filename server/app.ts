@@ -15,6 +15,13 @@ import { jobsRoutes } from './jobs/routes';
 import { controlRoutes } from './jobs/control-routes';
 import type { Services } from './context';
 import { JobsService } from './jobs/service';
+import websocket from '@fastify/websocket';
+import { TasksService } from './tasks/service';
+import { tasksRoutes } from './tasks/routes';
+import { LiveHub, MAX_CLIENT_FRAME_BYTES } from './live/hub';
+import { liveRoutes } from './live/plugin';
+import { providerGatewayPlugin, type Loopback } from './jobs/provider-gateway';
+import { exampleProviderPlugin } from './provider/index';
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -22,6 +29,8 @@ export interface BuildOptions {
   db: Db;
   config?: Partial<Config>;
   logger?: FastifyServerOptions['logger'];
+  /** How the core and the built-in provider reach each other: 'http' once listening (main.ts), else app.inject. */
+  loopback?: Loopback;
 }
 
 function parseJson(body: string): unknown {
@@ -50,6 +59,12 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     bus,
     credentials: await bootstrapPrincipals(options.db, config.dataDir),
     jobs: new JobsService(options.db, catalog, bus),
+    tasks: new TasksService(options.db, bus, { retentionMs: config.taskRetentionMs }),
+    live: new LiveHub(options.db, bus, (owner, id) => services.jobs.retrieve(owner, id, true), {
+      pingIntervalMs: config.wsPingIntervalMs,
+      maxBufferedBytes: config.wsMaxBufferedBytes,
+      maxStreamsPerSocket: config.wsMaxStreamsPerSocket,
+    }, app.log),
   };
   app.decorate('services', services);
 
@@ -87,10 +102,15 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   });
 
   await app.register(authPlugin, { db: options.db });
+  await app.register(websocket, { options: { maxPayload: MAX_CLIENT_FRAME_BYTES } });
   await app.register(authRoutes);
   await app.register(catalogRoutes);
   await app.register(jobsRoutes);
   await app.register(controlRoutes);
+  await app.register(tasksRoutes);
+  await app.register(liveRoutes);
+  await app.register(providerGatewayPlugin, { loopback: options.loopback ?? 'inject' });
+  await app.register(exampleProviderPlugin, { loopback: options.loopback ?? 'inject' });
 
   app.get('/api/health', async () => ({ status: 'ok', database: options.db.kind }));
 

@@ -11,6 +11,33 @@ export interface Config {
   publicDir: string | null;
   catalogFile: string | null;
   logLevel: string;
+  /** Core → provider base URLs by provider id (JOBDECK_PROVIDER_URLS="id=url,..."); others are reached on this server's own address. */
+  providerUrls: Record<string, string>;
+  /** Core → provider calls: time limit of one call, and the retry backoff's first delay and cap. */
+  providerTimeoutMs: number;
+  providerRetryMs: number;
+  providerRetryMaxMs: number;
+  /** The built-in provider `example` (server/provider/): off with JOBDECK_EXAMPLE_PROVIDER=off, and its simulated delays. */
+  exampleProvider: boolean;
+  exampleQueueDelayMs: number;
+  exampleBatchRunMs: number;
+  exampleTickMs: number;
+  /** Completed tasks are deleted this long after completion (contract §6: 7 days). */
+  taskRetentionMs: number;
+  /** WebSocket hub (contract §7): ping interval, and the send buffer past which a slow client is dropped. */
+  wsPingIntervalMs: number;
+  wsMaxBufferedBytes: number;
+  wsMaxStreamsPerSocket: number;
+}
+
+function providerUrlsFromEnv(raw: string | undefined): Record<string, string> {
+  const urls: Record<string, string> = {};
+  for (const entry of (raw ?? '').split(',').map((e) => e.trim()).filter(Boolean)) {
+    const match = /^([^=\s]+)=(https?:\/\/\S+)$/.exec(entry);
+    if (!match) throw new Error(`JOBDECK_PROVIDER_URLS: '${entry}' is not of the form <provider>=<http(s) URL>`);
+    urls[match[1]!] = match[2]!;
+  }
+  return urls;
 }
 
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -34,5 +61,17 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     publicDir: env.JOBDECK_PUBLIC_DIR ?? path.resolve('dist/public'),
     catalogFile: env.JOBDECK_CATALOG ?? null,
     logLevel: env.LOG_LEVEL ?? 'info',
+    providerUrls: providerUrlsFromEnv(env.JOBDECK_PROVIDER_URLS),
+    providerTimeoutMs: intFromEnv(env, 'JOBDECK_PROVIDER_TIMEOUT_MS', 10_000),
+    providerRetryMs: intFromEnv(env, 'JOBDECK_PROVIDER_RETRY_MS', 1_000),
+    providerRetryMaxMs: intFromEnv(env, 'JOBDECK_PROVIDER_RETRY_MAX_MS', 60_000),
+    exampleProvider: env.JOBDECK_EXAMPLE_PROVIDER !== 'off',
+    exampleQueueDelayMs: intFromEnv(env, 'JOBDECK_EXAMPLE_QUEUE_MS', 3_000),
+    exampleBatchRunMs: intFromEnv(env, 'JOBDECK_EXAMPLE_BATCH_MS', 30_000),
+    exampleTickMs: intFromEnv(env, 'JOBDECK_EXAMPLE_TICK_MS', 250),
+    taskRetentionMs: intFromEnv(env, 'JOBDECK_TASK_RETENTION_MS', 7 * 24 * 3600 * 1000),
+    wsPingIntervalMs: intFromEnv(env, 'JOBDECK_WS_PING_MS', 30_000),
+    wsMaxBufferedBytes: intFromEnv(env, 'JOBDECK_WS_MAX_BUFFERED_BYTES', 4 * 1024 * 1024),
+    wsMaxStreamsPerSocket: intFromEnv(env, 'JOBDECK_WS_MAX_STREAMS', 64),
   };
 }

@@ -4,6 +4,11 @@ import type { Catalog } from './catalog/catalog';
 import type { EventBus } from './live/bus';
 import type { Credentials } from './auth/bootstrap';
 import type { JobsService } from './jobs/service';
+import type { TasksService } from './tasks/service';
+import type { LiveHub } from './live/hub';
+import type { HttpProviderGateway, Transport } from './jobs/provider-gateway';
+import type { VerifyLoop } from './jobs/verify';
+import type { ExampleProvider } from './provider/example-provider';
 
 /** What every route plugin may use; built once in app.ts. */
 export interface Services {
@@ -13,6 +18,13 @@ export interface Services {
   bus: EventBus;
   credentials: Credentials;
   jobs: JobsService;
+  tasks: TasksService;
+  /** The WebSocket hub (server/live/). */
+  live: LiveHub;
+  /** Core → provider calls and the verify loop (server/jobs/provider-gateway.ts); set when the app is built. */
+  providers?: { gateway: HttpProviderGateway; verify: VerifyLoop; transportFor: (provider: string) => Transport };
+  /** The built-in provider, when enabled (server/provider/). */
+  example?: ExampleProvider;
 }
 
 declare module 'fastify' {

@@ -9,6 +9,8 @@ async function main() {
   const app = await buildApp({
     db,
     config,
+    // The core and the built-in provider talk over real loopback HTTP, as a separate provider would.
+    loopback: 'http',
     logger: {
       level: config.logLevel,
       // Belt and braces: tokens travel only in the Authorization header and socket frames; never log either.

@@ -1,0 +1,481 @@
+import fp from 'fastify-plugin';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import type { Db } from '../db/index';
+import type { Job, JobUpdate } from '../../contract/jobs';
+import type { SimpleDuration } from '../../contract/common';
+import { FindByStringId } from '../../contract/common';
+import { parseQuery } from '../http/parse';
+import { HttpError } from '../http/errors';
+import { principal } from '../auth/plugin';
+import type { JobsService, ProviderGateway } from './service';
+import { toJob, type JobRow } from './model';
+import { VerifyLoop } from './verify';
+
+/*
+ * Core → provider (contract §5). Every call goes over HTTP with the `ucloud` service token, to a base URL per
+ * provider, so a third-party provider can replace the built-in one. Calls are first written to
+ * `provider_calls`, then delivered in order; a provider that fails or cannot be reached never fails the
+ * user's request: the job gets a status line saying so and the call is retried with backoff.
+ */
+
+// ─── HTTP transport ────────────────────────────────────────────────────────────────────────────────────────
+
+export interface HttpResult {
+  status: number;
+  body: unknown;
+}
+
+/** One HTTP call: path (with its query) relative to the peer's base URL, bearer token, JSON text body. */
+export type Transport = (method: 'GET' | 'POST' | 'PUT', path: string, token: string, json?: string) => Promise<HttpResult>;
+
+/** The peer gave no HTTP answer at all (refused, reset, timed out). */
+export class TransportError extends Error {}
+
+function describeFetchError(error: unknown): string {
+  const err = error as Error & { cause?: { code?: string; message?: string } };
+  if (err.name === 'TimeoutError' || err.name === 'AbortError') return 'no answer before the time limit';
+  if (err.cause?.code) return `${err.cause.code}${err.cause.message ? `: ${err.cause.message}` : ''}`;
+  return err.cause?.message ?? err.message;
+}
+
+function parseBody(text: string): unknown {
+  if (text === '') return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { why: text.slice(0, 300), errorCode: null };
+  }
+}
+
+/** `fetch` against a base URL (which may carry a path prefix). */
+export function fetchTransport(baseUrl: string | (() => string), timeoutMs = 10_000): Transport {
+  return async (method, path, token, json) => {
+    const base = (typeof baseUrl === 'function' ? baseUrl() : baseUrl).replace(/\/+$/, '');
+    try {
+      const response = await fetch(base + path, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(json !== undefined ? { 'content-type': 'application/json' } : {}) },
+        body: json,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      return { status: response.status, body: parseBody(await response.text()) };
+    } catch (error) {
+      throw new TransportError(describeFetchError(error));
+    }
+  };
+}
+
+/** The same HTTP semantics without a socket: tests and an app that never listens. */
+export function injectTransport(app: FastifyInstance): Transport {
+  return async (method, path, token, json) => {
+    try {
+      const response = await app.inject({
+        method,
+        url: path,
+        headers: { authorization: `Bearer ${token}`, ...(json !== undefined ? { 'content-type': 'application/json' } : {}) },
+        ...(json !== undefined ? { payload: json } : {}),
+      });
+      return { status: response.statusCode, body: parseBody(response.body) };
+    } catch (error) {
+      throw new TransportError((error as Error).message);
+    }
+  };
+}
+
+/** This server's own address, as a client on the same machine reaches it. */
+export function ownBaseUrl(app: FastifyInstance): string {
+  const address = app.server.address() as AddressInfo | string | null;
+  if (!address || typeof address === 'string') throw new TransportError('the server is not listening on a TCP port');
+  const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+}
+
+/** 'http': real loopback HTTP (the running server). 'inject': app.inject (an app that never listens, i.e. tests). */
+export type Loopback = 'http' | 'inject';
+
+export function loopbackTransport(app: FastifyInstance, loopback: Loopback, timeoutMs: number): Transport {
+  return loopback === 'http' ? fetchTransport(() => ownBaseUrl(app), timeoutMs) : injectTransport(app);
+}
+
+export const isSuccess = (status: number) => status >= 200 && status < 300;
+/** A provider that answers these has judged the request itself; sending it again cannot help. */
+const REFUSAL = new Set([400, 409, 413, 422]);
+
+export function whyOf(result: HttpResult): string {
+  const why = (result.body as { why?: unknown } | null)?.why;
+  return typeof why === 'string' ? `${result.status}: ${why}` : `HTTP ${result.status}`;
+}
+
+/** Bulk bodies stay under the 1 MiB request limit (contract §0) whatever the jobs hold. */
+export const MAX_BODY_BYTES = 900 * 1024;
+
+/** The longest prefix of `parts` (JSON texts) whose `{"items":[...]}` body stays within maxBytes; at least one. */
+export function prefixWithin(parts: string[], maxBytes = MAX_BODY_BYTES): number {
+  let size = 12;
+  for (let i = 0; i < parts.length; i++) {
+    size += Buffer.byteLength(parts[i]!) + 1;
+    if (size > maxBytes) return Math.max(1, i);
+  }
+  return parts.length;
+}
+
+export const itemsBody = (parts: string[]) => `{"items":[${parts.join(',')}]}`;
+
+/** A status line from the core itself: it never changes the state. */
+export function statusLine(status: string): JobUpdate {
+  return {
+    state: null,
+    status,
+    outputFolder: null,
+    expectedState: null,
+    expectedDifferentState: null,
+    newTimeAllocation: null,
+    timestamp: 0,
+  };
+}
+
+/**
+ * The job as a provider receives it. A spec without a time allocation runs with the application's default,
+ * which only the core's catalog knows; the provider is told the allocation in force.
+ */
+export function jobForProvider(row: JobRow): Job {
+  const job = toJob(row);
+  const ms = row.time_allocation_ms;
+  if (job.specification.timeAllocation == null && ms !== null) {
+    const seconds = Math.round(ms / 1000);
+    job.specification = {
+      ...job.specification,
+      timeAllocation: { hours: Math.floor(seconds / 3600), minutes: Math.floor((seconds % 3600) / 60), seconds: seconds % 60 },
+    };
+  }
+  return job;
+}
+
+// ─── Gateway ───────────────────────────────────────────────────────────────────────────────────────────────
+
+type Op = 'create' | 'terminate' | 'extend';
+
+interface CallRow {
+  id: number;
+  provider: string;
+  op: Op;
+  job_id: number;
+  payload: SimpleDuration | null;
+  attempts: number;
+  last_error: string | null;
+}
+
+const VERB: Record<Op, string> = { create: 'start', terminate: 'stop', extend: 'extend' };
+const PATH: Record<Op, string> = { create: 'jobs', terminate: 'jobs/terminate', extend: 'jobs/extend' };
+
+export interface GatewayOptions {
+  db: Db;
+  jobs: JobsService;
+  /** The `ucloud` service token. */
+  token: string;
+  transportFor: (provider: string) => Transport;
+  retryMs: number;
+  retryMaxMs: number;
+  log: FastifyBaseLogger;
+}
+
+interface ProviderQueue {
+  running: Promise<void> | null;
+  again: boolean;
+  timer: NodeJS.Timeout | null;
+  failures: number;
+}
+
+type Outcome = 'delivered' | 'retry';
+
+export class HttpProviderGateway implements ProviderGateway {
+  private readonly queues = new Map<string, ProviderQueue>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private started = false;
+  private stopped = false;
+
+  constructor(private readonly opts: GatewayOptions) {}
+
+  created(jobs: Job[]): void {
+    this.enqueue('create', jobs.map((job) => ({ job, payload: null })));
+  }
+
+  terminate(jobs: Job[]): void {
+    this.enqueue('terminate', jobs.map((job) => ({ job, payload: null })));
+  }
+
+  extend(items: { job: Job; requestedTime: SimpleDuration }[]): void {
+    this.enqueue('extend', items.map((i) => ({ job: i.job, payload: i.requestedTime })));
+  }
+
+  private track<T>(promise: Promise<T>): void {
+    const tracked = promise.catch((error) => this.opts.log.error({ err: error }, 'provider gateway error'));
+    this.inFlight.add(tracked);
+    void tracked.finally(() => this.inFlight.delete(tracked));
+  }
+
+  private enqueue(op: Op, items: { job: Job; payload: SimpleDuration | null }[]): void {
+    if (items.length === 0) return;
+    this.track(
+      (async () => {
+        await this.opts.db.query(
+          `INSERT INTO provider_calls (provider, op, job_id, payload, created_at)
+           SELECT p, $1, j, d::jsonb, $5 FROM unnest($2::text[], $3::bigint[], $4::text[]) WITH ORDINALITY AS t(p, j, d, n) ORDER BY n`,
+          [op, items.map((i) => i.job.specification.product.provider), items.map((i) => Number(i.job.id)),
+           items.map((i) => (i.payload ? JSON.stringify(i.payload) : null)), Date.now()],
+        );
+        for (const provider of new Set(items.map((i) => i.job.specification.product.provider))) this.kick(provider);
+      })(),
+    );
+  }
+
+  /**
+   * Starts delivery. A crash between a job's commit and its call being queued leaves an active job the
+   * provider never answered for and no call; queue a create for each, so no job waits forever.
+   */
+  async start(): Promise<void> {
+    this.started = true;
+    await this.opts.db.query(
+      `INSERT INTO provider_calls (provider, op, job_id, created_at)
+       SELECT j.provider, 'create', j.id, $1 FROM jobs j
+       WHERE j.state IN ('IN_QUEUE', 'RUNNING', 'SUSPENDED') AND j.provider_acked_at IS NULL
+         AND NOT EXISTS (SELECT 1 FROM provider_calls c WHERE c.job_id = j.id AND c.op = 'create')
+       ORDER BY j.id`,
+      [Date.now()],
+    );
+    const providers = await this.opts.db.query<{ provider: string }>(`SELECT DISTINCT provider FROM provider_calls`);
+    for (const { provider } of providers) this.kick(provider);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const queue of this.queues.values()) if (queue.timer) clearTimeout(queue.timer);
+    await Promise.all([...this.inFlight, ...[...this.queues.values()].map((q) => q.running)]);
+  }
+
+  /** Delivers the provider's queued calls now; a call the user just made is tried at once, even during backoff. */
+  kick(provider: string): void {
+    if (!this.started || this.stopped) return;
+    let queue = this.queues.get(provider);
+    if (!queue) {
+      queue = { running: null, again: false, timer: null, failures: 0 };
+      this.queues.set(provider, queue);
+    }
+    if (queue.running) {
+      queue.again = true;
+      return;
+    }
+    if (queue.timer) clearTimeout(queue.timer);
+    queue.timer = null;
+    const q = queue;
+    q.running = this.drain(provider, q)
+      .catch((error) => this.opts.log.error({ err: error, provider }, 'provider gateway: delivery failed'))
+      .finally(() => {
+        q.running = null;
+        if (q.again) {
+          q.again = false;
+          this.kick(provider);
+        }
+      });
+  }
+
+  /** Resolves when every queued call has been delivered or is waiting for a retry (tests, benchmarks). */
+  async settled(): Promise<void> {
+    while (this.inFlight.size > 0 || [...this.queues.values()].some((q) => q.running)) {
+      await Promise.all([...this.inFlight, ...[...this.queues.values()].map((q) => q.running)]);
+    }
+  }
+
+  private async drain(provider: string, queue: ProviderQueue): Promise<void> {
+    while (!this.stopped) {
+      const calls = await this.opts.db.query<CallRow>(
+        `SELECT * FROM provider_calls WHERE provider = $1 ORDER BY id LIMIT 1000`,
+        [provider],
+      );
+      if (calls.length === 0) {
+        queue.failures = 0;
+        return;
+      }
+      // Calls go out in order, one bulk request per run of the same operation.
+      const op = calls[0]!.op;
+      const end = calls.findIndex((c) => c.op !== op);
+      const run = end === -1 ? calls : calls.slice(0, end);
+      if ((await this.deliver(provider, op, run)) === 'retry') {
+        if (this.stopped) return;
+        queue.failures += 1;
+        const delay = Math.min(this.opts.retryMs * 2 ** (queue.failures - 1), this.opts.retryMaxMs) * (0.8 + 0.4 * Math.random());
+        queue.timer = setTimeout(() => {
+          queue.timer = null;
+          this.kick(provider);
+        }, delay);
+        queue.timer.unref?.();
+        this.opts.log.warn({ provider, attempts: queue.failures, retryInMs: Math.round(delay) }, 'provider unreachable; will retry');
+        return;
+      }
+      queue.failures = 0;
+    }
+  }
+
+  /** Sends the longest prefix of `run` that fits one request; on a refusal of several, each is tried alone. */
+  private async deliver(provider: string, op: Op, run: CallRow[]): Promise<Outcome> {
+    const rows = await this.opts.db.query<JobRow>(`SELECT * FROM jobs WHERE id = ANY($1::bigint[])`, [run.map((c) => c.job_id)]);
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const parts = run.map((call) => {
+      const job = jobForProvider(byId.get(call.job_id)!);
+      return JSON.stringify(op === 'extend' ? { job, requestedTime: call.payload } : job);
+    });
+    const count = prefixWithin(parts);
+    const batch = run.slice(0, count);
+    let result: HttpResult;
+    try {
+      result = await this.opts.transportFor(provider)('POST', `/ucloud/${provider}/${PATH[op]}`, this.opts.token, itemsBody(parts.slice(0, count)));
+    } catch (error) {
+      if (!(error instanceof TransportError)) throw error;
+      return this.failed(provider, op, batch, `could not be reached (${error.message})`);
+    }
+    if (isSuccess(result.status)) {
+      await this.succeeded(provider, op, batch, result);
+      return 'delivered';
+    }
+    if (!REFUSAL.has(result.status)) return this.failed(provider, op, batch, `failed (${whyOf(result)})`);
+    if (batch.length > 1) {
+      // Nothing in a bulk request is half-applied, so one bad item refuses them all: find it.
+      for (const call of batch) {
+        if ((await this.deliver(provider, op, [call])) === 'retry') return 'retry';
+      }
+      return 'delivered';
+    }
+    await this.refused(provider, op, batch[0]!, result);
+    return 'delivered';
+  }
+
+  private async succeeded(provider: string, op: Op, batch: CallRow[], result: HttpResult) {
+    const ids = batch.map((c) => c.job_id);
+    const responses = (result.body as { responses?: unknown[] } | null)?.responses;
+    const generated = batch.map((_, i) => {
+      const id = (responses?.[i] as { id?: unknown } | null | undefined)?.id;
+      return typeof id === 'string' ? id : null;
+    });
+    await this.opts.db.tx(async (q) => {
+      await q.query(`DELETE FROM provider_calls WHERE id = ANY($1::bigint[])`, [batch.map((c) => c.id)]);
+      if (op === 'create') {
+        await q.query(
+          `UPDATE jobs j SET provider_acked_at = $3, provider_generated_id = COALESCE(t.gen, j.provider_generated_id)
+           FROM unnest($1::bigint[], $2::text[]) AS t(id, gen) WHERE j.id = t.id`,
+          [ids, generated, Date.now()],
+        );
+      }
+    });
+    const retried = batch.filter((c) => c.attempts > 0);
+    await this.appendStatus(
+      provider,
+      retried.map((c) => ({
+        id: c.job_id,
+        status: `Provider '${provider}' answered after ${c.attempts + 1} attempts; the request to ${VERB[op]} the job went through.`,
+      })),
+    );
+  }
+
+  private async failed(provider: string, op: Op, batch: CallRow[], what: string): Promise<Outcome> {
+    // A call cut short by shutdown is delivered after the restart; it is no failure of the provider's.
+    if (this.stopped) return 'retry';
+    await this.opts.db.query(
+      `UPDATE provider_calls SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1::bigint[])`,
+      [batch.map((c) => c.id), what],
+    );
+    // One line per call, on its first failure: the job shows what is wrong without a line per retry.
+    await this.appendStatus(
+      provider,
+      batch
+        .filter((c) => c.attempts === 0)
+        .map((c) => ({
+          id: c.job_id,
+          status: `Provider '${provider}' ${what} when asked to ${VERB[op]} the job. Jobdeck keeps retrying automatically.`,
+        })),
+    );
+    return 'retry';
+  }
+
+  private async refused(provider: string, op: Op, call: CallRow, result: HttpResult) {
+    await this.opts.db.tx(async (q) => {
+      await q.query(`DELETE FROM provider_calls WHERE id = $1`, [call.id]);
+      // The provider has answered for the job, so verify now asks it about the job and it decides its fate;
+      // the core never fails a job by itself.
+      if (op === 'create') await q.query(`UPDATE jobs SET provider_acked_at = $2 WHERE id = $1`, [call.job_id, Date.now()]);
+    });
+    this.opts.log.warn({ provider, op, jobId: call.job_id, status: result.status }, 'provider refused a call');
+    await this.appendStatus(provider, [
+      { id: call.job_id, status: `Provider '${provider}' refused to ${VERB[op]} the job (${whyOf(result)}).` },
+    ]);
+  }
+
+  private async appendStatus(provider: string, items: { id: number; status: string }[]) {
+    if (items.length === 0) return;
+    await this.opts.jobs.controlUpdate(provider, items.map((i) => ({ id: String(i.id), update: statusLine(i.status) })));
+  }
+}
+
+// ─── Wiring ────────────────────────────────────────────────────────────────────────────────────────────────
+
+export interface ProviderGatewayPluginOptions {
+  loopback: Loopback;
+}
+
+/**
+ * The core's side of contract §5: the gateway, the verify loop and the user's firewall view. Loops start
+ * when the app is ready (inject) or listening (http), and stop before it closes.
+ */
+export const providerGatewayPlugin = fp(async (app: FastifyInstance, opts: ProviderGatewayPluginOptions) => {
+  const { db, config, jobs, credentials } = app.services;
+  const loopback = loopbackTransport(app, opts.loopback, config.providerTimeoutMs);
+  const transports = new Map<string, Transport>();
+  const transportFor = (provider: string): Transport => {
+    let transport = transports.get(provider);
+    if (!transport) {
+      const url = config.providerUrls[provider];
+      transport = url ? fetchTransport(url, config.providerTimeoutMs) : loopback;
+      transports.set(provider, transport);
+    }
+    return transport;
+  };
+
+  const gateway = new HttpProviderGateway({
+    db,
+    jobs,
+    token: credentials.ucloud,
+    transportFor,
+    retryMs: config.providerRetryMs,
+    retryMaxMs: config.providerRetryMaxMs,
+    log: app.log,
+  });
+  jobs.gateway = gateway;
+  const verify = new VerifyLoop({ db, intervalMs: config.verifyIntervalMs, token: credentials.ucloud, transportFor, log: app.log });
+  app.services.providers = { gateway, verify, transportFor };
+
+  app.addHook(opts.loopback === 'http' ? 'onListen' : 'onReady', async () => {
+    await gateway.start();
+    verify.start();
+  });
+  app.addHook('preClose', async () => {
+    await verify.stop();
+    await gateway.stop();
+  });
+
+  // Extension: who may connect to the caller's job, as its provider's firewall has it (server/provider/README.md).
+  app.get('/api/jobs/firewall', { config: { roles: ['USER'] } }, async (request) => {
+    const { id } = parseQuery(FindByStringId, request.query);
+    const job = await jobs.retrieve(principal(request).username, id, false);
+    const provider = job.specification.product.provider;
+    let result: HttpResult;
+    try {
+      result = await transportFor(provider)('GET', `/ucloud/${provider}/jobs/firewall?id=${encodeURIComponent(id)}`, credentials.ucloud);
+    } catch (error) {
+      throw new HttpError(502, `Provider '${provider}' could not be reached (${(error as Error).message}); try again shortly`);
+    }
+    // A provider that does not know the job has no rule for it: everything is denied.
+    if (result.status === 404) return { jobId: id, allowsFrom: [], resolves: [] };
+    if (!isSuccess(result.status)) throw new HttpError(502, `Provider '${provider}' could not show its firewall (${whyOf(result)})`);
+    return result.body;
+  });
+});

@@ -1,0 +1,354 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { RawData, WebSocket } from 'ws';
+import type { Db } from '../db/index';
+import type { Principal } from '../auth/tokens';
+import type { Job } from '../../contract/jobs';
+import { ClientFrame, JobsFollowRequest, JobsListenRequest, SOCKET_CALLS, TasksListenRequest, type SocketCall } from '../../contract/socket';
+import { validate } from '../../contract/validate';
+import type { TSchema } from 'typebox';
+import { authorize } from '../auth/plugin';
+import { HttpError } from '../http/errors';
+import type { EventBus, JobEvent, LiveEvent, TaskEvent } from './bus';
+
+export interface HubOptions {
+  /** Contract §7: the server pings every 30 s; a socket that has not answered the previous ping is dropped. */
+  pingIntervalMs: number;
+  /** A socket whose unsent data passes this many bytes is disconnected, so a slow client cannot grow our memory. */
+  maxBufferedBytes: number;
+  /** Calls that may be open at once on one socket. */
+  maxStreamsPerSocket: number;
+}
+
+export const DEFAULT_HUB_OPTIONS: HubOptions = {
+  pingIntervalMs: 30_000,
+  maxBufferedBytes: 4 * 1024 * 1024,
+  maxStreamsPerSocket: 64,
+};
+
+/** Client frames are tiny; anything bigger is not one of ours. */
+export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
+const MAX_STREAM_ID_LENGTH = 128;
+const USER = ['USER'] as const;
+
+const PAYLOAD_SCHEMAS: Record<SocketCall, TSchema> = {
+  'tasks.listen': TasksListenRequest,
+  'jobs.follow': JobsFollowRequest,
+  'jobs.listen': JobsListenRequest,
+};
+
+interface Stream {
+  readonly conn: Connection;
+  readonly id: string;
+  /** `{"type":"message","streamId":"…","payload":` — messages are this, the payload's JSON and `}`. */
+  readonly head: string;
+  readonly call: SocketCall;
+  readonly principal: Principal;
+  /** Kept to re-check the token at each ping, so a revoked token stops its streams. Never logged. */
+  readonly bearer: string;
+  closed: boolean;
+  follow?: { jobId: string; cursor: number; busy: boolean; dirty: boolean };
+}
+
+interface Connection {
+  readonly ws: WebSocket;
+  readonly streams: Map<string, Stream>;
+  /** Frames are handled strictly in order, so a response to a later frame means earlier calls are live. */
+  chain: Promise<void>;
+  alive: boolean;
+  closed: boolean;
+}
+
+const errorBody = (why: string) => ({ why, errorCode: null });
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The WebSocket hub (contract §7): UCloud's call envelope, several streams per socket, in-memory fan-out
+ * per process. Events come from the EventBus, which also carries other processes' events on PostgreSQL.
+ */
+export class LiveHub {
+  private readonly connections = new Set<Connection>();
+  private readonly taskListeners = new Map<string, Set<Stream>>();
+  private readonly jobListeners = new Map<string, Set<Stream>>();
+  private readonly followers = new Map<string, Set<Stream>>();
+  private unsubscribe: (() => void) | null = null;
+  private pingTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly db: Db,
+    private readonly bus: EventBus,
+    /** The caller's job with its updates, or an HttpError (404 for someone else's). */
+    private readonly retrieveJob: (owner: string, id: string) => Promise<Job>,
+    private readonly options: HubOptions,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  start() {
+    this.unsubscribe = this.bus.subscribe((event) => this.onEvent(event));
+    this.pingTimer = setInterval(() => this.heartbeat(), this.options.pingIntervalMs);
+    this.pingTimer.unref();
+  }
+
+  /** Open sockets and calls, for health checks and tests. */
+  stats() {
+    let streams = 0;
+    for (const conn of this.connections) streams += conn.streams.size;
+    return { sockets: this.connections.size, streams };
+  }
+
+  accept(ws: WebSocket) {
+    const conn: Connection = { ws, streams: new Map(), chain: Promise.resolve(), alive: true, closed: false };
+    this.connections.add(conn);
+    ws.on('message', (data, isBinary) => this.onFrame(conn, data, isBinary));
+    ws.on('pong', () => (conn.alive = true));
+    ws.on('close', () => this.drop(conn));
+  }
+
+  close() {
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.unsubscribe?.();
+    for (const conn of this.connections) {
+      conn.ws.terminate();
+      this.drop(conn);
+    }
+  }
+
+  // ---- events -------------------------------------------------------------------------------------------
+
+  private onEvent(event: LiveEvent) {
+    if (event.kind === 'task') this.onTask(event);
+    else this.onJob(event);
+  }
+
+  private onTask(event: TaskEvent) {
+    const streams = this.taskListeners.get(event.owner);
+    if (!streams) return;
+    // Serialised once, whatever the number of listeners.
+    const json = JSON.stringify(event.update);
+    for (const stream of streams) this.sendRaw(stream.conn, `${stream.head}${json}}`);
+  }
+
+  private onJob(event: JobEvent) {
+    const listeners = this.jobListeners.get(event.owner);
+    if (listeners) {
+      const json = JSON.stringify({ job: event.job });
+      for (const stream of listeners) this.sendRaw(stream.conn, `${stream.head}${json}}`);
+    }
+    for (const stream of this.followers.get(event.jobId) ?? []) void this.refreshFollow(stream);
+  }
+
+  /**
+   * jobs.follow without a gap or a duplicate: the stream is registered before the first read, and every
+   * event only triggers a re-read from the database, sending the updates past what the client already has.
+   * Job update histories are append-only, so "what the client has" is just a count. Reads for one stream
+   * never overlap; events that arrive during a read cause one more read.
+   */
+  private async refreshFollow(stream: Stream) {
+    const follow = stream.follow!;
+    if (follow.busy) {
+      follow.dirty = true;
+      return;
+    }
+    follow.busy = true;
+    try {
+      do {
+        follow.dirty = false;
+        let job: Job;
+        try {
+          job = await this.retrieveJob(stream.principal.username, follow.jobId);
+        } catch (error) {
+          if (error instanceof HttpError) this.end(stream, error.statusCode, error.why);
+          else this.log.error({ err: error }, 'jobs.follow: reading the job failed');
+          return;
+        }
+        if (stream.closed) return;
+        if (follow.cursor < 0) {
+          this.message(stream, { initialJob: job });
+        } else if (job.updates.length > follow.cursor) {
+          this.message(stream, { updates: job.updates.slice(follow.cursor), newStatus: job.status });
+        }
+        follow.cursor = job.updates.length;
+      } while (follow.dirty && !stream.closed);
+    } finally {
+      follow.busy = false;
+    }
+  }
+
+  // ---- frames -------------------------------------------------------------------------------------------
+
+  private onFrame(conn: Connection, data: RawData, isBinary: boolean) {
+    if (isBinary) {
+      this.respond(conn, '', 400, '(frame): must be a text frame holding a JSON call');
+      return;
+    }
+    const text = Buffer.isBuffer(data)
+      ? data.toString('utf8')
+      : Array.isArray(data)
+        ? Buffer.concat(data).toString('utf8')
+        : Buffer.from(data).toString('utf8');
+    conn.chain = conn.chain
+      .then(() => this.handleFrame(conn, text))
+      // Frames carry tokens: log that something failed, never the frame.
+      .catch((error) => this.log.error({ err: error }, 'handling a socket frame failed'));
+  }
+
+  private async handleFrame(conn: Connection, text: string) {
+    if (conn.closed) return;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      this.respond(conn, '', 400, `(frame): malformed JSON (${(error as Error).message})`);
+      return;
+    }
+    const streamIdGuess = isRecord(value) && typeof value.streamId === 'string' ? value.streamId.slice(0, MAX_STREAM_ID_LENGTH) : '';
+    const checked = validate(ClientFrame, value, '(frame)');
+    if (!checked.ok) {
+      this.respond(conn, streamIdGuess, 400, checked.why);
+      return;
+    }
+    const frame = checked.value;
+    const streamId = frame.streamId;
+    if (streamId.length > MAX_STREAM_ID_LENGTH) {
+      this.respond(conn, streamIdGuess, 400, `streamId: must be at most ${MAX_STREAM_ID_LENGTH} characters`);
+      return;
+    }
+    const existing = conn.streams.get(streamId);
+    if (existing) {
+      // The answer ends the id for the client, so the server ends its call under that id too.
+      this.remove(existing);
+      this.respond(conn, streamId, 400, `streamId: a call with stream id '${streamId}' is already open on this socket; give each call its own streamId`);
+      return;
+    }
+    if (!(SOCKET_CALLS as readonly string[]).includes(frame.call)) {
+      this.respond(conn, streamId, 400, `call: unknown call '${frame.call.slice(0, 64)}'; expected one of ${SOCKET_CALLS.join(', ')}`);
+      return;
+    }
+    if (conn.streams.size >= this.options.maxStreamsPerSocket) {
+      this.respond(conn, streamId, 400, `streamId: at most ${this.options.maxStreamsPerSocket} calls can be open on one socket`);
+      return;
+    }
+    const call = frame.call as SocketCall;
+
+    let principal: Principal;
+    try {
+      principal = await authorize(this.db, frame.bearer === '' ? null : frame.bearer, USER);
+    } catch (error) {
+      if (!(error instanceof HttpError)) throw error;
+      this.respond(conn, streamId, error.statusCode, error.why);
+      return;
+    }
+    if (conn.closed) return;
+
+    const payload = validate(PAYLOAD_SCHEMAS[call], frame.payload, 'payload');
+    if (!payload.ok) {
+      this.respond(conn, streamId, 400, payload.path ? `payload.${payload.path}: ${payload.message}`.replace('payload.[', 'payload[') : payload.why);
+      return;
+    }
+
+    const stream: Stream = {
+      conn,
+      id: streamId,
+      head: `{"type":"message","streamId":${JSON.stringify(streamId)},"payload":`,
+      call,
+      principal,
+      bearer: frame.bearer,
+      closed: false,
+    };
+    conn.streams.set(streamId, stream);
+    if (call === 'tasks.listen') addTo(this.taskListeners, principal.username, stream);
+    else if (call === 'jobs.listen') addTo(this.jobListeners, principal.username, stream);
+    else {
+      const { id } = payload.value as { id: string };
+      stream.follow = { jobId: id, cursor: -1, busy: false, dirty: false };
+      // Registered before the first read: nothing that lands meanwhile is missed.
+      addTo(this.followers, id, stream);
+      await this.refreshFollow(stream);
+    }
+  }
+
+  // ---- sending ------------------------------------------------------------------------------------------
+
+  private message(stream: Stream, payload: unknown) {
+    this.sendRaw(stream.conn, `${stream.head}${JSON.stringify(payload)}}`);
+  }
+
+  private respond(conn: Connection, streamId: string, status: number, why: string) {
+    const payload = status < 400 ? {} : errorBody(why);
+    this.sendRaw(conn, JSON.stringify({ type: 'response', streamId, status, payload }));
+  }
+
+  /** Ends a call with its response frame. */
+  private end(stream: Stream, status: number, why: string) {
+    if (stream.closed) return;
+    this.remove(stream);
+    this.respond(stream.conn, stream.id, status, why);
+  }
+
+  private sendRaw(conn: Connection, text: string) {
+    const ws = conn.ws;
+    if (conn.closed || ws.readyState !== ws.OPEN) return;
+    if (ws.bufferedAmount + text.length > this.options.maxBufferedBytes) {
+      this.log.warn({ buffered: ws.bufferedAmount }, 'disconnecting a WebSocket client that does not keep up with its events');
+      ws.terminate();
+      this.drop(conn);
+      return;
+    }
+    ws.send(text);
+  }
+
+  // ---- bookkeeping --------------------------------------------------------------------------------------
+
+  private remove(stream: Stream) {
+    stream.closed = true;
+    stream.conn.streams.delete(stream.id);
+    if (stream.call === 'tasks.listen') removeFrom(this.taskListeners, stream.principal.username, stream);
+    else if (stream.call === 'jobs.listen') removeFrom(this.jobListeners, stream.principal.username, stream);
+    else removeFrom(this.followers, stream.follow!.jobId, stream);
+  }
+
+  private drop(conn: Connection) {
+    if (conn.closed) return;
+    conn.closed = true;
+    for (const stream of [...conn.streams.values()]) this.remove(stream);
+    this.connections.delete(conn);
+  }
+
+  private heartbeat() {
+    for (const conn of this.connections) {
+      if (!conn.alive) {
+        conn.ws.terminate();
+        this.drop(conn);
+        continue;
+      }
+      conn.alive = false;
+      conn.ws.ping();
+      void this.recheckTokens(conn);
+    }
+  }
+
+  /** A token revoked after subscribing ends its streams with 401 at the next ping. */
+  private async recheckTokens(conn: Connection) {
+    const bearers = new Set([...conn.streams.values()].map((s) => s.bearer));
+    for (const bearer of bearers) {
+      try {
+        await authorize(this.db, bearer, USER);
+      } catch (error) {
+        if (!(error instanceof HttpError)) return;
+        for (const stream of [...conn.streams.values()]) if (stream.bearer === bearer) this.end(stream, error.statusCode, error.why);
+      }
+    }
+  }
+}
+
+function addTo(index: Map<string, Set<Stream>>, key: string, stream: Stream) {
+  const set = index.get(key);
+  if (set) set.add(stream);
+  else index.set(key, new Set([stream]));
+}
+
+function removeFrom(index: Map<string, Set<Stream>>, key: string, stream: Stream) {
+  const set = index.get(key);
+  if (!set) return;
+  set.delete(stream);
+  if (set.size === 0) index.delete(key);
+}

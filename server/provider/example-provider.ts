@@ -1,0 +1,604 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Db, Queryable } from '../db/index';
+import type { Job, JobState, JobUpdate } from '../../contract/jobs';
+import { durationToMillis, type SimpleDuration } from '../../contract/common';
+import { TransportError, isSuccess, whyOf, type Transport } from '../jobs/provider-gateway';
+import { text } from './messages';
+
+/*
+ * The built-in provider "example" (contract §5). It knows jobs only from the provider API, keeps its own
+ * state in the example_* tables, and reports to the core only over HTTP (control/update, control/browse),
+ * with its own PROVIDER token. Every change of state and the updates that report it are written in one
+ * transaction (example_outbox), then delivered; so a crash loses neither.
+ */
+
+export const PROVIDER_ID = 'example';
+
+const ACTIVE = ['IN_QUEUE', 'RUNNING', 'SUSPENDED'];
+const isActive = (state: string) => ACTIVE.includes(state);
+
+type SimEvent = 'start' | 'finish' | 'expire';
+
+export interface ExampleJobRow {
+  job_id: string;
+  owner: string;
+  app_name: string;
+  product_id: string;
+  finishes: boolean;
+  state: JobState;
+  status: string | null;
+  time_allocation_ms: number | null;
+  received_at: number;
+  started_at: number | null;
+  ended_at: number | null;
+  next_event: SimEvent | null;
+  next_event_at: number | null;
+}
+
+export interface FirewallView {
+  jobId: string;
+  /** Jobs allowed to open connections to this one, and the hostname they reach it under. */
+  allowsFrom: { jobId: string; hostname: string }[];
+  /** Hostnames that resolve, inside this job, to the given job. */
+  resolves: { hostname: string; jobId: string }[];
+}
+
+export interface ProviderJobView {
+  jobId: string;
+  owner: string;
+  state: JobState;
+  status: string | null;
+  timeAllocationMs: number | null;
+  startedAt: number | null;
+  expiresAt: number | null;
+  peers: { hostname: string; jobId: string }[];
+}
+
+export interface ExampleProviderOptions {
+  db: Db;
+  /** HTTP to the core. */
+  core: Transport;
+  /** The provider's own PROVIDER token. */
+  token: string;
+  log: FastifyBaseLogger;
+  queueDelayMs: number;
+  batchRunMs: number;
+  tickMs: number;
+  retryMs: number;
+  retryMaxMs: number;
+  /** Applications that finish on their own with SUCCESS; everything else is a service. */
+  batchApplications?: string[];
+}
+
+interface Outgoing {
+  jobId: string;
+  update: JobUpdate;
+}
+
+function update(fields: Partial<JobUpdate>): JobUpdate {
+  return {
+    state: null,
+    outputFolder: null,
+    status: null,
+    expectedState: null,
+    expectedDifferentState: null,
+    newTimeAllocation: null,
+    timestamp: 0,
+    ...fields,
+  };
+}
+
+/** A change of state; sent again after a crash it is dropped by the core rather than repeated. */
+const stateUpdate = (state: JobState, status: string) => update({ state, status, expectedDifferentState: true });
+const statusUpdate = (status: string) => update({ status });
+/** Exactly seed 000's update. */
+const unknownJobUpdate = () => update({ state: 'FAILURE', status: text.unknown() });
+
+function peersOf(job: Job): { hostname: string; jobId: string }[] {
+  const values = [...Object.values(job.specification.parameters ?? {}), ...(job.specification.resources ?? [])];
+  return values.flatMap((v) => (v && v.type === 'peer' ? [{ hostname: v.hostname, jobId: v.jobId }] : []));
+}
+
+export class ExampleProvider {
+  private readonly batchApps: Set<string>;
+  private tickTimer: NodeJS.Timeout | null = null;
+  private ticking: Promise<void> | null = null;
+  private flushing: Promise<void> | null = null;
+  private flushAgain = false;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private flushFailures = 0;
+  private reconciling: Promise<void> | null = null;
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private running = false;
+  private stopping = false;
+
+  constructor(private readonly opts: ExampleProviderOptions) {
+    this.batchApps = new Set(opts.batchApplications ?? ['acme-batch']);
+  }
+
+  private get db() {
+    return this.opts.db;
+  }
+
+  // ─── Provider API (contract §5) ──────────────────────────────────────────────────────────────────────────
+
+  /** Accepts jobs into the queue. Receiving a job again (a retried call) changes nothing. */
+  async create(jobs: Job[]): Promise<{ id: string }[]> {
+    const now = Date.now();
+    await this.db.tx(async (q) => {
+      const rows: ExampleJobRow[] = jobs.map((job) => ({
+        job_id: job.id,
+        owner: job.owner.createdBy,
+        app_name: job.specification.application.name,
+        product_id: job.specification.product.id,
+        finishes: this.batchApps.has(job.specification.application.name),
+        state: 'IN_QUEUE',
+        status: null,
+        time_allocation_ms: job.specification.timeAllocation ? durationToMillis(job.specification.timeAllocation) : null,
+        received_at: now,
+        started_at: null,
+        ended_at: null,
+        next_event: 'start',
+        next_event_at: now + this.opts.queueDelayMs,
+      }));
+      const inserted = await q.query<{ job_id: string }>(
+        `INSERT INTO example_jobs (job_id, owner, app_name, product_id, finishes, state, time_allocation_ms, received_at,
+                                   next_event, next_event_at)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[], $7::bigint[],
+                              $8::bigint[], $9::text[], $10::bigint[])
+         ON CONFLICT (job_id) DO NOTHING RETURNING job_id`,
+        [rows.map((r) => r.job_id), rows.map((r) => r.owner), rows.map((r) => r.app_name), rows.map((r) => r.product_id),
+         rows.map((r) => r.finishes), rows.map((r) => r.state), rows.map((r) => r.time_allocation_ms),
+         rows.map((r) => r.received_at), rows.map((r) => r.next_event), rows.map((r) => r.next_event_at)],
+      );
+      const fresh = new Set(inserted.map((r) => r.job_id));
+      const links = jobs.filter((j) => fresh.has(j.id)).flatMap((j) => peersOf(j).map((p) => ({ ...p, from: j.id })));
+      if (links.length > 0) {
+        await q.query(
+          `INSERT INTO example_peers (job_id, hostname, peer_job_id) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+           ON CONFLICT DO NOTHING`,
+          [links.map((l) => l.from), links.map((l) => l.hostname), links.map((l) => l.jobId)],
+        );
+      }
+    });
+    this.kickTick();
+    return jobs.map((job) => ({ id: job.id }));
+  }
+
+  async terminate(jobs: Job[]): Promise<void> {
+    await this.change(jobs.map((j) => j.id), (row) => {
+      row.status = text.terminated();
+      return this.end(row, 'SUCCESS', Date.now());
+    });
+  }
+
+  async extend(items: { job: Job; requestedTime: SimpleDuration }[]): Promise<void> {
+    const requested = new Map<string, number>();
+    for (const item of items) requested.set(item.job.id, (requested.get(item.job.id) ?? 0) + durationToMillis(item.requestedTime));
+    await this.change([...requested.keys()], (row) => {
+      const by = requested.get(row.job_id)!;
+      const now = Date.now();
+      // A job without a limit so far gets one: what it has run, plus the extension.
+      const current = row.time_allocation_ms ?? (row.started_at === null ? 0 : now - row.started_at);
+      row.time_allocation_ms = current + by;
+      row.status = text.extended(by, row.time_allocation_ms);
+      this.schedule(row);
+      return [{ jobId: row.job_id, update: update({ status: row.status, newTimeAllocation: row.time_allocation_ms }) }];
+    });
+  }
+
+  /** Seed 000: a FAILURE update for each job it does not know; the jobs it knows are left alone. */
+  async verify(jobs: Job[]): Promise<void> {
+    const ids = [...new Set(jobs.map((j) => j.id))];
+    const known = await this.db.query<{ job_id: string }>(`SELECT job_id FROM example_jobs WHERE job_id = ANY($1::text[])`, [ids]);
+    const knownIds = new Set(known.map((r) => r.job_id));
+    const unknown = ids.filter((id) => !knownIds.has(id));
+    if (unknown.length === 0) return;
+    this.opts.log.info({ jobs: unknown.length }, 'example provider: verify found jobs it does not know');
+    await this.db.tx((q) => this.enqueue(q, unknown.map((jobId) => ({ jobId, update: unknownJobUpdate() }))));
+    this.kickFlush();
+  }
+
+  async firewall(jobId: string): Promise<FirewallView | null> {
+    const [job] = await this.db.query<ExampleJobRow>(`SELECT * FROM example_jobs WHERE job_id = $1`, [jobId]);
+    if (!job) return null;
+    if (!isActive(job.state)) return { jobId, allowsFrom: [], resolves: [] };
+    // Deny by default: a rule exists only for a link whose both ends are still active.
+    const allowsFrom = await this.db.query<{ jobId: string; hostname: string }>(
+      `SELECT p.job_id AS "jobId", p.hostname FROM example_peers p JOIN example_jobs a ON a.job_id = p.job_id
+       WHERE p.peer_job_id = $1 AND a.state IN ('IN_QUEUE', 'RUNNING', 'SUSPENDED') ORDER BY p.job_id, p.hostname`,
+      [jobId],
+    );
+    const resolves = await this.db.query<{ hostname: string; jobId: string }>(
+      `SELECT p.hostname, p.peer_job_id AS "jobId" FROM example_peers p JOIN example_jobs b ON b.job_id = p.peer_job_id
+       WHERE p.job_id = $1 AND b.state IN ('IN_QUEUE', 'RUNNING', 'SUSPENDED') ORDER BY p.hostname`,
+      [jobId],
+    );
+    return { jobId, allowsFrom, resolves };
+  }
+
+  async describe(jobId: string): Promise<ProviderJobView | null> {
+    const [row] = await this.db.query<ExampleJobRow>(`SELECT * FROM example_jobs WHERE job_id = $1`, [jobId]);
+    if (!row) return null;
+    const peers = await this.db.query<{ hostname: string; jobId: string }>(
+      `SELECT hostname, peer_job_id AS "jobId" FROM example_peers WHERE job_id = $1 ORDER BY hostname`,
+      [jobId],
+    );
+    return {
+      jobId,
+      owner: row.owner,
+      state: row.state,
+      status: row.status,
+      timeAllocationMs: row.time_allocation_ms,
+      startedAt: row.started_at,
+      expiresAt: row.started_at !== null && row.time_allocation_ms !== null ? row.started_at + row.time_allocation_ms : null,
+      peers,
+    };
+  }
+
+  /** Drops a job from the provider's state (contract §8), so verify can be seen at work. */
+  async forget(jobId: string): Promise<boolean> {
+    return this.db.tx(async (q) => {
+      const rows = await q.query(`DELETE FROM example_jobs WHERE job_id = $1 RETURNING job_id`, [jobId]);
+      await q.query(`DELETE FROM example_outbox WHERE job_id = $1`, [jobId]);
+      return rows.length > 0;
+    });
+  }
+
+  // ─── State changes ───────────────────────────────────────────────────────────────────────────────────────
+
+  /** The next simulated transition of a job, from its state. */
+  private schedule(row: ExampleJobRow) {
+    let event: SimEvent | null = null;
+    let at: number | null = null;
+    if (row.state === 'IN_QUEUE') {
+      event = 'start';
+      at = row.received_at + this.opts.queueDelayMs;
+    } else if (row.state === 'RUNNING' && row.started_at !== null) {
+      if (row.finishes) {
+        event = 'finish';
+        at = row.started_at + this.opts.batchRunMs;
+      }
+      if (row.time_allocation_ms !== null && (at === null || row.started_at + row.time_allocation_ms <= at)) {
+        event = 'expire';
+        at = row.started_at + row.time_allocation_ms;
+      }
+    }
+    row.next_event = event;
+    row.next_event_at = at;
+  }
+
+  private end(row: ExampleJobRow, state: JobState, now: number): Outgoing[] {
+    row.state = state;
+    row.ended_at = now;
+    this.schedule(row);
+    return [{ jobId: row.job_id, update: stateUpdate(state, row.status!) }];
+  }
+
+  /**
+   * Applies `fn` to each active job of `ids` under a row lock, saves the rows, tells the peers of jobs that
+   * ended, and queues the updates. A job the provider does not know gets seed 000's FAILURE.
+   */
+  private async change(ids: string[], fn: (row: ExampleJobRow) => Outgoing[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.tx(async (q) => {
+      const rows = await q.query<ExampleJobRow>(`SELECT * FROM example_jobs WHERE job_id = ANY($1::text[]) FOR UPDATE`, [ids]);
+      const byId = new Map(rows.map((r) => [r.job_id, r]));
+      const out: Outgoing[] = [];
+      const changed: ExampleJobRow[] = [];
+      for (const id of ids) {
+        const row = byId.get(id);
+        if (!row) out.push({ jobId: id, update: unknownJobUpdate() });
+        else if (isActive(row.state)) {
+          out.push(...fn(row));
+          changed.push(row);
+        }
+      }
+      await this.save(q, changed);
+      out.push(...(await this.peerNotices(q, changed.filter((r) => !isActive(r.state)))));
+      await this.enqueue(q, out);
+    });
+    this.kickFlush();
+  }
+
+  private async save(q: Queryable, rows: ExampleJobRow[]) {
+    if (rows.length === 0) return;
+    await q.query(
+      `UPDATE example_jobs e SET state = t.state, status = t.status, time_allocation_ms = t.alloc, started_at = t.started,
+              ended_at = t.ended, next_event = t.ev, next_event_at = t.ev_at
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[])
+            AS t(id, state, status, alloc, started, ended, ev, ev_at)
+       WHERE e.job_id = t.id`,
+      [rows.map((r) => r.job_id), rows.map((r) => r.state), rows.map((r) => r.status), rows.map((r) => r.time_allocation_ms),
+       rows.map((r) => r.started_at), rows.map((r) => r.ended_at), rows.map((r) => r.next_event), rows.map((r) => r.next_event_at)],
+    );
+  }
+
+  /** Jobs still running that reach one of `ended` under a hostname are told their peer is gone. */
+  private async peerNotices(q: Queryable, ended: ExampleJobRow[]): Promise<Outgoing[]> {
+    if (ended.length === 0) return [];
+    const states = new Map(ended.map((r) => [r.job_id, r.state]));
+    const links = await q.query<{ job_id: string; hostname: string; peer_job_id: string }>(
+      `SELECT p.job_id, p.hostname, p.peer_job_id FROM example_peers p JOIN example_jobs a ON a.job_id = p.job_id
+       WHERE p.peer_job_id = ANY($1::text[]) AND a.state = 'RUNNING' ORDER BY p.job_id, p.hostname`,
+      [[...states.keys()]],
+    );
+    return links.map((l) => ({
+      jobId: l.job_id,
+      update: statusUpdate(text.peerGone(l.peer_job_id, l.hostname, states.get(l.peer_job_id)!)),
+    }));
+  }
+
+  private async enqueue(q: Queryable, out: Outgoing[]) {
+    if (out.length === 0) return;
+    await q.query(
+      `INSERT INTO example_outbox (job_id, body, created_at)
+       SELECT j, b::jsonb, $3 FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(j, b, n) ORDER BY n`,
+      [out.map((o) => o.jobId), out.map((o) => JSON.stringify(o.update)), Date.now()],
+    );
+  }
+
+  // ─── Simulator ───────────────────────────────────────────────────────────────────────────────────────────
+
+  /** Performs every transition that is due. Runs every tickMs; overdue ones (the provider was down) run at once. */
+  async tick(): Promise<void> {
+    if (this.ticking) return this.ticking;
+    this.ticking = this.runDue().finally(() => {
+      this.ticking = null;
+    });
+    return this.ticking;
+  }
+
+  private async runDue(): Promise<void> {
+    for (;;) {
+      const now = Date.now();
+      const count = await this.db.tx(async (q) => {
+        const due = await q.query<ExampleJobRow>(
+          `SELECT * FROM example_jobs WHERE next_event_at <= $1 ORDER BY next_event_at, job_id LIMIT 500 FOR UPDATE SKIP LOCKED`,
+          [now],
+        );
+        if (due.length === 0) return 0;
+        const out: Outgoing[] = [];
+        const started: ExampleJobRow[] = [];
+        const overdueAfter = Math.max(2_000, 10 * this.opts.tickMs);
+        for (const row of due) {
+          const at = row.next_event_at!;
+          if (row.next_event === 'start') {
+            row.state = 'RUNNING';
+            row.started_at = now;
+            row.status = text.started(row.product_id, row.time_allocation_ms);
+            this.schedule(row);
+            out.push({ jobId: row.job_id, update: stateUpdate('RUNNING', row.status) });
+            started.push(row);
+          } else if (row.next_event === 'finish') {
+            row.status = text.finished();
+            out.push(...this.end(row, 'SUCCESS', now));
+          } else {
+            row.status = now - at > overdueAfter ? text.expiredWhileDown(row.time_allocation_ms!, at) : text.expired(row.time_allocation_ms!);
+            out.push(...this.end(row, 'EXPIRED', now));
+          }
+        }
+        await this.save(q, due);
+        out.push(...(await this.connections(q, started)));
+        out.push(...(await this.peerNotices(q, due.filter((r) => !isActive(r.state)))));
+        await this.enqueue(q, out);
+        return due.length;
+      });
+      if (count === 0) return;
+      this.kickFlush();
+      if (count < 500) return;
+    }
+  }
+
+  /** "Connected to job 4101 as 'database'" for each peer of a job that just started. */
+  private async connections(q: Queryable, started: ExampleJobRow[]): Promise<Outgoing[]> {
+    if (started.length === 0) return [];
+    const links = await q.query<{ job_id: string; hostname: string; peer_job_id: string; peer_state: string | null }>(
+      `SELECT p.job_id, p.hostname, p.peer_job_id, b.state AS peer_state
+       FROM example_peers p LEFT JOIN example_jobs b ON b.job_id = p.peer_job_id
+       WHERE p.job_id = ANY($1::text[]) ORDER BY p.job_id, p.hostname`,
+      [started.map((r) => r.job_id)],
+    );
+    return links.map((l) => ({
+      jobId: l.job_id,
+      update: statusUpdate(
+        l.peer_state !== null && isActive(l.peer_state) ? text.connected(l.peer_job_id, l.hostname) : text.peerNotRunning(l.peer_job_id, l.hostname),
+      ),
+    }));
+  }
+
+  // ─── Delivery to the core ────────────────────────────────────────────────────────────────────────────────
+
+  /** Sends queued updates to the core's control/update, in order, 1000 at a time. */
+  async flush(): Promise<void> {
+    if (this.flushing) {
+      this.flushAgain = true;
+      return this.flushing;
+    }
+    this.flushing = this.deliverAll().finally(() => {
+      this.flushing = null;
+      if (this.flushAgain && this.running) {
+        this.flushAgain = false;
+        this.kickFlush();
+      }
+    });
+    return this.flushing;
+  }
+
+  private async deliverAll(): Promise<void> {
+    while (!this.stopping) {
+      const rows = await this.db.query<{ id: number; job_id: string; body: JobUpdate }>(
+        `SELECT id, job_id, body FROM example_outbox ORDER BY id LIMIT 1000`,
+      );
+      if (rows.length === 0) return;
+      const outcome = await this.send(rows);
+      if (outcome === 'retry') {
+        this.retryFlushLater();
+        return;
+      }
+      this.flushFailures = 0;
+    }
+  }
+
+  private async send(rows: { id: number; job_id: string; body: JobUpdate }[]): Promise<'sent' | 'retry'> {
+    let result;
+    try {
+      result = await this.opts.core(
+        'POST',
+        '/api/jobs/control/update',
+        this.opts.token,
+        JSON.stringify({ items: rows.map((r) => ({ id: r.job_id, update: r.body })) }),
+      );
+    } catch (error) {
+      if (!(error instanceof TransportError)) throw error;
+      this.opts.log.warn({ error: error.message }, 'example provider: the core cannot be reached; will retry');
+      return 'retry';
+    }
+    if (isSuccess(result.status)) {
+      await this.db.query(`DELETE FROM example_outbox WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
+      return 'sent';
+    }
+    if (result.status === 400 || result.status === 404) {
+      // The core refuses the whole batch for one bad item (e.g. a job id it does not have); isolate it.
+      if (rows.length > 1) {
+        for (const row of rows) if ((await this.send([row])) === 'retry') return 'retry';
+        return 'sent';
+      }
+      this.opts.log.warn({ jobId: rows[0]!.job_id, why: whyOf(result) }, 'example provider: the core refused an update; dropped');
+      await this.db.query(`DELETE FROM example_outbox WHERE id = $1`, [rows[0]!.id]);
+      return 'sent';
+    }
+    this.opts.log.warn({ why: whyOf(result) }, 'example provider: control/update failed; will retry');
+    return 'retry';
+  }
+
+  private retryFlushLater() {
+    if (!this.running) return;
+    this.flushFailures += 1;
+    const delay = Math.min(this.opts.retryMs * 2 ** (this.flushFailures - 1), this.opts.retryMaxMs);
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      this.kickFlush();
+    }, delay);
+    this.flushTimer.unref?.();
+  }
+
+  private kickFlush() {
+    if (!this.running || this.flushTimer) return;
+    this.track(this.flush());
+  }
+
+  private kickTick() {
+    if (!this.running) return;
+    this.track(this.tick());
+  }
+
+  private track(promise: Promise<unknown>) {
+    const tracked = promise.catch((error) => this.opts.log.error({ err: error }, 'example provider error'));
+    this.inFlight.add(tracked);
+    void tracked.finally(() => this.inFlight.delete(tracked));
+  }
+
+  // ─── Restart ─────────────────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * After a restart: reads the core's active jobs of this provider (control/browse, page by page) and sends
+   * again the state of any job the core shows differently, unless an update for it is still queued. Jobs the
+   * provider does not know are left to verify, which only asks about jobs whose create was answered.
+   */
+  async reconcile(): Promise<void> {
+    for (const state of ACTIVE) {
+      let next: string | null = null;
+      do {
+        const query = `?itemsPerPage=1000&filterState=${state}${next ? `&next=${encodeURIComponent(next)}` : ''}`;
+        const result = await this.opts.core('GET', `/api/jobs/control/browse${query}`, this.opts.token);
+        if (!isSuccess(result.status)) throw new Error(`control/browse failed (${whyOf(result)})`);
+        const page = result.body as { items: Job[]; next?: string | null };
+        await this.resync(page.items);
+        next = page.next ?? null;
+      } while (next !== null && this.running);
+    }
+    this.kickFlush();
+  }
+
+  private async resync(coreJobs: Job[]) {
+    if (coreJobs.length === 0) return;
+    await this.db.tx(async (q) => {
+      const rows = await q.query<ExampleJobRow>(
+        `SELECT e.* FROM example_jobs e WHERE e.job_id = ANY($1::text[])
+           AND NOT EXISTS (SELECT 1 FROM example_outbox o WHERE o.job_id = e.job_id)`,
+        [coreJobs.map((j) => j.id)],
+      );
+      const mine = new Map(rows.map((r) => [r.job_id, r]));
+      const out: Outgoing[] = [];
+      for (const job of coreJobs) {
+        const row = mine.get(job.id);
+        if (!row || row.state === job.status.state) continue;
+        if (!isActive(row.state) || (row.state === 'RUNNING' && job.status.state === 'IN_QUEUE')) {
+          out.push({ jobId: row.job_id, update: stateUpdate(row.state, row.status ?? text.resynced(row.state)) });
+        }
+      }
+      await this.enqueue(q, out);
+    });
+  }
+
+  private async reconcileWithRetry(attempt = 0): Promise<void> {
+    try {
+      await this.reconcile();
+    } catch (error) {
+      if (!this.running) return;
+      const delay = Math.min(this.opts.retryMs * 2 ** attempt, this.opts.retryMaxMs);
+      this.opts.log.warn({ err: error, retryInMs: delay }, 'example provider: reconcile with the core failed; will retry');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        timer.unref?.();
+        this.wakeReconcile = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wakeReconcile = null;
+      if (this.running) await this.reconcileWithRetry(attempt + 1);
+    }
+  }
+
+  private wakeReconcile: (() => void) | null = null;
+
+  // ─── Lifecycle ───────────────────────────────────────────────────────────────────────────────────────────
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.stopping = false;
+    const loop = () => {
+      this.tickTimer = setTimeout(() => {
+        this.track(this.tick().finally(() => this.running && loop()));
+      }, this.opts.tickMs);
+      this.tickTimer.unref?.();
+    };
+    loop();
+    this.kickTick();
+    this.kickFlush();
+    this.reconciling = this.reconcileWithRetry();
+    this.track(this.reconciling);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.stopping = true;
+    if (this.tickTimer) clearTimeout(this.tickTimer);
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.tickTimer = null;
+    this.flushTimer = null;
+    this.wakeReconcile?.();
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+  }
+
+  /** Resolves when nothing is being processed or delivered right now (tests, benchmarks). */
+  async settled(): Promise<void> {
+    while (this.inFlight.size > 0 || this.ticking || this.flushing) {
+      await Promise.all([...this.inFlight, this.ticking, this.flushing]);
+    }
+  }
+}

@@ -1,0 +1,32 @@
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+import { loopbackTransport, type Loopback } from '../jobs/provider-gateway';
+import { ExampleProvider } from './example-provider';
+import { exampleProviderRoutes } from './routes';
+
+export { ExampleProvider, PROVIDER_ID } from './example-provider';
+
+/**
+ * Mounts the built-in provider `example` in this process: its routes under /ucloud/example, and its
+ * simulator, which reaches the core over `loopback` with the provider's own token. It starts once the app is
+ * ready (inject) or listening (http), and stops before the app closes.
+ */
+export const exampleProviderPlugin = fp(async (app: FastifyInstance, opts: { loopback: Loopback }) => {
+  const { db, config, credentials } = app.services;
+  if (!config.exampleProvider) return;
+  const provider = new ExampleProvider({
+    db,
+    core: loopbackTransport(app, opts.loopback, config.providerTimeoutMs),
+    token: credentials.provider,
+    log: app.log.child({ component: 'example-provider' }),
+    queueDelayMs: config.exampleQueueDelayMs,
+    batchRunMs: config.exampleBatchRunMs,
+    tickMs: Math.max(1, config.exampleTickMs),
+    retryMs: config.providerRetryMs,
+    retryMaxMs: config.providerRetryMaxMs,
+  });
+  app.services.example = provider;
+  await app.register(exampleProviderRoutes, { provider });
+  app.addHook(opts.loopback === 'http' ? 'onListen' : 'onReady', async () => provider.start());
+  app.addHook('preClose', async () => provider.stop());
+});

@@ -1,0 +1,98 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import {
+  ProviderJobsCreateRequest,
+  ProviderJobsExtendRequest,
+  ProviderJobsTerminateRequest,
+  ProviderJobsVerifyRequest,
+  type Job,
+} from '../../contract/jobs';
+import { FindByStringId, durationToMillis } from '../../contract/common';
+import { isDnsName } from '../../contract/validators';
+import { parse, parseQuery } from '../http/parse';
+import { badRequest, notFound } from '../http/errors';
+import { PROVIDER_ID, type ExampleProvider } from './example-provider';
+
+const SERVICE = ['SERVICE'] as const;
+const SERVICE_OR_ADMIN = ['SERVICE', 'ADMIN'] as const;
+const ADMIN = ['ADMIN'] as const;
+
+const ForgetRequest = Type.Object({ id: Type.String({ minLength: 1 }) }, { additionalProperties: false });
+
+/** What the schema cannot say: the job is for this provider, and its peers have usable hostnames. */
+function checkJobs(jobs: Job[], at: (i: number) => string) {
+  jobs.forEach((job, i) => {
+    const provider = job.specification.product.provider;
+    if (provider !== PROVIDER_ID) {
+      throw badRequest(`${at(i)}.specification.product.provider: this is provider '${PROVIDER_ID}', not '${provider}'`);
+    }
+    const check = (value: { type: string; hostname?: string }, field: string) => {
+      if (value.type === 'peer' && !isDnsName(value.hostname!)) {
+        throw badRequest(`${field}.hostname: must be a DNS name (a-z, 0-9, '-', '.'; labels of at most 63 characters)`);
+      }
+    };
+    for (const [name, value] of Object.entries(job.specification.parameters ?? {})) {
+      if (value) check(value, `${at(i)}.specification.parameters.${name}`);
+    }
+    (job.specification.resources ?? []).forEach((value, j) => check(value, `${at(i)}.specification.resources[${j}]`));
+  });
+}
+
+/** The provider API of the built-in provider (contract §5), and its operator calls. Only the core (SERVICE) may run jobs. */
+export async function exampleProviderRoutes(app: FastifyInstance, opts: { provider: ExampleProvider }) {
+  const { provider } = opts;
+  const base = `/ucloud/${PROVIDER_ID}`;
+
+  app.post(`${base}/jobs`, { config: { roles: SERVICE } }, async (request) => {
+    const { items } = parse(ProviderJobsCreateRequest, request.body);
+    checkJobs(items, (i) => `items[${i}]`);
+    return { responses: await provider.create(items) };
+  });
+
+  app.post(`${base}/jobs/terminate`, { config: { roles: SERVICE } }, async (request) => {
+    const { items } = parse(ProviderJobsTerminateRequest, request.body);
+    checkJobs(items, (i) => `items[${i}]`);
+    await provider.terminate(items);
+    return { responses: items.map(() => ({})) };
+  });
+
+  app.post(`${base}/jobs/extend`, { config: { roles: SERVICE } }, async (request) => {
+    const { items } = parse(ProviderJobsExtendRequest, request.body);
+    checkJobs(items.map((i) => i.job), (i) => `items[${i}].job`);
+    items.forEach((item, i) => {
+      if (durationToMillis(item.requestedTime) <= 0) throw badRequest(`items[${i}].requestedTime: must be longer than zero`);
+    });
+    await provider.extend(items);
+    return { responses: items.map(() => ({})) };
+  });
+
+  app.post(`${base}/jobs/verify`, { config: { roles: SERVICE } }, async (request) => {
+    const { items } = parse(ProviderJobsVerifyRequest, request.body);
+    checkJobs(items, (i) => `items[${i}]`);
+    await provider.verify(items);
+    return {};
+  });
+
+  // Who may connect to a job: the core's /api/jobs/firewall and the dashboard show this (README.md).
+  app.get(`${base}/jobs/firewall`, { config: { roles: SERVICE_OR_ADMIN } }, async (request) => {
+    const { id } = parseQuery(FindByStringId, request.query);
+    const view = await provider.firewall(id);
+    if (!view) throw notFound(`id: provider '${PROVIDER_ID}' does not know job '${id}'`);
+    return view;
+  });
+
+  // The provider's own view of a job: what it would answer verify with, for operators and tests.
+  app.get(`${base}/jobs/retrieve`, { config: { roles: SERVICE_OR_ADMIN } }, async (request) => {
+    const { id } = parseQuery(FindByStringId, request.query);
+    const view = await provider.describe(id);
+    if (!view) throw notFound(`id: provider '${PROVIDER_ID}' does not know job '${id}'`);
+    return view;
+  });
+
+  // `npm run cli -- provider forget <jobId>` (contract §8).
+  app.post(`${base}/admin/forget`, { config: { roles: ADMIN } }, async (request) => {
+    const { id } = parse(ForgetRequest, request.body);
+    if (!(await provider.forget(id))) throw notFound(`id: provider '${PROVIDER_ID}' does not know job '${id}'`);
+    return { id, forgotten: true };
+  });
+}

@@ -1,0 +1,125 @@
+import { expect } from 'vitest';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config';
+import type { TestApp } from '../test/helpers';
+import type { Job, JobSpecification, JobState } from '../../contract/jobs';
+
+/** Delays short enough for tests; the verify loop is off unless a test turns it on. */
+export const FAST: Partial<Config> = {
+  exampleQueueDelayMs: 30,
+  exampleTickMs: 10,
+  exampleBatchRunMs: 60_000,
+  verifyIntervalMs: 0,
+  providerRetryMs: 40,
+  providerRetryMaxMs: 200,
+};
+
+/** Bounded polling for asynchronous transitions. */
+export const POLL = { timeout: 15_000, interval: 20 };
+
+export const product = { id: 'example-compute', category: 'example-compute', provider: 'example' };
+
+export function spec(fields: Partial<JobSpecification> & { application: JobSpecification['application'] }): JobSpecification {
+  return { product, replicas: 1, allowDuplicateJob: true, name: null, parameters: null, resources: null, timeAllocation: null, ...fields };
+}
+
+export const webApp = (fields: Partial<JobSpecification> = {}) => spec({ application: { name: 'acme-web-app', version: '1.0.0' }, ...fields });
+export const batch = (fields: Partial<JobSpecification> = {}) =>
+  spec({
+    application: { name: 'acme-batch', version: '1.0.0' },
+    parameters: { debug: { type: 'boolean', value: true }, value: { type: 'text', value: 'Hello, World!' } },
+    ...fields,
+  });
+
+export async function createJob(t: TestApp, specification: JobSpecification, token = t.tokens.user): Promise<string> {
+  const response = await t.call('POST', '/api/jobs', token, { items: [specification] });
+  expect(response.statusCode, response.body).toBe(200);
+  return (response.json() as { responses: { id: string }[] }).responses[0]!.id;
+}
+
+export async function getJob(t: TestApp, id: string, token = t.tokens.user): Promise<Job> {
+  const response = await t.call('GET', `/api/jobs/retrieve?id=${id}&includeUpdates=true`, token);
+  expect(response.statusCode, response.body).toBe(200);
+  return response.json() as Job;
+}
+
+export const statuses = (job: Job) => job.updates.map((u) => u.status).filter((s): s is string => s !== null);
+
+export async function waitForState(t: TestApp, id: string, state: JobState, token = t.tokens.user): Promise<Job> {
+  await expect.poll(async () => (await getJob(t, id, token)).status.state, POLL).toBe(state);
+  return getJob(t, id, token);
+}
+
+export async function waitForStatus(t: TestApp, id: string, pattern: RegExp, token = t.tokens.user): Promise<Job> {
+  await expect.poll(async () => statuses(await getJob(t, id, token)).some((s) => pattern.test(s)), POLL).toBe(true);
+  return getJob(t, id, token);
+}
+
+export async function freePort(): Promise<number> {
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export interface RecordedCall {
+  method: string;
+  path: string;
+  body: unknown;
+}
+
+/**
+ * A stand-in provider on a real HTTP port: 'down' answers 503, 'refuse-create' answers 400 to creates, and
+ * 'up' hands each request to the app's own provider routes. It records every request it receives.
+ */
+export class StubProvider {
+  mode: 'down' | 'up' | 'refuse-create' = 'down';
+  readonly calls: RecordedCall[] = [];
+  private server: http.Server | null = null;
+
+  constructor(private readonly app: FastifyInstance) {}
+
+  async listen(port = 0): Promise<string> {
+    this.server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => (body += chunk));
+      req.on('end', () => void this.handle(req, res, body));
+    });
+    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse, body: string) {
+    const path = req.url ?? '/';
+    this.calls.push({ method: req.method ?? 'GET', path, body: body ? JSON.parse(body) : null });
+    const send = (status: number, payload: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(payload));
+    };
+    if (this.mode === 'down') return send(503, { why: 'The provider is down for maintenance', errorCode: null });
+    if (this.mode === 'refuse-create' && path === '/ucloud/example/jobs') {
+      return send(400, { why: 'items[0].specification: this provider cannot run the job', errorCode: null });
+    }
+    const response = await this.app.inject({
+      method: req.method as 'GET' | 'POST',
+      url: path,
+      headers: { authorization: req.headers.authorization ?? '', ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { payload: body } : {}),
+    });
+    res.writeHead(response.statusCode, { 'content-type': 'application/json' });
+    res.end(response.body);
+  }
+
+  callsTo(suffix: string): RecordedCall[] {
+    return this.calls.filter((c) => c.path.split('?')[0]!.endsWith(suffix));
+  }
+
+  async close() {
+    if (!this.server) return;
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    this.server = null;
+  }
+}

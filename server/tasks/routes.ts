@@ -1,0 +1,56 @@
+import type { FastifyInstance } from 'fastify';
+import { DEFAULT_ITEMS_PER_PAGE } from '../../contract/common';
+import { MarkAsCompleteRequest, PostStatusRequest, TasksCreateRequest, TasksListQuery, TasksRetrieveQuery } from '../../contract/tasks';
+import { parse, parseQuery } from '../http/parse';
+import { badRequest } from '../http/errors';
+import { authorize, bearerOf, principal } from '../auth/plugin';
+
+const PROCESSORS = ['SERVICE', 'PROVIDER'] as const;
+const USER = ['USER'] as const;
+const MAX_PAGE = 1_000_000;
+
+/** The tasks API (contract §6). The WebSocket on GET /api/tasks shares its route with tasks.list. */
+export async function tasksRoutes(app: FastifyInstance) {
+  const { tasks, db } = app.services;
+  const hub = app.services.live;
+  tasks.start((error) => app.log.error({ err: error }, 'deleting expired tasks failed'));
+  // Every accepted update is written before the database closes.
+  app.addHook('onClose', async () => tasks.close());
+
+  app.put('/api/tasks', { config: { roles: PROCESSORS } }, async (request) => {
+    const body = parse(TasksCreateRequest, request.body);
+    return tasks.create(principal(request), body);
+  });
+
+  app.post('/api/tasks/postStatus', { config: { roles: PROCESSORS } }, async (request) => {
+    const { update } = parse(PostStatusRequest, request.body);
+    await tasks.postStatus(principal(request), update);
+    return {};
+  });
+
+  app.post('/api/tasks/markAsComplete', { config: { roles: PROCESSORS } }, async (request) => {
+    const { id } = parse(MarkAsCompleteRequest, request.body);
+    await tasks.markAsComplete(principal(request), id);
+    return {};
+  });
+
+  app.get('/api/tasks/retrieve', { config: { roles: USER } }, async (request) => {
+    const { id } = parseQuery(TasksRetrieveQuery, request.query);
+    return tasks.view(principal(request).username, id);
+  });
+
+  app.route({
+    method: 'GET',
+    url: '/api/tasks',
+    // No `roles`: a WebSocket upgrade carries its bearer in each frame, never in a header (contract §7), so the
+    // plain GET (tasks.list) checks its header itself.
+    handler: async (request) => {
+      const caller = await authorize(db, bearerOf(request.headers.authorization), USER);
+      const query = parseQuery(TasksListQuery, request.query);
+      const page = query.page ?? 0;
+      if (page > MAX_PAGE) throw badRequest(`page: must be at most ${MAX_PAGE}`);
+      return tasks.list(caller.username, query.itemsPerPage ?? DEFAULT_ITEMS_PER_PAGE, page);
+    },
+    wsHandler: (socket) => hub.accept(socket),
+  });
+}

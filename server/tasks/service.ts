@@ -1,0 +1,143 @@
+import crypto from 'node:crypto';
+import type { Db, Queryable } from '../db/index';
+import type { EventBus } from '../live/bus';
+import type { Principal } from '../auth/tokens';
+import type { Page } from '../../contract/common';
+import type { Task, TaskUpdate, TasksCreateRequest } from '../../contract/tasks';
+import { badRequest, notFound } from '../http/errors';
+import { StatusWriter } from './status-writer';
+import { TASK_COLUMNS, TASK_MESSAGE_LIMIT, checkText, checkUpdateText, isTaskId, processorOf, toTask, type TaskRow } from './model';
+
+export interface TasksOptions {
+  /** How long a completed task is kept (contract §6: 7 days by default). */
+  retentionMs: number;
+}
+
+const HOUR = 3600_000;
+
+/** Tasks (contract §6): create, postStatus/markAsComplete through the batching writer, list and view, retention. */
+export class TasksService {
+  private readonly writer: StatusWriter;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<unknown> | null = null;
+
+  constructor(
+    private readonly db: Db,
+    bus: EventBus,
+    private readonly options: TasksOptions,
+  ) {
+    this.writer = new StatusWriter(db, bus);
+  }
+
+  async create(principal: Principal, request: TasksCreateRequest): Promise<Task> {
+    const processor = processorOf(principal);
+    checkText('title', request.title);
+    checkText('initialStatus', request.initialStatus);
+    const isProvider = principal.role === 'PROVIDER';
+    const now = Date.now();
+    // One statement: the owner check and the insert cannot drift apart.
+    const rows = await this.db.query<TaskRow>(
+      `INSERT INTO tasks (id, owner, processor, title, status, started_at, modified_at)
+       SELECT $1::uuid, u.username, $3, $4, $5, $6, $6 FROM users u
+       WHERE u.username = $2 AND u.role = 'USER'
+         AND (NOT $7::boolean OR EXISTS (SELECT 1 FROM jobs j WHERE j.owner = u.username AND j.provider = $3))
+       RETURNING ${TASK_COLUMNS}`,
+      [crypto.randomUUID(), request.owner, processor, request.title, request.initialStatus ?? null, now, isProvider],
+    );
+    const row = rows[0];
+    if (!row) {
+      // A provider is told the same thing whether the user is missing or merely not its customer.
+      throw badRequest(
+        isProvider
+          ? `owner: no user '${request.owner}' with a job on provider '${processor}'`
+          : `owner: no user '${request.owner}'`,
+      );
+    }
+    return toTask(row, []);
+  }
+
+  postStatus(principal: Principal, update: TaskUpdate): Promise<void> {
+    const processor = processorOf(principal);
+    checkUpdateText(update);
+    if (!isTaskId(update.jobId)) return Promise.reject(notFound(`update.jobId: no task '${update.jobId}' processed by '${processor}'`));
+    return this.writer.submit(processor, update, false, 'update.jobId');
+  }
+
+  markAsComplete(principal: Principal, id: string): Promise<void> {
+    const processor = processorOf(principal);
+    if (!isTaskId(id)) return Promise.reject(notFound(`id: no task '${id}' processed by '${processor}'`));
+    return this.writer.submit(processor, { jobId: id, complete: true }, true, 'id');
+  }
+
+  /** The owner's tasks, newest first, in UCloud's legacy Page (pageNumber counts from 0). */
+  async list(owner: string, itemsPerPage: number, pageNumber: number): Promise<Page<Task>> {
+    const [count] = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM tasks WHERE owner = $1`, [owner]);
+    const rows = await this.db.query<TaskRow>(
+      `SELECT ${TASK_COLUMNS} FROM tasks WHERE owner = $1 ORDER BY ord DESC LIMIT $2 OFFSET $3`,
+      [owner, itemsPerPage, pageNumber * itemsPerPage],
+    );
+    const messages = await this.messagesOf(this.db, rows);
+    return {
+      itemsInTotal: count?.n ?? 0,
+      itemsPerPage,
+      pageNumber,
+      items: rows.map((row) => toTask(row, messages.get(row.id) ?? [])),
+    };
+  }
+
+  /** The owner's task; someone else's is as unknown as a missing one (contract §0). */
+  async view(owner: string, id: string): Promise<Task> {
+    const rows = isTaskId(id)
+      ? await this.db.query<TaskRow>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = $1::uuid AND owner = $2`, [id, owner])
+      : [];
+    const row = rows[0];
+    if (!row) throw notFound(`id: no task '${id}'`);
+    const messages = await this.messagesOf(this.db, [row]);
+    return toTask(row, messages.get(row.id) ?? []);
+  }
+
+  private async messagesOf(q: Queryable, rows: TaskRow[]): Promise<Map<string, string[]>> {
+    const map = new Map<string, string[]>();
+    const withMessages = rows.filter((r) => r.msg_count > 0);
+    if (withMessages.length === 0) return map;
+    const found = await q.query<{ task_id: string; message: string }>(
+      `SELECT m.task_id::text AS task_id, m.message
+       FROM task_messages m JOIN unnest($1::uuid[], $2::integer[]) AS v(id, keep_from) ON m.task_id = v.id AND m.n >= v.keep_from
+       ORDER BY m.task_id, m.n`,
+      [withMessages.map((r) => r.id), withMessages.map((r) => r.msg_count - TASK_MESSAGE_LIMIT + 1)],
+    );
+    for (const { task_id, message } of found) {
+      const list = map.get(task_id);
+      if (list) list.push(message);
+      else map.set(task_id, [message]);
+    }
+    return map;
+  }
+
+  /** Deletes tasks completed longer ago than the retention period; returns how many. */
+  async sweep(now = Date.now()): Promise<number> {
+    const rows = await this.db.query(`DELETE FROM tasks WHERE complete AND completed_at <= $1 RETURNING 1 AS x`, [now - this.options.retentionMs]);
+    return rows.length;
+  }
+
+  /** Starts the retention sweep: once now, then hourly (or more often for a short retention). */
+  start(onError: (error: unknown) => void) {
+    const run = () => {
+      if (this.sweeping) return;
+      this.sweeping = this.sweep()
+        .catch(onError)
+        .finally(() => (this.sweeping = null));
+    };
+    run();
+    this.sweepTimer = setInterval(run, Math.max(1000, Math.min(HOUR, this.options.retentionMs)));
+    this.sweepTimer.unref();
+  }
+
+  /** Stops the sweep and waits for every accepted update to be written. */
+  async close() {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+    await this.sweeping;
+    await this.writer.drain();
+  }
+}
