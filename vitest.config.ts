@@ -9,6 +9,8 @@ const alias = {
 export default defineConfig({
   resolve: { alias },
   test: {
+    // Two cores: PGlite runs on each worker's JS thread, so more workers only contend.
+    maxWorkers: 2,
     projects: [
       {
         resolve: { alias },
@@ -18,8 +20,6 @@ export default defineConfig({
           include: ['server/**/*.test.ts', 'contract/**/*.test.ts'],
           testTimeout: 30_000,
           hookTimeout: 60_000,
-          // PGlite runs on the JS thread; two workers match the two cores.
-          maxWorkers: 2,
         },
       },
       {
