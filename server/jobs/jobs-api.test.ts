@@ -170,6 +170,27 @@ describe('browse and retrieve', () => {
 });
 
 describe('terminate and extend', () => {
+  it.each([
+    ['/api/jobs/terminate', '{"items": [', /^\(body\): malformed JSON/],
+    ['/api/jobs/terminate', { items: [{}] }, /^items\[0\]\.id: is required/],
+    ['/api/jobs/terminate', { items: [{ id: 5 }] }, /^items\[0\]\.id: must be a non-empty string/],
+    ['/api/jobs/terminate', { items: [{ id: '1', why: 'x' }] }, /^items\[0\]\.why: unknown field/],
+    ['/api/jobs/extend', { items: [{ jobId: '1' }] }, /^items\[0\]\.requestedTime: is required/],
+    ['/api/jobs/extend', { items: [{ jobId: '1', requestedTime: { hours: 'one', minutes: 0, seconds: 0 } }] }, /^items\[0\]\.requestedTime\.hours/],
+    ['/api/jobs/extend', { items: [{ jobId: '1', requestedTime: { hours: 1, minutes: 75, seconds: 0 } }] }, /^items\[0\]\.requestedTime\.minutes/],
+    ['/api/jobs/extend', { items: [] }, /^items/],
+  ])('%s refuses %j with 400 naming the field', async (url, body, why) => {
+    const response = await t.call('POST', url, t.tokens.user, body);
+    expect(response.statusCode).toBe(400);
+    expect(response.json().why).toMatch(why);
+  });
+
+  it('browseConnected needs an id', async () => {
+    const response = await t.call('GET', '/api/jobs/browseConnected', t.tokens.user);
+    expect(response.statusCode).toBe(400);
+    expect(response.json().why).toMatch(/^id: is required/);
+  });
+
   it('refuse the whole batch with 404 when any job is someone else\'s', async () => {
     const terminate = await t.call('POST', '/api/jobs/terminate', t.tokens.user, { items: [{ id: runningDb }, { id: foreignRunning }] });
     expect(terminate.statusCode).toBe(404);
@@ -207,7 +228,9 @@ describe('terminate and extend', () => {
 
 describe('a job as the caller sees it', () => {
   it('has the seed\'s Job shape with nulls for absent optional fields', async () => {
-    const job = await retrieve(t, runningDb);
+    const id = await createJob(t, databaseSpec('/shape/check'));
+    await control(t, id, { state: 'RUNNING' });
+    const job = await retrieve(t, id);
     expect(Object.keys(job).sort()).toEqual(
       ['createdAt', 'id', 'output', 'owner', 'permissions', 'providerGeneratedId', 'specification', 'status', 'updates'].sort(),
     );
