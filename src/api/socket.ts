@@ -34,6 +34,8 @@ export function getSocketStatus(path: SocketPath): ConnectionStatus {
   return useConnectionStore.getState().byPath[path] ?? 'idle';
 }
 
+const OPEN = 1; // WebSocket.OPEN, without touching the global (absent in some test environments)
+
 export const BACKOFF_BASE_MS = 500;
 export const BACKOFF_MAX_MS = 30_000;
 
@@ -75,6 +77,8 @@ export interface SocketClientOptions {
   random?: () => number;
   /** How long an unused socket stays open, so quick navigation doesn't churn connections. */
   idleCloseMs?: number;
+  /** Tests pass a fake; the app uses the browser's WebSocket. */
+  createSocket?: (url: string) => WebSocket;
 }
 
 function defaultUrl(path: SocketPath): string {
@@ -89,11 +93,13 @@ export class SocketClient {
   private readonly url: (path: SocketPath) => string;
   private readonly random: () => number;
   private readonly idleCloseMs: number;
+  private readonly createSocket: (url: string) => WebSocket;
 
   constructor(options: SocketClientOptions = {}) {
     this.url = options.url ?? defaultUrl;
     this.random = options.random ?? Math.random;
     this.idleCloseMs = options.idleCloseMs ?? 5_000;
+    this.createSocket = options.createSocket ?? ((url) => new WebSocket(url));
   }
 
   /** Opens a stream; returns a function that stops delivering its messages. */
@@ -105,7 +111,7 @@ export class SocketClient {
       clearTimeout(conn.idleTimer);
       conn.idleTimer = null;
     }
-    if (conn.ws?.readyState === WebSocket.OPEN) this.send(conn, stream);
+    if (conn.ws?.readyState === OPEN) this.send(conn, stream);
     else if (!conn.ws && !conn.retryTimer) this.open(conn);
 
     return () => {
@@ -165,7 +171,7 @@ export class SocketClient {
     connectionChanged(conn.path, conn.everOpened || conn.attempt > 0 ? 'reconnecting' : 'connecting');
     let ws: WebSocket;
     try {
-      ws = new WebSocket(this.url(conn.path));
+      ws = this.createSocket(this.url(conn.path));
     } catch {
       this.scheduleRetry(conn);
       return;

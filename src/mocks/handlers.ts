@@ -44,6 +44,12 @@ const wsOrigin = () => `${window.location.origin.replace(/^http/, 'ws')}`;
 
 export const jobsSocket = ws.link(`${wsOrigin()}/api/jobs`);
 
+/** Streams the mock socket serves right now, so tests can wait for a subscription instead of sleeping. */
+const openStreams = new Set<string>();
+export function hasOpenStream(call: string, id?: string): boolean {
+  return openStreams.has(id === undefined ? call : `${call}:${id}`);
+}
+
 export const handlers = [
   http.get('/api/auth/whoami', ({ request }) => {
     if (!authorized(request)) return unauthorized();
@@ -146,7 +152,15 @@ export const handlers = [
         if (stream.call === 'jobs.follow' && stream.id === job.id) send(streamId, { updates: [update], newStatus: job.status });
       }
     });
-    client.addEventListener('close', off);
+    const mine: string[] = [];
+    const track = (key: string) => {
+      mine.push(key);
+      openStreams.add(key);
+    };
+    client.addEventListener('close', () => {
+      off();
+      for (const key of mine) openStreams.delete(key);
+    });
     client.addEventListener('message', (event) => {
       if (typeof event.data !== 'string') return;
       const frame = JSON.parse(event.data) as SocketRequest;
@@ -155,11 +169,13 @@ export const handlers = [
       if (frame.bearer !== MOCK_TOKEN) return end(401, { why: 'Missing or unknown token', errorCode: null });
       if (frame.call === 'jobs.listen') {
         streams.set(frame.streamId, { call: frame.call });
+        track(frame.call);
       } else if (frame.call === 'jobs.follow') {
         const id = (frame.payload as { id?: string })?.id ?? '';
         const job = findJob(id);
         if (!job) return end(404, { why: 'No such job', errorCode: null });
         streams.set(frame.streamId, { call: frame.call, id });
+        track(`${frame.call}:${id}`);
         send(frame.streamId, { initialJob: job });
       } else {
         end(400, { why: `Unknown call ${frame.call}`, errorCode: null });

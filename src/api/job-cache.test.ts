@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import {
+  appendUpdates,
+  applyFollowUpdate,
+  extendJobLocally,
+  mergeJob,
+  upsertJobInPages,
+  upsertRunningJob,
+} from '@/api/job-cache';
+import type { Job, JobUpdate } from '@/api/types';
+import { makeJob, spec } from '@/mocks/fixtures';
+
+const NOW = 1_700_000_000_000;
+const job = (id: string, state: Job['status']['state'] = 'RUNNING', app = 'acme-batch') =>
+  makeJob(id, spec({ application: { name: app, version: '1.0.0' } }), state, NOW, 60_000);
+const update = (timestamp: number, partial: Partial<JobUpdate> = {}): JobUpdate => ({
+  state: null,
+  status: null,
+  outputFolder: null,
+  expectedState: null,
+  expectedDifferentState: null,
+  newTimeAllocation: null,
+  timestamp,
+  ...partial,
+});
+
+describe('job cache merges', () => {
+  it('appends updates once, in time order', () => {
+    const a = update(1, { status: 'a' });
+    const b = update(2, { status: 'b' });
+    const merged = appendUpdates([a], [b, a]);
+    expect(merged).toEqual([a, b]);
+    expect(appendUpdates(merged, [a, b])).toBe(merged);
+  });
+
+  it('applies a follow message: updates appended, new status taken, or state from the last update', () => {
+    const j = job('1', 'IN_QUEUE');
+    const next = applyFollowUpdate(j, [update(NOW + 1, { state: 'RUNNING', status: 'go' })], null);
+    expect(next.status.state).toBe('RUNNING');
+    expect(next.updates.at(-1)?.status).toBe('go');
+    const withStatus = applyFollowUpdate(next, [], { ...next.status, state: 'SUCCESS' });
+    expect(withStatus.status.state).toBe('SUCCESS');
+  });
+
+  it('keeps the richer history when an event carries no updates', () => {
+    const full = job('1');
+    const bare = { ...full, updates: [], status: { ...full.status, state: 'SUCCESS' as const } };
+    const merged = mergeJob(full, bare);
+    expect(merged.status.state).toBe('SUCCESS');
+    expect(merged.updates).toEqual(full.updates);
+  });
+
+  it('updates a listed job in place and adds new matching jobs at the top of a newest-first list', () => {
+    const data = { pages: [{ items: [job('2'), job('1')], itemsPerPage: 2, next: 'x' }], pageParams: [null] };
+    const changed = upsertJobInPages(data, job('1', 'FAILURE'), { sortDirection: 'descending' });
+    expect(changed?.pages[0]?.items.map((j) => [j.id, j.status.state])).toEqual([
+      ['2', 'RUNNING'],
+      ['1', 'FAILURE'],
+    ]);
+    const added = upsertJobInPages(data, job('3'), { sortDirection: 'descending' });
+    expect(added?.pages[0]?.items.map((j) => j.id)).toEqual(['3', '2', '1']);
+    const filteredOut = upsertJobInPages(data, job('3', 'RUNNING', 'acme-web-app'), { filterApplication: 'acme-batch' });
+    expect(filteredOut).toBe(data);
+    const ascendingNotLast = upsertJobInPages(data, job('3'), { sortDirection: 'ascending' });
+    expect(ascendingNotLast).toBe(data);
+  });
+
+  it('keeps the running list exact', () => {
+    const data = { items: [job('1')], itemsPerPage: 1000, next: null };
+    expect(upsertRunningJob(data, job('2'))?.items.map((j) => j.id)).toEqual(['2', '1']);
+    expect(upsertRunningJob(data, job('1', 'SUCCESS'))?.items).toEqual([]);
+    expect(upsertRunningJob(data, job('3', 'SUCCESS'))).toBe(data);
+  });
+
+  it('extends the allocation and expiry locally', () => {
+    const j = job('1');
+    const extended = extendJobLocally(j, 8);
+    expect(extended.status.expiresAt).toBe(j.status.expiresAt! + 8 * 3_600_000);
+    expect(extended.specification.timeAllocation).toEqual({ hours: 12, minutes: 0, seconds: 0 });
+  });
+});

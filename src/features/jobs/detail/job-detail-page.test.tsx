@@ -1,0 +1,133 @@
+import { act, screen, waitFor, within } from '@testing-library/react';
+import { http } from 'msw';
+import { describe, expect, it } from 'vitest';
+import { applyUpdate, findJob } from '@/mocks/db';
+import { apiError, hasOpenStream } from '@/mocks/handlers';
+import { server } from '@/mocks/node';
+import { renderApp } from '@/test/render';
+import { formatDateTime } from '@/lib/format';
+
+async function openJob(id: string, title: RegExp) {
+  const utils = renderApp(`/jobs/${id}`);
+  await screen.findByRole('heading', { level: 1, name: title });
+  return utils;
+}
+
+describe('job detail', () => {
+  it('explains the state and shows the parameters', async () => {
+    await openJob('4101', /my-database/);
+    expect(screen.getByText(/the job is running\. it stops when its time allocation runs out/i)).toBeInTheDocument();
+    expect(screen.getByText(/left · expires/i)).toBeInTheDocument();
+    const params = screen.getByRole('region', { name: 'Parameters' });
+    expect(within(params).getByText('dataStore')).toBeInTheDocument();
+    expect(within(params).getByText('/123/acme-database')).toBeInTheDocument();
+  });
+
+  it('shows connected jobs in both directions, each a link', async () => {
+    const { user } = await openJob('4104', /shop-frontend/);
+    const panel = screen.getByRole('region', { name: 'Connected jobs' });
+    expect(within(panel).getByText('database')).toBeInTheDocument();
+    const forward = await within(panel).findByRole('link', { name: /my-database #4101/ });
+    expect(forward).toHaveAttribute('href', '/jobs/4101');
+
+    await user.click(forward);
+    await screen.findByRole('heading', { level: 1, name: /my-database/ });
+    const reversePanel = screen.getByRole('region', { name: 'Connected jobs' });
+    const reverse = await within(reversePanel).findByRole('link', { name: /shop-frontend #4104/ });
+    expect(reverse).toHaveAttribute('href', '/jobs/4104');
+    expect(within(reverse.closest('li')!).getByText('database')).toBeInTheDocument();
+  });
+
+  it('follows the job live: new updates appear in the timeline and state changes are announced', async () => {
+    await openJob('4101', /my-database/);
+    await waitFor(() => expect(hasOpenStream('jobs.follow', '4101')).toBe(true));
+    act(() => {
+      applyUpdate('4101', { state: 'FAILURE', status: 'Disk full on the provider' });
+    });
+    const timeline = screen.getByRole('list', { name: /job updates/i });
+    expect(await within(timeline).findByText('Disk full on the provider')).toBeInTheDocument();
+    expect(screen.getByText(/the job has stopped because something went wrong/i)).toBeInTheDocument();
+    expect(screen.getByText(/job state changed to failed\. disk full on the provider/i)).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Terminate' })).not.toBeInTheDocument();
+  });
+
+  it('shows when a connected job is no longer running', async () => {
+    await openJob('4104', /shop-frontend/);
+    const panel = screen.getByRole('region', { name: 'Connected jobs' });
+    await within(panel).findByRole('link', { name: /my-database #4101/ });
+    await waitFor(() => expect(hasOpenStream('jobs.listen')).toBe(true));
+    await waitFor(() => expect(hasOpenStream('jobs.follow', '4104')).toBe(true));
+    act(() => {
+      applyUpdate('4101', { state: 'SUCCESS', status: 'Terminated by user' });
+    });
+    expect(await within(panel).findByText('No longer running')).toBeInTheDocument();
+    const timeline = screen.getByRole('list', { name: /job updates/i });
+    expect(await within(timeline).findByText(/peer 'database' \(job 4101\) is no longer running/i)).toBeInTheDocument();
+  });
+
+  it('terminates only after confirmation', async () => {
+    const { user } = await openJob('4101', /my-database/);
+    await user.click(screen.getByRole('button', { name: 'Terminate' }));
+    const dialog = await screen.findByRole('dialog', { name: 'Terminate this job?' });
+    expect(within(dialog).getByRole('button', { name: 'Cancel' })).toHaveFocus();
+    await user.click(within(dialog).getByRole('button', { name: 'Cancel' }));
+    await waitFor(() => expect(screen.queryByRole('dialog')).not.toBeInTheDocument());
+    expect(findJob('4101')?.status.state).toBe('RUNNING');
+
+    await user.click(screen.getByRole('button', { name: 'Terminate' }));
+    await user.click(within(await screen.findByRole('dialog')).getByRole('button', { name: 'Terminate job' }));
+    expect(await screen.findByText(/the job has finished/i)).toBeInTheDocument();
+    expect(findJob('4101')?.status.state).toBe('SUCCESS');
+  });
+
+  it('extends at once, and rolls back with the reason when the server refuses', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    server.use(
+      http.post('/api/jobs/extend', async () => {
+        await gate;
+        return apiError(400, 'items[0].requestedTime: the provider allows at most 48 hours');
+      }),
+    );
+    const { user } = await openJob('4101', /my-database/);
+    const expiresAt = findJob('4101')!.status.expiresAt!;
+    expect(screen.getByText(formatDateTime(expiresAt))).toBeInTheDocument();
+
+    await user.click(screen.getByRole('button', { name: 'Extend by 8 hours' }));
+    expect(await screen.findByText(formatDateTime(expiresAt + 8 * 3_600_000))).toBeInTheDocument();
+
+    release();
+    expect(await screen.findByRole('alert')).toHaveTextContent(
+      'The time allocation was not extended: items[0].requestedTime: the provider allows at most 48 hours',
+    );
+    expect(screen.getByText(formatDateTime(expiresAt))).toBeInTheDocument();
+  });
+
+  it('keeps an accepted extension', async () => {
+    const { user } = await openJob('4101', /my-database/);
+    const expiresAt = findJob('4101')!.status.expiresAt!;
+    await user.click(screen.getByRole('button', { name: 'Extend by 1 hour' }));
+    expect(await screen.findByText(formatDateTime(expiresAt + 3_600_000))).toBeInTheDocument();
+    await waitFor(() => expect(findJob('4101')!.status.expiresAt).toBe(expiresAt + 3_600_000));
+    expect(screen.getByText(formatDateTime(expiresAt + 3_600_000))).toBeInTheDocument();
+  });
+
+  it('runs again with the same parameters and connections', async () => {
+    const { user, router } = await openJob('4104', /shop-frontend/);
+    await user.click(screen.getByRole('link', { name: 'Run again' }));
+    await screen.findByRole('button', { name: 'Launch job' });
+    expect(router.state.location.search).toBe('?from=4104');
+    expect(screen.getByText(/pre-filled from job #4104/i)).toBeInTheDocument();
+    expect(screen.getByRole('textbox', { name: /job name/i })).toHaveValue('shop-frontend');
+    const row = screen.getByRole('group', { name: 'Connection 1' });
+    expect(within(row).getByRole('textbox', { name: /hostname/i })).toHaveValue('database');
+    await waitFor(() => expect(within(row).getByRole('combobox', { name: /^job/i })).toHaveValue('my-database (#4101)'));
+  });
+
+  it('says so when the job does not exist', async () => {
+    server.use(http.get('/api/jobs/retrieve', () => apiError(404, 'No such job')));
+    renderApp('/jobs/999');
+    expect(await screen.findByRole('heading', { name: 'Job not found' })).toBeInTheDocument();
+    expect(screen.getByRole('alert')).toHaveTextContent('No such job');
+  });
+});

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { suggestHostname, uniqueHostname, validateHostname, validatePath } from '@/features/jobs/launch/validation';
+
+describe('hostnames', () => {
+  it('accepts DNS names and refuses the rest', () => {
+    expect(validateHostname('database')).toBeNull();
+    expect(validateHostname('db-1.internal')).toBeNull();
+    expect(validateHostname('a'.repeat(63))).toBeNull();
+    expect(validateHostname(`${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`)).toBeNull();
+    expect(validateHostname(`${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(62)}`)).toMatch(/253/);
+    expect(validateHostname('a'.repeat(64))).toMatch(/63/);
+    expect(validateHostname('')).toMatch(/enter a hostname/i);
+    expect(validateHostname('db.')).toMatch(/start or end with “\.”/);
+    expect(validateHostname('-db')).toMatch(/“-”/);
+    expect(validateHostname('db_1')).toMatch(/a–z/);
+    expect(validateHostname('DB')).toMatch(/lowercase/);
+  });
+
+  it('suggests a hostname from a job name and keeps it unique', () => {
+    expect(suggestHostname('My Database #2')).toBe('my-database-2');
+    expect(suggestHostname('Café')).toBe('cafe');
+    expect(suggestHostname('***')).toBe('peer');
+    expect(suggestHostname('x'.repeat(80))).toHaveLength(63);
+    expect(uniqueHostname('db', new Set(['db', 'db-2']))).toBe('db-3');
+  });
+});
+
+describe('paths', () => {
+  it('wants absolute, normalised paths', () => {
+    expect(validatePath('/123/acme-database', false, 'folder')).toBeNull();
+    expect(validatePath('/', false, 'folder')).toBeNull();
+    expect(validatePath('/', false, 'file')).toMatch(/file/);
+    expect(validatePath('', true, 'file')).toBeNull();
+    expect(validatePath('relative', false, 'file')).toMatch(/absolute/);
+    expect(validatePath('/a/../b', false, 'file')).toMatch(/“\.\.”/);
+    expect(validatePath('/a/..', false, 'file')).toMatch(/“\.\.”/);
+    expect(validatePath('/a/./b', false, 'file')).toMatch(/“\.”/);
+    expect(validatePath('/a//b', false, 'file')).toMatch(/“\/\/”/);
+    expect(validatePath('/a/', false, 'folder')).toMatch(/trailing/);
+  });
+});
