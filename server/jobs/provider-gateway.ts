@@ -367,12 +367,16 @@ export class HttpProviderGateway implements ProviderGateway {
         );
       }
     });
-    const retried = batch.filter((c) => c.attempts > 0);
+    // Calls whose job was told of a failure are told it went through.
+    const told = batch.filter((c) => c.last_error !== null);
     await this.appendStatus(
       provider,
-      retried.map((c) => ({
+      told.map((c) => ({
         id: c.job_id,
-        status: `Provider '${provider}' answered after ${c.attempts + 1} attempts; the request to ${VERB[op]} the job went through.`,
+        status:
+          c.attempts > 0
+            ? `Provider '${provider}' answered after ${c.attempts + 1} attempts; the request to ${VERB[op]} the job went through.`
+            : `Provider '${provider}' is answering again; the request to ${VERB[op]} the job went through.`,
       })),
     );
   }
@@ -380,19 +384,22 @@ export class HttpProviderGateway implements ProviderGateway {
   private async failed(provider: string, op: Op, batch: CallRow[], what: string): Promise<Outcome> {
     // A call cut short by shutdown is delivered after the restart; it is no failure of the provider's.
     if (this.stopped) return 'retry';
+    // Every call waiting for this provider, not only those just tried, gets one line on its first failure: the
+    // job shows what is wrong without a line per retry.
+    const fresh = await this.opts.db.query<{ job_id: number; op: Op }>(
+      `UPDATE provider_calls SET last_error = $2 WHERE provider = $1 AND last_error IS NULL RETURNING job_id, op, id`,
+      [provider, what],
+    );
     await this.opts.db.query(
       `UPDATE provider_calls SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1::bigint[])`,
       [batch.map((c) => c.id), what],
     );
-    // One line per call, on its first failure: the job shows what is wrong without a line per retry.
     await this.appendStatus(
       provider,
-      batch
-        .filter((c) => c.attempts === 0)
-        .map((c) => ({
-          id: c.job_id,
-          status: `Provider '${provider}' ${what} when asked to ${VERB[op]} the job. Jobdeck keeps retrying automatically.`,
-        })),
+      fresh.map((c) => ({
+        id: c.job_id,
+        status: `Provider '${provider}' ${what} when asked to ${VERB[c.op]} the job. Jobdeck keeps retrying automatically.`,
+      })),
     );
     return 'retry';
   }

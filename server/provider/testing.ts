@@ -78,9 +78,9 @@ export interface RecordedCall {
 export class StubProvider {
   mode: 'down' | 'up' | 'refuse-create' = 'down';
   readonly calls: RecordedCall[] = [];
+  /** The app whose provider routes answer in 'up' mode. */
+  target: FastifyInstance | null = null;
   private server: http.Server | null = null;
-
-  constructor(private readonly app: FastifyInstance) {}
 
   async listen(port = 0): Promise<string> {
     this.server = http.createServer((req, res) => {
@@ -103,7 +103,8 @@ export class StubProvider {
     if (this.mode === 'refuse-create' && path === '/ucloud/example/jobs') {
       return send(400, { why: 'items[0].specification: this provider cannot run the job', errorCode: null });
     }
-    const response = await this.app.inject({
+    if (!this.target) return send(503, { why: 'No app behind the stub yet', errorCode: null });
+    const response = await this.target.inject({
       method: req.method as 'GET' | 'POST',
       url: path,
       headers: { authorization: req.headers.authorization ?? '', ...(body ? { 'content-type': 'application/json' } : {}) },

@@ -1,0 +1,126 @@
+import { afterEach, describe, expect, test } from 'vitest';
+import { buildTestApp, type TestApp } from '../test/helpers';
+import type { Job } from '../../contract/jobs';
+import { FAST, POLL, StubProvider, createJob, freePort, getJob, statuses, waitForState, waitForStatus, webApp } from '../provider/testing';
+import { prefixWithin } from './provider-gateway';
+
+// Core → provider calls when the provider fails or cannot be reached (contract §5): the user's request still
+// succeeds, the job says what went wrong, and the call is retried with backoff until it goes through.
+
+let t: TestApp | undefined;
+let stub: StubProvider | null = null;
+afterEach(async () => {
+  await stub?.close();
+  stub = null;
+  await t?.close();
+  t = undefined;
+});
+
+describe('a provider that cannot be reached', () => {
+  test('create still succeeds, the job carries a status line, and the call is retried until the provider is back', async () => {
+    const port = await freePort();
+    t = await buildTestApp({ ...FAST, providerUrls: { example: `http://127.0.0.1:${port}` }, verifyIntervalMs: 50 });
+
+    const created = await t.call('POST', '/api/jobs', t.tokens.user, { items: [webApp()] });
+    expect(created.statusCode).toBe(200);
+    const id = (created.json() as { responses: { id: string }[] }).responses[0]!.id;
+
+    const waiting = await waitForStatus(t, id, /^Provider 'example' could not be reached \(ECONNREFUSED/);
+    expect(waiting.status.state).toBe('IN_QUEUE');
+    expect(statuses(waiting).at(-1)).toMatch(/when asked to start the job\. Jobdeck keeps retrying automatically\.$/);
+
+    // The provider comes up on the configured address; the retry delivers the create and the job runs.
+    stub = new StubProvider();
+    stub.mode = 'up';
+    stub.target = t.app;
+    await stub.listen(port);
+    const running = await waitForState(t, id, 'RUNNING');
+    const answered = statuses(running).find((s) => s.startsWith("Provider 'example' answered after"));
+    expect(answered).toMatch(/^Provider 'example' answered after \d+ attempts; the request to start the job went through\.$/);
+    expect(Number(/after (\d+) attempts/.exec(answered!)![1])).toBeGreaterThanOrEqual(2);
+    // One line for the outage, not one per retry.
+    expect(statuses(running).filter((s) => s.includes('could not be reached'))).toHaveLength(1);
+  });
+});
+
+describe('a provider that fails', () => {
+  test('retries with backoff while it answers 503; verify never reports the job as unknown meanwhile; terminate is retried too', async () => {
+    stub = new StubProvider();
+    const url = await stub.listen();
+    t = await buildTestApp({ ...FAST, providerUrls: { example: url }, verifyIntervalMs: 30 });
+    stub.target = t.app;
+
+    // One job the provider has, so verify sweeps have something to send while the other one waits.
+    stub.mode = 'up';
+    const known = await createJob(t, webApp());
+    await waitForState(t, known, 'RUNNING');
+
+    stub.mode = 'down';
+    const id = await createJob(t, webApp());
+    await waitForStatus(t, id, /^Provider 'example' failed \(503: The provider is down for maintenance\) when asked to start the job/);
+    await expect.poll(() => stub!.callsTo('/ucloud/example/jobs').length, POLL).toBeGreaterThanOrEqual(4);
+    await expect.poll(() => stub!.callsTo('/jobs/verify').length, POLL).toBeGreaterThanOrEqual(3);
+
+    // The waiting job was never sent to verify (the provider has not answered for it), so it is not failed.
+    const verified = stub.callsTo('/jobs/verify').flatMap((c) => (c.body as { items: Job[] }).items.map((j) => j.id));
+    expect(verified).toContain(known);
+    expect(verified).not.toContain(id);
+    expect((await getJob(t, id)).status.state).toBe('IN_QUEUE');
+
+    // Terminating the known job while the provider is down: accepted, reported, retried.
+    const terminate = await t.call('POST', '/api/jobs/terminate', t.tokens.user, { items: [{ id: known }] });
+    expect(terminate.statusCode).toBe(200);
+    await waitForStatus(t, known, /^Provider 'example' failed \(503: .*\) when asked to stop the job/);
+
+    stub.mode = 'up';
+    await waitForState(t, id, 'RUNNING');
+    const ended = await waitForState(t, known, 'SUCCESS');
+    expect(statuses(ended)).toContain('Terminated by user');
+    expect(statuses(ended).some((s) => /^Provider 'example' (answered after \d+ attempts|is answering again); the request to stop the job went through\.$/.test(s))).toBe(true);
+  });
+
+  test('backoff delays grow and are capped', async () => {
+    stub = new StubProvider();
+    const url = await stub.listen();
+    t = await buildTestApp({ ...FAST, providerUrls: { example: url }, providerRetryMs: 20, providerRetryMaxMs: 160 });
+    stub.target = t.app;
+    stub.mode = 'down';
+    const times: number[] = [];
+    const original = stub.calls.push.bind(stub.calls);
+    stub.calls.push = (...items) => {
+      times.push(Date.now());
+      return original(...items);
+    };
+    await createJob(t, webApp());
+    await expect.poll(() => times.length, { timeout: 15_000, interval: 20 }).toBeGreaterThanOrEqual(7);
+    const gaps = times.slice(1).map((time, i) => time - times[i]!);
+    // 20, 40, 80, 160, 160, ... with ±20 % jitter.
+    expect(gaps[0]!).toBeLessThan(60);
+    expect(gaps[3]!).toBeGreaterThanOrEqual(100);
+    expect(Math.max(...gaps)).toBeLessThan(400);
+  });
+
+  test('a provider that refuses a job (4xx) is not asked again; verify then lets the provider decide, so no job is stuck', async () => {
+    stub = new StubProvider();
+    const url = await stub.listen();
+    t = await buildTestApp({ ...FAST, providerUrls: { example: url }, verifyIntervalMs: 30 });
+    stub.target = t.app;
+    stub.mode = 'refuse-create';
+    const id = await createJob(t, webApp());
+    await waitForStatus(t, id, /^Provider 'example' refused to start the job \(400: items\[0\]\.specification: this provider cannot run the job\)\.$/);
+    // The provider never accepted the job, so verify shows it to the provider, which fails it.
+    const failed = await waitForState(t, id, 'FAILURE');
+    expect(statuses(failed).at(-1)).toBe('Your job is no longer available');
+    expect(stub.callsTo('/ucloud/example/jobs')).toHaveLength(1);
+  });
+});
+
+describe('request size', () => {
+  test('bulk bodies are split below the 1 MiB request limit', () => {
+    const big = 'x'.repeat(300 * 1024);
+    expect(prefixWithin([big, big, big, big])).toBe(2);
+    expect(prefixWithin(['{}', '{}'])).toBe(2);
+    // A single item is always sent, so it gets a clear answer rather than waiting forever.
+    expect(prefixWithin(['x'.repeat(2 * 1024 * 1024)])).toBe(1);
+  });
+});
