@@ -1,0 +1,150 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, type TestApp } from '../test/helpers';
+import { databaseSpec, update } from '../test/jobs-fixtures';
+
+/*
+ * Property-based hostile input: random JSON, wrong types, huge strings, deep nesting, unicode, numbers at their
+ * bounds and mutated valid bodies, against every endpoint's body and query. Every answer must be a 2xx or a 4xx
+ * with a {why, errorCode} body — never a 5xx — and the server must stay healthy.
+ */
+
+type Caller = 'user' | 'ucloud' | 'provider' | 'admin';
+interface Endpoint {
+  method: 'GET' | 'POST' | 'PUT';
+  url: string;
+  caller: Caller;
+  /** A valid body to mutate (POST/PUT), or null for query-only endpoints. */
+  valid: unknown;
+}
+
+export const bodyEndpoints: Endpoint[] = [
+  { method: 'POST', url: '/api/jobs', caller: 'user', valid: { items: [{ ...databaseSpec('/fuzz/a'), allowDuplicateJob: true }] } },
+  { method: 'POST', url: '/api/jobs/terminate', caller: 'user', valid: { items: [{ id: '1' }] } },
+  { method: 'POST', url: '/api/jobs/extend', caller: 'user', valid: { items: [{ jobId: '1', requestedTime: { hours: 1, minutes: 0, seconds: 0 } }] } },
+  { method: 'POST', url: '/api/jobs/control/update', caller: 'provider', valid: { items: [{ id: '1', update: update({ status: 'fuzz' }) }] } },
+  { method: 'POST', url: '/api/admin/users', caller: 'admin', valid: { username: 'fuzzer' } },
+  { method: 'POST', url: '/api/admin/tokens/issue', caller: 'admin', valid: { username: 'user' } },
+];
+
+export const queryEndpoints: Endpoint[] = [
+  { method: 'GET', url: '/api/jobs/browse', caller: 'user', valid: null },
+  { method: 'GET', url: '/api/jobs/retrieve', caller: 'user', valid: null },
+  { method: 'GET', url: '/api/jobs/browseConnected', caller: 'user', valid: null },
+  { method: 'GET', url: '/api/jobs/control/browse', caller: 'provider', valid: null },
+  { method: 'GET', url: '/api/hpc/apps/browse', caller: 'user', valid: null },
+  { method: 'GET', url: '/api/hpc/apps/retrieve', caller: 'user', valid: null },
+  { method: 'GET', url: '/api/products/browse', caller: 'user', valid: null },
+];
+
+const boundNumbers = fc.constantFrom(0, -0, -1, 1, 0.5, 2 ** 31, -(2 ** 31), 2 ** 53, Number.MAX_SAFE_INTEGER + 2, 1e308, -1e308, Number.MIN_VALUE);
+const nastyStrings = fc.oneof(
+  fc.string({ unit: 'binary', maxLength: 64 }),
+  fc.constantFrom('', ' ', '\u0000', '../../etc/passwd', '<img src=x onerror=alert(1)>', "'; DROP TABLE jobs; --", '\uFEFF', '𝒥𝑜𝒷', '%00', 'null'),
+  fc.integer({ min: 1000, max: 200_000 }).map((n) => 'x'.repeat(n)),
+);
+const leaf = fc.oneof(boundNumbers, nastyStrings, fc.boolean(), fc.constant(null), fc.integer(), fc.double());
+const { tree } = fc.letrec((tie) => ({
+  tree: fc.oneof({ depthSize: 'small', withCrossShrink: true }, leaf, fc.array(tie('tree'), { maxLength: 4 }), fc.dictionary(fc.string({ maxLength: 8 }), tie('tree'), { maxKeys: 4 })),
+}));
+// As JSON text, so a failing case can still be printed by fast-check.
+const deepNesting = fc.integer({ min: 50, max: 20_000 }).map((depth) => `${'{"a":['.repeat(depth)}1${']}'.repeat(depth)}`);
+
+/** Replaces one node of a valid document (chosen by a path of random indices) with a hostile value. */
+function mutate(valid: unknown, choices: number[], replacement: unknown): unknown {
+  if (choices.length === 0 || valid === null || typeof valid !== 'object') return replacement;
+  const copy: Record<string, unknown> | unknown[] = Array.isArray(valid) ? [...valid] : { ...(valid as Record<string, unknown>) };
+  const keys = Object.keys(copy);
+  if (keys.length === 0) return replacement;
+  const key = keys[choices[0]! % keys.length]!;
+  (copy as Record<string, unknown>)[key] = mutate((copy as Record<string, unknown>)[key], choices.slice(1), replacement);
+  return copy;
+}
+
+/** Hostile bodies as JSON text. */
+const hostileBody = (valid: unknown) =>
+  fc.oneof(
+    tree.map((v) => JSON.stringify(v) ?? 'null'),
+    deepNesting,
+    fc.tuple(fc.array(fc.nat(), { maxLength: 6 }), fc.oneof(leaf, tree)).map(([path, value]) => JSON.stringify(mutate(valid, path, value)) ?? 'null'),
+    fc.tuple(fc.array(fc.nat(), { maxLength: 6 }), fc.string({ maxLength: 10 })).map(([path, key]) => JSON.stringify(mutate(valid, path, { [key]: 1 })) ?? 'null'),
+    // Deep nesting planted inside an otherwise valid body, where validators and the database must cope with it.
+    fc.tuple(fc.array(fc.nat(), { maxLength: 6 }), fc.integer({ min: 100, max: 1500 })).map(([path, depth]) => {
+      let deep: unknown = 1;
+      for (let i = 0; i < depth; i++) deep = i % 2 ? [deep] : { a: deep };
+      return JSON.stringify(mutate(valid, path, deep)) ?? 'null';
+    }),
+  );
+
+const hostileQuery = fc.dictionary(
+  fc.oneof(fc.constantFrom('id', 'itemsPerPage', 'next', 'filterState', 'includeUpdates', 'sortDirection', 'name', 'version', 'filterProvider'), fc.string({ maxLength: 12 })),
+  fc.oneof(nastyStrings, boundNumbers.map(String)),
+  { maxKeys: 4 },
+);
+
+let t: TestApp;
+let cases = 0;
+beforeAll(async () => {
+  t = await buildTestApp({ exampleProvider: false } as never);
+});
+afterAll(async () => {
+  console.log(`hostile input: ${cases} cases tried`);
+  await t.close();
+});
+
+function expectClientAnswer(response: { statusCode: number; json(): unknown }, label: string) {
+  cases += 1;
+  if (response.statusCode >= 500) throw new Error(`${label} answered ${response.statusCode}: ${JSON.stringify(response.json())}`);
+  if (response.statusCode >= 400) {
+    expect(response.json(), label).toEqual({ why: expect.any(String), errorCode: expect.toBeOneOf([null, expect.any(String)]) });
+  }
+}
+
+describe('hostile bodies', () => {
+  it.each(bodyEndpoints)('$method $url never answers 5xx', async ({ method, url, caller, valid }) => {
+    await fc.assert(
+      fc.asyncProperty(hostileBody(valid), async (body) => {
+        const response = await t.call(method, url, t.tokens[caller], body);
+        expectClientAnswer(response, `${method} ${url}`);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it.each(bodyEndpoints)('$method $url refuses a body over 1 MiB with 413', async ({ method, url, caller }) => {
+    const response = await t.call(method, url, t.tokens[caller], JSON.stringify({ items: ['x'.repeat(1024 * 1024)] }));
+    expectClientAnswer(response, url);
+    expect(response.statusCode).toBe(413);
+  });
+
+  it.each(bodyEndpoints)('$method $url refuses raw non-JSON bytes with 400', async ({ method, url, caller }) => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({ unit: 'binary', minLength: 1, maxLength: 200 }).filter((s) => { try { JSON.parse(s); return false; } catch { return true; } }), async (raw) => {
+        const response = await t.call(method, url, t.tokens[caller], raw);
+        expectClientAnswer(response, url);
+        expect(response.statusCode).toBe(400);
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
+
+describe('hostile queries', () => {
+  it.each(queryEndpoints)('$method $url never answers 5xx', async ({ method, url, caller }) => {
+    await fc.assert(
+      fc.asyncProperty(hostileQuery, async (query) => {
+        const response = await t.call(method, `${url}?${new URLSearchParams(query as Record<string, string>)}`, t.tokens[caller]);
+        expectClientAnswer(response, `${method} ${url}`);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
+
+describe('afterwards', () => {
+  it('the server is still healthy and still answers valid requests', async () => {
+    expect((await t.call('GET', '/api/health', null)).json()).toMatchObject({ status: 'ok' });
+    const created = await t.call('POST', '/api/jobs', t.tokens.user, { items: [{ ...databaseSpec('/after/fuzz'), allowDuplicateJob: true }] });
+    expect(created.statusCode).toBe(200);
+  });
+});
