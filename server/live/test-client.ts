@@ -43,7 +43,7 @@ export class SocketClient {
   }
 
   send(frame: unknown) {
-    this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+    this.ws.send(typeof frame === 'string' || Buffer.isBuffer(frame) ? frame : JSON.stringify(frame));
   }
 
   call(call: string, streamId: string, payload: unknown, bearer: string) {
