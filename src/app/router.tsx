@@ -2,12 +2,14 @@ import { createBrowserRouter, Navigate, type RouteObject } from 'react-router-do
 import { RequireAuth } from '@/app/require-auth';
 import { RouteError } from '@/app/route-error';
 import { Shell } from '@/app/shell';
+import { Loading } from '@/components/spinner';
 
 /* Every page is its own chunk; the shell and this table are all the first load needs. */
 export const routes: RouteObject[] = [
   {
     path: '/sign-in',
     errorElement: <RouteError />,
+    hydrateFallbackElement: <Loading />,
     lazy: async () => ({ Component: (await import('@/features/auth/sign-in-page')).default }),
   },
   {
@@ -18,6 +20,7 @@ export const routes: RouteObject[] = [
       </RequireAuth>
     ),
     errorElement: <RouteError />,
+    hydrateFallbackElement: <Loading />,
     children: [
       { index: true, element: <Navigate to="/applications" replace /> },
       {

@@ -1,5 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
-import { useMemo, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router-dom';
 import { describeError, isApiError } from '@/api/http';
 import { jobsQueries, useCreateJob } from '@/api/jobs';
@@ -40,6 +40,13 @@ export function LaunchForm({ app, products, source }: LaunchFormProps) {
   const [submitted, setSubmitted] = useState(false);
   const [duplicateSpec, setDuplicateSpec] = useState<JobSpecification | null>(null);
   const summaryRef = useRef<HTMLDivElement>(null);
+  // A new connection row takes focus, so keyboard users continue in it.
+  const [focusRow, setFocusRow] = useState<string | null>(null);
+  useEffect(() => {
+    if (!focusRow) return;
+    document.getElementById(fieldId(`peer.${focusRow}.job`))?.focus();
+    setFocusRow(null);
+  }, [focusRow]);
   const create = useCreateJob();
   const running = useQuery(jobsQueries.running());
 
@@ -249,7 +256,11 @@ export function LaunchForm({ app, products, source }: LaunchFormProps) {
           rows={state.peers}
           provider={provider}
           errorFor={errorFor}
-          onAdd={() => update({ peers: [...state.peers, newPeerRow()] })}
+          onAdd={() => {
+            const row = newPeerRow();
+            update({ peers: [...state.peers, row] });
+            setFocusRow(row.key);
+          }}
           onRemove={(key) => update({ peers: state.peers.filter((r) => r.key !== key) })}
           onHostnameChange={(key, hostname) =>
             update({ peers: state.peers.map((r) => (r.key === key ? { ...r, hostname, hostnameEdited: true } : r)) })

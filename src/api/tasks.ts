@@ -1,0 +1,60 @@
+import { queryOptions } from '@tanstack/react-query';
+import { http } from '@/api/http';
+import { socketClient, type StreamHandlers } from '@/api/socket';
+import type { Task, TaskUpdate, TasksListResponse } from '@contract/tasks';
+
+/*
+ * The tasks API (contract §6): REST reads for the owner, and the `tasks.listen`
+ * stream on `/api/tasks`. Live task state is folded by seq in the tasks
+ * feature's store; these are the calls it makes.
+ */
+export type { Progress, Speed, Task, TaskUpdate, TasksListResponse } from '@contract/tasks';
+
+/** How many messages the server keeps per task (contract §6, `TASK_MESSAGE_LIMIT`); a type-only import cannot carry the value. */
+export const TASK_MESSAGE_LIMIT = 1000;
+
+export const taskKeys = {
+  all: ['tasks'] as const,
+  list: (page: number, itemsPerPage: number) => [...taskKeys.all, 'list', { page, itemsPerPage }] as const,
+  detail: (id: string) => [...taskKeys.all, 'detail', id] as const,
+};
+
+/** The caller's own tasks, newest first, in UCloud's legacy Page. */
+export function listTasks(page: number, itemsPerPage: number, signal?: AbortSignal): Promise<TasksListResponse> {
+  return http.get<TasksListResponse>('/api/tasks', { query: { itemsPerPage, page }, signal });
+}
+
+export function retrieveTask(id: string, signal?: AbortSignal): Promise<Task> {
+  return http.get<Task>('/api/tasks/retrieve', { query: { id }, signal });
+}
+
+export const tasksQueries = {
+  detail: (id: string) =>
+    queryOptions({
+      queryKey: taskKeys.detail(id),
+      queryFn: ({ signal }) => retrieveTask(id, signal),
+    }),
+};
+
+export interface TaskStreamHandlers {
+  onUpdate: (update: TaskUpdate) => void;
+  onEnd?: StreamHandlers['onEnd'];
+}
+
+/** Subscribes to `tasks.listen`; returns the unsubscribe function. */
+export function listenToTasks(handlers: TaskStreamHandlers): () => void {
+  return socketClient.subscribe('/api/tasks', 'tasks.listen', {}, {
+    onMessage: (payload) => {
+      const update = payload as TaskUpdate | null;
+      if (update && typeof update.jobId === 'string') handlers.onUpdate(update);
+    },
+    onEnd: handlers.onEnd,
+  });
+}
+
+/** Runs `listener` each time the tasks socket came back and its stream was resubscribed. */
+export function onTasksReconnect(listener: () => void): () => void {
+  return socketClient.onReconnect((path) => {
+    if (path === '/api/tasks') listener();
+  });
+}
