@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { readCredentials, type Credentials } from './auth/bootstrap';
+import { runTaskDemo } from './tasks/demo';
 
 export interface CliContext {
   baseUrl: string;
@@ -64,6 +65,19 @@ export const commands: Record<string, { usage: string; run: Command }> = {
     run: async (ctx, args) => {
       const result = (await admin(ctx, 'POST', '/api/admin/tokens/revoke', { username: need(args, 0, '<name>') })) as { revoked: number };
       ctx.out(`Revoked ${result.revoked} token(s) of '${args[0]}'.`);
+    },
+  },
+  'task demo': {
+    usage: 'task demo [--owner <name>] [--delay <ms>]   count to 3 as seed 002 does, as the ucloud service',
+    run: async (ctx, args) => {
+      let owner = 'user';
+      let delayMs = 1000;
+      for (let i = 0; i < args.length; i += 2) {
+        if (args[i] === '--owner') owner = need(args, i + 1, '<name> after --owner');
+        else if (args[i] === '--delay' && /^\d+$/.test(args[i + 1] ?? '')) delayMs = Number(args[i + 1]);
+        else throw new CliError(`task demo: unknown option '${args[i]}'. Usage: task demo [--owner <name>] [--delay <ms>]`);
+      }
+      await runTaskDemo((method, url, body) => asService(ctx, method, url, body), { owner, delayMs, out: ctx.out });
     },
   },
 };
