@@ -1,0 +1,81 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { SocketClient } from './test-client';
+import { freshDatabase, postgresUnreachable, request, startServer, type ServerProcess } from './server-process';
+
+// Runs whenever a PostgreSQL is reachable: the one of the PostgreSQL test leg, else this machine's default.
+const BASE_URL = process.env.JOBDECK_TEST_DATABASE_URL || 'postgres://root@127.0.0.1:5432/test';
+const unreachable = await postgresUnreachable(BASE_URL);
+const where = BASE_URL.replace(/\/\/[^@/]*@/, '//');
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+});
+
+const wsUrl = (server: ServerProcess, path: string) => `${server.base.replace('http', 'ws')}${path}`;
+
+describe('two server processes on one PostgreSQL', () => {
+  it('deliver each other\'s live events over LISTEN/NOTIFY, once each, whatever their size', async (ctx) => {
+    if (unreachable) {
+      console.warn(`Skipping the two-process test: no PostgreSQL reachable at ${where} (${unreachable})`);
+      ctx.skip(`no PostgreSQL reachable at ${where}: ${unreachable}`);
+    }
+    const db = await freshDatabase(BASE_URL, 'jobdeck_mp');
+    cleanups.push(db.drop);
+    // One after the other: the first one migrates the fresh database.
+    const a = await startServer({ DATABASE_URL: db.url });
+    cleanups.push(a.stop);
+    const b = await startServer({ DATABASE_URL: db.url });
+    cleanups.push(b.stop);
+
+    // Each process issued its own tokens for the shared principals; both sets work on both.
+    const onA = await SocketClient.connect(wsUrl(a, '/api/tasks'));
+    const onB = await SocketClient.connect(wsUrl(b, '/api/tasks'));
+    cleanups.push(() => onA.close(), () => onB.close());
+    onA.call('tasks.listen', 'a', {}, a.credentials.user);
+    onB.call('tasks.listen', 'b', {}, b.credentials.user);
+    await onA.sync(a.credentials.user);
+    await onB.sync(b.credentials.user);
+
+    const created = await request(a.base, 'PUT', '/api/tasks', a.credentials.ucloud, { title: 'Across processes', owner: 'user', initialStatus: null });
+    expect(created.status).toBe(200);
+    const id = created.body!.jobId as string;
+
+    // Posted to A: B's listener hears it through NOTIFY, A's own listener directly.
+    expect((await request(a.base, 'POST', '/api/tasks/postStatus', a.credentials.ucloud, { update: { jobId: id, messageToAppend: 'posted to A' } })).status).toBe(200);
+    expect((await onB.waitMessages('b', 1))[0]).toMatchObject({ jobId: id, messageToAppend: 'posted to A', seq: 1 });
+
+    // Posted to B: A hears it. A never hears its own update a second time (its NOTIFY comes back to it too).
+    expect((await request(b.base, 'POST', '/api/tasks/postStatus', b.credentials.ucloud, { update: { jobId: id, messageToAppend: 'posted to B' } })).status).toBe(200);
+    await onA.waitMessages('a', 2);
+    await onB.waitMessages('b', 2);
+
+    // An update far over NOTIFY's 8000-byte limit, with multi-byte text, arrives whole.
+    const big = `${'ü€😀'.repeat(4000)}end`;
+    expect((await request(a.base, 'POST', '/api/tasks/postStatus', a.credentials.ucloud, { update: { jobId: id, messageToAppend: big } })).status).toBe(200);
+    await onB.waitMessages('b', 3);
+    await onA.waitMessages('a', 3);
+    await onA.sync(a.credentials.user);
+    await onB.sync(b.credentials.user);
+    for (const listener of [onA, onB]) {
+      const messages = listener.messages(listener === onA ? 'a' : 'b');
+      expect(messages.map((m) => [m.seq, m.messageToAppend])).toEqual([
+        [1, 'posted to A'],
+        [2, 'posted to B'],
+        [3, big],
+      ]);
+    }
+
+    // Job events cross too: a job created through A reaches jobs.listen on B.
+    const jobsOnB = await SocketClient.connect(wsUrl(b, '/api/jobs'));
+    cleanups.push(() => jobsOnB.close());
+    jobsOnB.call('jobs.listen', 'jobs', {}, b.credentials.user);
+    await jobsOnB.sync(b.credentials.user);
+    const job = await request(a.base, 'POST', '/api/jobs', a.credentials.user, {
+      items: [{ application: { name: 'acme-batch', version: '1.0.0' }, product: { id: 'example-compute', category: 'example-compute', provider: 'example' }, replicas: 1, allowDuplicateJob: true, parameters: { value: { type: 'text', value: 'hi' } } }],
+    });
+    expect(job.status).toBe(200);
+    const jobId = (job.body!.responses as { id: string }[])[0]!.id;
+    expect((await jobsOnB.waitMessages('jobs', 1))[0].job).toMatchObject({ id: jobId, status: { state: 'IN_QUEUE' } });
+  }, 120_000);
+});

@@ -1,0 +1,118 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import type { Credentials } from '../auth/bootstrap';
+
+/** Test and bench helpers: real server processes (`tsx server/main.ts`) and throw-away PostgreSQL databases. */
+
+/** Why PostgreSQL at `url` cannot be used, or null when it can. */
+export async function postgresUnreachable(url: string): Promise<string | null> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return null;
+  } catch (error) {
+    return (error as Error).message || String(error);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** A fresh database on the server of `baseUrl`; drop() removes it, disconnecting whoever is left. */
+export async function freshDatabase(baseUrl: string, prefix = 'jobdeck_t'): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `${prefix}_${crypto.randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: baseUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+  await admin.end();
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const client = new pg.Client({ connectionString: baseUrl });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
+
+export interface ServerProcess {
+  child: ChildProcess;
+  /** e.g. http://127.0.0.1:41234 */
+  base: string;
+  dataDir: string;
+  credentials: Credentials;
+  output: () => string;
+  /** SIGTERM, and wait for the exit. */
+  stop: () => Promise<number | null>;
+  /** SIGKILL, and wait for the exit: no shutdown code runs. */
+  kill: () => Promise<void>;
+}
+
+/** Starts `server/main.ts` on a free port with its own data directory, and waits until it listens. */
+export function startServer(env: Record<string, string>, dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobdeck-proc-'))): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'server/main.ts'], {
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      JOBDECK_DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      JOBDECK_EXAMPLE_PROVIDER: 'off',
+      DATABASE_URL: '',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start within 60 s:\n${out}`)), 60_000);
+    const onData = () => {
+      const match = /Jobdeck is running at (\S+)/.exec(out);
+      if (!match) return;
+      clearTimeout(timer);
+      child.stdout!.off('data', onData);
+      const credentials = JSON.parse(fs.readFileSync(path.join(dataDir, 'credentials.json'), 'utf8')) as Credentials;
+      resolve({
+        child,
+        base: match[1]!,
+        dataDir,
+        credentials,
+        output: () => out,
+        stop: async () => {
+          if (child.exitCode === null) child.kill('SIGTERM');
+          return exited;
+        },
+        kill: async () => {
+          if (child.exitCode === null) child.kill('SIGKILL');
+          await exited;
+        },
+      });
+    };
+    child.stdout!.on('data', onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before listening:\n${out}`));
+    });
+  });
+}
+
+/** fetch with a bearer and a JSON body, returning status and parsed body. */
+export async function request(base: string, method: string, url: string, token: string, body?: unknown) {
+  const response = await fetch(`${base}${url}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : null };
+}
