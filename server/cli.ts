@@ -67,6 +67,14 @@ export const commands: Record<string, { usage: string; run: Command }> = {
       ctx.out(`Revoked ${result.revoked} token(s) of '${args[0]}'.`);
     },
   },
+  'provider forget': {
+    usage: 'provider forget <jobId>    make the built-in provider drop a job, so verify fails it',
+    run: async (ctx, args) => {
+      const id = need(args, 0, '<jobId>');
+      await admin(ctx, 'POST', '/ucloud/example/admin/forget', { id });
+      ctx.out(`Provider 'example' forgot job ${id}; the next verify sweep marks it FAILURE ("Your job is no longer available").`);
+    },
+  },
   'task demo': {
     usage: 'task demo [--owner <name>] [--delay <ms>]   count to 3 as seed 002 does, as the ucloud service',
     run: async (ctx, args) => {

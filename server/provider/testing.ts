@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config';
 import type { TestApp } from '../test/helpers';
+import { buildApp } from '../app';
 import type { Job, JobSpecification, JobState } from '../../contract/jobs';
 
 /** Delays short enough for tests; the verify loop is off unless a test turns it on. */
@@ -123,4 +124,33 @@ export class StubProvider {
     await new Promise<void>((resolve) => this.server!.close(() => resolve()));
     this.server = null;
   }
+}
+
+/**
+ * Stops the app (its provider and loops included) and builds a new one on the same database and data
+ * directory, as a restart of the server would. `between` runs while nothing is running.
+ */
+export async function restart(t: TestApp, config: Partial<Config>, between?: () => Promise<void>): Promise<TestApp> {
+  await t.app.close();
+  await between?.();
+  const app = await buildApp({ db: t.db, config: { dataDir: t.dataDir, publicDir: null, ...config } });
+  await app.ready();
+  return {
+    ...t,
+    app,
+    call: (method, url, token, body) =>
+      app.inject({
+        method,
+        url,
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(body !== undefined ? { payload: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+      }),
+    close: async () => {
+      await app.close();
+      await t.close();
+    },
+  };
 }
