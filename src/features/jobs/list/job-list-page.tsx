@@ -83,6 +83,8 @@ export default function JobListPage() {
     getScrollElement: () => scrollRef.current,
     estimateSize: () => ROW_HEIGHT,
     overscan: 12,
+    // Before the first measurement (and where there is no layout, as in tests) assume a screenful.
+    initialRect: { width: 1200, height: 800 },
   });
   const virtualRows = virtualizer.getVirtualItems();
   const lastIndex = virtualRows.at(-1)?.index ?? -1;

@@ -1,0 +1,115 @@
+import { act, screen, waitFor, within } from '@testing-library/react';
+import { http, HttpResponse } from 'msw';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Job, PageV2 } from '@/api/types';
+import { applyUpdate, mockDb } from '@/mocks/db';
+import { hasOpenStream } from '@/mocks/handlers';
+import { server } from '@/mocks/node';
+import { renderApp } from '@/test/render';
+
+function rowFor(name: string): HTMLElement {
+  return screen.getByRole('link', { name }).closest('[role="row"]') as HTMLElement;
+}
+
+// jsdom does no layout; give the list's scroll box a viewport's size so the virtualiser renders rows.
+const original = Object.getOwnPropertyDescriptor(HTMLElement.prototype, 'clientHeight');
+beforeAll(() => {
+  Object.defineProperty(HTMLElement.prototype, 'clientHeight', {
+    configurable: true,
+    get(this: HTMLElement) {
+      return this.classList.contains('job-table__scroll') ? 800 : 0;
+    },
+  });
+});
+afterAll(() => {
+  if (original) Object.defineProperty(HTMLElement.prototype, 'clientHeight', original);
+});
+
+describe('job list', () => {
+  it('shows jobs with state badges in words', async () => {
+    renderApp('/jobs');
+    const table = await screen.findByRole('table', { name: 'Jobs' });
+    expect(within(table).getByRole('link', { name: 'my-database' })).toHaveAttribute('href', '/jobs/4101');
+    expect(within(rowFor('my-database')).getByText('Running')).toBeInTheDocument();
+    expect(within(rowFor('broken-import')).getByText('Failed')).toBeInTheDocument();
+    expect(within(rowFor('nightly-report')).getByText('Success')).toBeInTheDocument();
+  });
+
+  it('keeps filters and sort in the URL and sends them to the server', async () => {
+    const seen: URLSearchParams[] = [];
+    server.events.on('request:start', ({ request }) => {
+      if (request.url.includes('/api/jobs/browse')) seen.push(new URL(request.url).searchParams);
+    });
+    const { user, router } = renderApp('/jobs?app=acme-batch');
+    await screen.findByRole('table', { name: 'Jobs' });
+    expect(screen.getByRole('combobox', { name: 'Application' })).toHaveValue('acme-batch');
+    expect(screen.queryByRole('link', { name: 'my-database' })).not.toBeInTheDocument();
+
+    await user.selectOptions(screen.getByRole('combobox', { name: 'State' }), 'FAILURE');
+    await waitFor(() => expect(router.state.location.search).toBe('?app=acme-batch&state=FAILURE'));
+    await screen.findByRole('link', { name: 'broken-import' });
+    expect(screen.queryByRole('link', { name: 'nightly-report' })).not.toBeInTheDocument();
+
+    await user.click(screen.getByRole('button', { name: /sort oldest first/i }));
+    await waitFor(() => expect(router.state.location.search).toContain('sort=oldest'));
+    await waitFor(() => expect(seen.at(-1)?.get('sortDirection')).toBe('ascending'));
+    expect(seen.at(-1)?.get('filterState')).toBe('FAILURE');
+    expect(seen.at(-1)?.get('filterApplication')).toBe('acme-batch');
+    server.events.removeAllListeners();
+  });
+
+  it('explains an empty result and clears filters', async () => {
+    const { user, router } = renderApp('/jobs?state=SUSPENDED');
+    expect(await screen.findByText('No jobs match these filters')).toBeInTheDocument();
+    await user.click(screen.getAllByRole('button', { name: 'Clear filters' })[0]!);
+    await waitFor(() => expect(router.state.location.search).toBe(''));
+    await screen.findByRole('table', { name: 'Jobs' });
+  });
+
+  it('says when there are no jobs at all', async () => {
+    const empty: PageV2<Job> = { items: [], itemsPerPage: 250, next: null };
+    server.use(http.get('/api/jobs/browse', () => HttpResponse.json(empty)));
+    renderApp('/jobs');
+    expect(await screen.findByText('You have no jobs yet')).toBeInTheDocument();
+    expect(screen.getByRole('link', { name: 'Browse applications' })).toBeInTheDocument();
+  });
+
+  it('updates rows live and adds new jobs at the top', async () => {
+    renderApp('/jobs');
+    await screen.findByRole('table', { name: 'Jobs' });
+    await waitFor(() => expect(hasOpenStream('jobs.listen')).toBe(true));
+    act(() => {
+      applyUpdate('4106', { state: 'EXPIRED', status: 'Your job ran out of time' });
+    });
+    await waitFor(() => expect(within(rowFor('cache-store')).getByText('Expired')).toBeInTheDocument());
+
+    const { createJob } = await import('@/mocks/db');
+    act(() => {
+      createJob({ ...mockDb.jobs[0]!.specification, name: 'fresh-one', allowDuplicateJob: true }, 0);
+    });
+    const fresh = await screen.findByRole('link', { name: 'fresh-one' });
+    expect(within(fresh.closest('[role="row"]') as HTMLElement).getByText('In queue')).toBeInTheDocument();
+    const rows = screen.getAllByRole('row').slice(1);
+    expect(within(rows[0]!).getByRole('link', { name: 'fresh-one' })).toBeInTheDocument();
+  });
+
+  it('loads the next server page when scrolled to the end', async () => {
+    const { resetMockDb } = await import('@/mocks/db');
+    resetMockDb({ extraJobs: 600 });
+    renderApp('/jobs');
+    await screen.findByRole('table', { name: 'Jobs' });
+    // Only a screenful of rows is in the DOM, however many are loaded.
+    await screen.findByRole('link', { name: 'my-database' });
+    const rendered = screen.getAllByRole('row').length;
+    expect(rendered).toBeGreaterThan(10);
+    expect(rendered).toBeLessThan(60);
+    expect(screen.getByText('250+ jobs')).toBeInTheDocument();
+    const scroller = document.querySelector('.job-table__scroll') as HTMLElement;
+    // Scroll to the end of what is loaded: the next page is fetched.
+    act(() => {
+      scroller.scrollTop = 250 * 56;
+      scroller.dispatchEvent(new Event('scroll'));
+    });
+    expect(await screen.findByText('500+ jobs')).toBeInTheDocument();
+  });
+});
