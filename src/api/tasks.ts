@@ -58,3 +58,6 @@ export function onTasksReconnect(listener: () => void): () => void {
     if (path === '/api/tasks') listener();
   });
 }
+
+/** `?task=<id>` on any page opens that task's detail view (the tray owns it; notifications link to it). */
+export const TASK_DETAIL_PARAM = 'task';

@@ -6,6 +6,9 @@ import { useJobsListen } from '@/api/jobs-live';
 import { signedOut } from '@/api/session';
 import { useSocketReconnecting } from '@/api/socket';
 import { Loading } from '@/components/spinner';
+import { NotificationPanel } from '@/features/notifications/notification-panel';
+import { taskFinished } from '@/features/notifications/notification-store';
+import { TaskTray } from '@/features/tasks/task-tray';
 
 function ConnectionBanner() {
   const reconnecting = useSocketReconnecting();
@@ -64,8 +67,12 @@ export function Shell() {
           </nav>
           <div className="topbar__slots">
             {/* Issue 6 mounts the task tray and the notification panel here. */}
-            <div className="slot" data-slot="task-tray" />
-            <div className="slot" data-slot="notifications" />
+            <div className="slot" data-slot="task-tray">
+              <TaskTray onTaskFinished={taskFinished} />
+            </div>
+            <div className="slot" data-slot="notifications">
+              <NotificationPanel />
+            </div>
             <UserMenu />
           </div>
         </div>

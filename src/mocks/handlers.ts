@@ -13,6 +13,7 @@ import type {
 } from '@/api/types';
 import { applyUpdate, connectedTo, createJob, findJob, mockDb, onJobChange } from '@/mocks/db';
 import { applications, MOCK_TOKEN, MOCK_USER, products } from '@/mocks/fixtures';
+import { taskHandlers } from '@/mocks/tasks';
 
 /* The happy path. Tests override single calls with server.use(...). */
 
@@ -183,4 +184,5 @@ export const handlers = [
       return undefined;
     });
   }),
+  ...taskHandlers,
 ];

@@ -207,7 +207,7 @@ export function applyUpdates(state: TasksState, updates: readonly TaskUpdate[], 
       refresh.add(id);
       continue;
     }
-    let next = view;
+    let next: TaskView;
     if (u.seq == null || view.seq === null) {
       next = applyOne(view, u, options);
     } else if (u.seq <= view.seq) {

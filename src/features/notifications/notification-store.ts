@@ -1,0 +1,132 @@
+import { create } from 'zustand';
+import { showDesktopNotification } from '@/features/notifications/desktop';
+import {
+  addNotification,
+  markAllRead,
+  markRead,
+  mergeNotifications,
+  parseStoredNotifications,
+  taskNotification,
+  type AppNotification,
+  type FinishedTaskEvent,
+  type NotificationTarget,
+} from '@/features/notifications/notification-model';
+
+/*
+ * Notifications, read state and the desktop opt-in: client state in a small
+ * zustand store, mirrored to localStorage per user so a reload keeps them.
+ * Only selector hooks and event-named actions are exported.
+ */
+
+interface NotificationState {
+  /** Whose notifications these are; null until the session's user is known. */
+  owner: string | null;
+  items: readonly AppNotification[];
+  toasts: readonly AppNotification[];
+  desktop: boolean;
+}
+
+const initial: NotificationState = { owner: null, items: [], toasts: [], desktop: false };
+const useNotificationStore = create<NotificationState>(() => initial);
+
+export const useNotifications = (): readonly AppNotification[] => useNotificationStore((s) => s.items);
+export const useUnreadCount = (): number => useNotificationStore((s) => s.items.reduce((n, item) => n + (item.read ? 0 : 1), 0));
+export const useToasts = (): readonly AppNotification[] => useNotificationStore((s) => s.toasts);
+export const useDesktopNotifications = (): boolean => useNotificationStore((s) => s.desktop);
+
+export const storageKey = (owner: string) => `jobdeck.notifications.${owner}`;
+
+function persist(state: NotificationState): void {
+  if (!state.owner) return;
+  try {
+    window.localStorage.setItem(storageKey(state.owner), JSON.stringify({ items: state.items, desktop: state.desktop }));
+  } catch {
+    // Storage full or disabled: notifications last for this tab only.
+  }
+}
+
+function load(owner: string): { items: AppNotification[]; desktop: boolean } {
+  try {
+    return parseStoredNotifications(window.localStorage.getItem(storageKey(owner)));
+  } catch {
+    return { items: [], desktop: false };
+  }
+}
+
+function update(change: (s: NotificationState) => Partial<NotificationState>): void {
+  const prev = useNotificationStore.getState();
+  const patch = change(prev);
+  useNotificationStore.setState(patch);
+  if ('items' in patch || 'desktop' in patch) persist(useNotificationStore.getState());
+}
+
+/** The signed-in user is known: load their notifications (keeping any that arrived first). */
+export function notificationOwnerKnown(owner: string): void {
+  const state = useNotificationStore.getState();
+  if (state.owner === owner) return;
+  const stored = load(owner);
+  // What arrived before we knew whose it was belongs to this user, unless it was another user's session.
+  const early = state.owner === null ? state.items : [];
+  update(() => ({ owner, items: mergeNotifications(stored.items, early), desktop: stored.desktop, toasts: state.owner === null ? state.toasts : [] }));
+}
+
+/** Another tab changed this user's stored notifications. */
+export function notificationsStoredElsewhere(): void {
+  const state = useNotificationStore.getState();
+  if (!state.owner) return;
+  const stored = load(state.owner);
+  const items = mergeNotifications(stored.items, []);
+  useNotificationStore.setState({ items, desktop: stored.desktop });
+}
+
+/** Signed out: forget this user's notifications in memory (they stay stored for their next session). */
+export function notificationsSignedOut(): void {
+  useNotificationStore.setState(initial, true);
+}
+
+let openTarget: (target: NotificationTarget) => void = () => undefined;
+
+/** The panel registers how to navigate, so a click on a desktop notification opens its job or task. */
+export function notificationNavigatorChanged(navigate: (target: NotificationTarget) => void): void {
+  openTarget = navigate;
+}
+
+const TOAST_LIMIT = 3;
+
+/**
+ * A new event. Seen before (by id): ignored. Otherwise it is kept, and the user
+ * is told: a system notification if they opted in and the tab is hidden, a
+ * toast if they are looking.
+ */
+export function notificationReceived(n: AppNotification): void {
+  const state = useNotificationStore.getState();
+  const items = addNotification(state.items, n);
+  if (items === state.items) return;
+  const hidden = typeof document !== 'undefined' && document.visibilityState === 'hidden';
+  if (hidden && state.desktop && showDesktopNotification(n, () => openTarget(n.target))) {
+    update(() => ({ items }));
+    return;
+  }
+  update((s) => ({ items, toasts: [n, ...s.toasts].slice(0, TOAST_LIMIT) }));
+}
+
+/** A task finished (the app passes the tray's report here; features do not import each other). */
+export function taskFinished(task: FinishedTaskEvent): void {
+  notificationReceived(taskNotification(task, Date.now()));
+}
+
+export function notificationRead(id: string): void {
+  update((s) => ({ items: markRead(s.items, id) }));
+}
+
+export function allNotificationsRead(): void {
+  update((s) => ({ items: markAllRead(s.items) }));
+}
+
+export function toastDismissed(id: string): void {
+  useNotificationStore.setState((s) => ({ toasts: s.toasts.filter((t) => t.id !== id) }));
+}
+
+export function desktopNotificationsChanged(enabled: boolean): void {
+  update(() => ({ desktop: enabled }));
+}

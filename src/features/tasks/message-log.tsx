@@ -1,0 +1,71 @@
+import { memo, useCallback, useLayoutEffect, useRef, useState } from 'react';
+
+interface MessageLogProps {
+  messages: readonly string[];
+  /** Messages that already fell off the front; keeps each line's key stable as the log scrolls. */
+  dropped: number;
+  label: string;
+  /** Render only the newest lines (the tray); the detail view shows them all. */
+  limit?: number;
+  className?: string;
+}
+
+// Text children only: React escapes them, so a message is never parsed as HTML.
+const Line = memo(function Line({ text }: { text: string }) {
+  return <div className="message-log__line">{text}</div>;
+});
+
+/** Within this many pixels of the end counts as "at the end" (fractional scroll positions). */
+const STICK_THRESHOLD_PX = 8;
+
+/**
+ * A `role="log"` that follows new lines while the reader is at the end, and
+ * stays put once they scroll up to read, until they come back down or press
+ * "Jump to latest".
+ */
+export function MessageLog({ messages, dropped, label, limit, className }: MessageLogProps) {
+  const shown = limit !== undefined && messages.length > limit ? messages.slice(messages.length - limit) : messages;
+  const offset = dropped + (messages.length - shown.length);
+  const ref = useRef<HTMLDivElement>(null);
+  const following = useRef(true);
+  const [behind, setBehind] = useState(false);
+
+  const onScroll = useCallback(() => {
+    const el = ref.current;
+    if (!el) return;
+    const atEnd = el.scrollHeight - el.scrollTop - el.clientHeight <= STICK_THRESHOLD_PX;
+    following.current = atEnd;
+    setBehind(!atEnd);
+  }, []);
+
+  const lastKey = offset + shown.length;
+  useLayoutEffect(() => {
+    const el = ref.current;
+    // All of this frame's DOM writes are done before layout effects run, so this read costs one layout.
+    if (el && following.current) el.scrollTop = el.scrollHeight;
+  }, [lastKey]);
+
+  const jump = () => {
+    const el = ref.current;
+    if (!el) return;
+    el.scrollTop = el.scrollHeight;
+    following.current = true;
+    setBehind(false);
+  };
+
+  return (
+    <div className={`message-log-frame ${className ?? ''}`}>
+      {/* Focusable so keyboard users can scroll it. */}
+      <div ref={ref} role="log" aria-label={label} tabIndex={0} className="message-log" onScroll={onScroll}>
+        {shown.map((text, i) => (
+          <Line key={offset + i} text={text} />
+        ))}
+      </div>
+      {behind ? (
+        <button type="button" className="message-log__jump" onClick={jump}>
+          Jump to latest
+        </button>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,138 @@
+import { Popover, PopoverDisclosure, PopoverHeading, PopoverProvider } from '@ariakit/react';
+import { useCallback, useRef } from 'react';
+import { useSearchParams } from 'react-router-dom';
+import { TASK_DETAIL_PARAM } from '@/api/tasks';
+import { useTaskFeed } from '@/features/tasks/task-feed';
+import { TaskCard, taskTitle } from '@/features/tasks/task-card';
+import { TaskDetailDialog } from '@/features/tasks/task-detail-dialog';
+import { taskOutcome, type TaskView } from '@/features/tasks/task-merge';
+import {
+  finishedTasksCleared,
+  trayToggled,
+  useFinishedTaskIds,
+  useRunningTaskCount,
+  useRunningTaskIds,
+  useTrayOpen,
+} from '@/features/tasks/task-store';
+import '@/features/tasks/tasks.css';
+
+/** What the tray tells the app when a task finishes (the app passes it on to notifications). */
+export interface FinishedTask {
+  jobId: string;
+  title: string;
+  outcome: 'complete' | 'failed';
+  status: string | null;
+}
+
+function TrayIcon({ busy }: { busy: boolean }) {
+  return (
+    <svg aria-hidden="true" width="18" height="18" viewBox="0 0 24 24" className={busy ? 'tray-icon tray-icon--busy' : 'tray-icon'}>
+      <circle cx="12" cy="12" r="9" fill="none" stroke="currentColor" strokeOpacity="0.25" strokeWidth="2.5" />
+      <path d="M12 3a9 9 0 0 1 9 9" fill="none" stroke="currentColor" strokeWidth="2.5" strokeLinecap="round" className="tray-icon__arc" />
+    </svg>
+  );
+}
+
+function trayLabel(running: number): string {
+  if (running === 0) return 'Tasks, none running';
+  return running === 1 ? 'Tasks, 1 running' : `Tasks, ${running} running`;
+}
+
+function TaskList({ ids, label, onOpen }: { ids: readonly string[]; label: string; onOpen: (id: string) => void }) {
+  return (
+    <ul className="task-list" aria-label={label}>
+      {ids.map((id) => (
+        <TaskCard key={id} id={id} onOpen={onOpen} />
+      ))}
+    </ul>
+  );
+}
+
+function TrayContent({ onOpen }: { onOpen: (id: string) => void }) {
+  const running = useRunningTaskIds();
+  const finished = useFinishedTaskIds();
+  if (running.length === 0 && finished.length === 0) {
+    return <p className="tray-empty">No tasks yet. Long-running work reports its progress here.</p>;
+  }
+  return (
+    <>
+        {running.length > 0 ? (
+          <section className="tray-section">
+            <h3 className="tray-section__title">Running ({running.length})</h3>
+            <TaskList ids={running} label="Running tasks" onOpen={onOpen} />
+          </section>
+        ) : null}
+        {finished.length > 0 ? (
+          <section className="tray-section">
+            <div className="tray-section__head">
+              <h3 className="tray-section__title">Finished ({finished.length})</h3>
+              <button type="button" className="button button--ghost button--small" onClick={finishedTasksCleared}>
+                Clear finished
+              </button>
+            </div>
+            <TaskList ids={finished} label="Finished tasks" onOpen={onOpen} />
+          </section>
+        ) : null}
+    </>
+  );
+}
+
+/**
+ * The task tray in the top bar: a disclosure button that names the number of
+ * running tasks, and a non-modal popover (a WAI-ARIA dialog: Escape closes it
+ * and focus returns to the button) listing running, then finished tasks.
+ */
+export function TaskTray({ onTaskFinished }: { onTaskFinished?: (task: FinishedTask) => void }) {
+  const report = useCallback(
+    (task: TaskView) => {
+      const outcome = taskOutcome(task);
+      if (outcome === 'running') return;
+      onTaskFinished?.({ jobId: task.jobId, title: taskTitle(task), outcome, status: task.status });
+    },
+    [onTaskFinished],
+  );
+  useTaskFeed(report);
+
+  const open = useTrayOpen();
+  const running = useRunningTaskCount();
+  const buttonRef = useRef<HTMLButtonElement>(null);
+  const [, setParams] = useSearchParams();
+
+  const openTask = useCallback(
+    (id: string) => {
+      trayToggled(false);
+      setParams((prev) => {
+        const next = new URLSearchParams(prev);
+        next.set(TASK_DETAIL_PARAM, id);
+        return next;
+      });
+    },
+    [setParams],
+  );
+
+  return (
+    <>
+      <PopoverProvider open={open} setOpen={trayToggled} placement="bottom-end">
+        <PopoverDisclosure ref={buttonRef} className="tray-button" aria-label={trayLabel(running)} data-busy={running > 0 || undefined}>
+          <TrayIcon busy={running > 0} />
+          <span className="tray-button__text">Tasks</span>
+          {running > 0 ? (
+            <span className="tray-button__count" aria-hidden="true">
+              {running}
+            </span>
+          ) : null}
+        </PopoverDisclosure>
+        <Popover className="tray-popover" gutter={8} portal unmountOnHide>
+          <div className="tray-popover__head">
+            <PopoverHeading className="tray-popover__title">Tasks</PopoverHeading>
+          </div>
+          <div className="tray-popover__body">
+            <TrayContent onOpen={openTask} />
+          </div>
+        </Popover>
+      </PopoverProvider>
+      {/* Outside the provider, so the dialog does not pick up the popover's store. */}
+      <TaskDetailDialog returnFocusTo={buttonRef} />
+    </>
+  );
+}
