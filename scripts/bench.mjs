@@ -1,0 +1,42 @@
+// `npm run bench`: runs every benchmark in bench/ (each prints one JSON document as its last stdout line),
+// writes bench/results.json with the machine and date, and prints a Markdown table for the README.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+
+const only = process.argv.slice(2);
+const files = fs
+  .readdirSync('bench')
+  .filter((f) => /\.bench\.(ts|mjs)$/.test(f))
+  .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
+  .sort();
+
+const results = {};
+for (const file of files) {
+  console.log(`\n=== bench/${file} ===`);
+  const started = Date.now();
+  const run = spawnSync(process.execPath, ['node_modules/tsx/dist/cli.mjs', `bench/${file}`], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    timeout: 15 * 60_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  process.stdout.write(run.stdout ?? '');
+  const last = (run.stdout ?? '').trim().split('\n').at(-1) ?? '';
+  try {
+    results[file.replace(/\.bench\.(ts|mjs)$/, '')] = { ...JSON.parse(last), wallSeconds: (Date.now() - started) / 1000 };
+  } catch {
+    results[file] = { error: `exit ${run.status}; last line was not JSON` };
+  }
+}
+
+const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+const doc = {
+  date: new Date().toISOString(),
+  machine: `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}`,
+  results,
+};
+const previous = fs.existsSync('bench/results.json') ? JSON.parse(fs.readFileSync('bench/results.json', 'utf8')) : { results: {} };
+if (only.length > 0) doc.results = { ...previous.results, ...results };
+fs.writeFileSync('bench/results.json', JSON.stringify(doc, null, 2) + '\n');
+console.log(`\nwrote bench/results.json (${doc.machine}, ${doc.date})`);
