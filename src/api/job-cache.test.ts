@@ -5,6 +5,7 @@ import {
   extendJobLocally,
   mergeJob,
   upsertJobInPages,
+  upsertConnectedJob,
   upsertRunningJob,
 } from '@/api/job-cache';
 import type { Job, JobUpdate } from '@/api/types';
@@ -63,6 +64,17 @@ describe('job cache merges', () => {
     expect(filteredOut).toBe(data);
     const ascendingNotLast = upsertJobInPages(data, job('3'), { sortDirection: 'ascending' });
     expect(ascendingNotLast).toBe(data);
+  });
+
+  it('adds a job that newly connects to a followed job, and updates known ones', () => {
+    const db = job('1');
+    const web = makeJob('2', spec({ application: { name: 'acme-web-app', version: '1.0.0' }, resources: [{ type: 'peer', hostname: 'database', jobId: '1' }] }), 'IN_QUEUE', NOW, 0);
+    const data = { items: [] };
+    const added = upsertConnectedJob(data, web, db.id);
+    expect(added?.items.map((c) => [c.hostname, c.job.id])).toEqual([['database', '2']]);
+    const running = { ...web, status: { ...web.status, state: 'RUNNING' as const } };
+    expect(upsertConnectedJob(added, running, db.id)?.items[0]?.job.status.state).toBe('RUNNING');
+    expect(upsertConnectedJob(data, job('3'), db.id)).toBe(data);
   });
 
   it('keeps the running list exact', () => {

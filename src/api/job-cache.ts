@@ -94,13 +94,28 @@ export function upsertRunningJob(data: PageV2<Job> | undefined, job: Job): PageV
   return { ...data, items };
 }
 
+/** The peers a job connects to, from its resources and its peer parameters. */
+export function peersOf(job: Job): { hostname: string; jobId: string }[] {
+  const values = [...(job.specification.resources ?? []), ...Object.values(job.specification.parameters ?? {})];
+  return values.flatMap((v) => (v.type === 'peer' ? [{ hostname: v.hostname, jobId: v.jobId }] : []));
+}
+
+/**
+ * Keeps "jobs connected to `targetId`" live: known entries are updated, and a
+ * job seen for the first time that connects to the target is added.
+ */
 export function upsertConnectedJob(
   data: { items: ConnectedJob[] } | undefined,
   job: Job,
+  targetId: string,
 ): { items: ConnectedJob[] } | undefined {
   if (!data) return data;
-  if (!data.items.some((c) => c.job.id === job.id)) return data;
-  return { ...data, items: data.items.map((c) => (c.job.id === job.id ? { ...c, job: mergeJob(c.job, job) } : c)) };
+  if (data.items.some((c) => c.job.id === job.id)) {
+    return { ...data, items: data.items.map((c) => (c.job.id === job.id ? { ...c, job: mergeJob(c.job, job) } : c)) };
+  }
+  const links = peersOf(job).filter((p) => p.jobId === targetId);
+  if (links.length === 0) return data;
+  return { ...data, items: [...data.items, ...links.map((p) => ({ hostname: p.hostname, job }))] };
 }
 
 /** Adds `hours` to a job's allocation and expiry, for the optimistic Extend. */

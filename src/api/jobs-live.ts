@@ -19,9 +19,10 @@ export function jobChanged(queryClient: QueryClient, job: Job): void {
   }
   queryClient.setQueryData<Job>(jobKeys.detail(job.id), (prev) => (prev ? mergeJob(prev, job) : prev));
   queryClient.setQueryData<PageV2<Job>>(jobKeys.running(), (data) => upsertRunningJob(data, job));
-  queryClient.setQueriesData<{ items: ConnectedJob[] }>({ queryKey: jobKeys.connectedAll() }, (data) =>
-    upsertConnectedJob(data, job),
-  );
+  for (const query of queryClient.getQueryCache().findAll({ queryKey: jobKeys.connectedAll() })) {
+    const targetId = query.queryKey[2] as string;
+    queryClient.setQueryData<{ items: ConnectedJob[] }>(query.queryKey, (data) => upsertConnectedJob(data, job, targetId));
+  }
 }
 
 /**

@@ -1,16 +1,13 @@
 import { useQueries, useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router-dom';
 import { isApiError } from '@/api/http';
+import { peersOf } from '@/api/job-cache';
 import { jobsQueries } from '@/api/jobs';
 import type { Job } from '@/api/types';
 import { ErrorMessage } from '@/components/error-message';
 import { StateBadge } from '@/components/state-badge';
 import { FINAL_STATES } from '@/lib/format';
 
-export function forwardPeers(job: Job): { hostname: string; jobId: string }[] {
-  const values = [...(job.specification.resources ?? []), ...Object.values(job.specification.parameters ?? {})];
-  return values.flatMap((v) => (v.type === 'peer' ? [{ hostname: v.hostname, jobId: v.jobId }] : []));
-}
 
 function PeerState({ peer, selfRunning }: { peer: Job | undefined; selfRunning: boolean }) {
   if (!peer) return null;
@@ -25,7 +22,7 @@ function PeerState({ peer, selfRunning }: { peer: Job | undefined; selfRunning: 
 
 /** Both directions of "Connect to job": the jobs this one reaches, and the jobs that reach it. */
 export function ConnectedJobs({ job }: { job: Job }) {
-  const forward = forwardPeers(job);
+  const forward = peersOf(job);
   const peers = useQueries({ queries: forward.map((p) => ({ ...jobsQueries.detail(p.jobId), retry: false })) });
   const reverse = useQuery(jobsQueries.connected(job.id));
   const selfRunning = job.status.state === 'RUNNING';

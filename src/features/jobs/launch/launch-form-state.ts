@@ -147,3 +147,31 @@ export function buildSpecification(app: Application, state: LaunchFormState, pro
     sshEnabled: null,
   };
 }
+
+/**
+ * The server names the offending field in `why` ("items[0].resources[1].hostname: ...",
+ * contract §0). Map it to the form field that holds it, so the message also
+ * appears next to that field.
+ */
+export function fieldKeyForWhy(why: string, state: LaunchFormState): string | null {
+  const match = /^items\[0\]\.([^:\s]+):/.exec(why);
+  const path = match?.[1];
+  if (!path) return null;
+  const resource = /^resources\[(\d+)\](?:\.(hostname|jobId))?/.exec(path);
+  if (resource) {
+    const row = state.peers[Number(resource[1])];
+    if (!row) return null;
+    return `peer.${row.key}.${resource[2] === 'hostname' ? 'hostname' : 'job'}`;
+  }
+  const param = /^parameters\.([^.[\s]+)(?:\.(hostname|jobId))?/.exec(path);
+  if (param) {
+    const raw = state.params[param[1] ?? ''];
+    if (typeof raw === 'object') return `param.${param[1]}.${param[2] === 'hostname' ? 'hostname' : 'job'}`;
+    return `param.${param[1]}`;
+  }
+  if (path.startsWith('product')) return 'product';
+  if (path.startsWith('name')) return 'name';
+  if (path.startsWith('timeAllocation.minutes')) return 'minutes';
+  if (path.startsWith('timeAllocation')) return 'hours';
+  return null;
+}

@@ -9,6 +9,7 @@ import { describedBy, FieldLabel, FieldMessages } from '@/features/jobs/launch/f
 import {
   buildSpecification,
   fieldId,
+  fieldKeyForWhy,
   initialFormState,
   newPeerRow,
   productKey,
@@ -39,6 +40,8 @@ export function LaunchForm({ app, products, source }: LaunchFormProps) {
   const [touched, setTouched] = useState<ReadonlySet<string>>(() => new Set());
   const [submitted, setSubmitted] = useState(false);
   const [duplicateSpec, setDuplicateSpec] = useState<JobSpecification | null>(null);
+  // The field the server's last `why` named, shown inline until the user edits the form.
+  const [serverField, setServerField] = useState<{ key: string; why: string } | null>(null);
   const summaryRef = useRef<HTMLDivElement>(null);
   // A new connection row takes focus, so keyboard users continue in it.
   const [focusRow, setFocusRow] = useState<string | null>(null);
@@ -62,10 +65,17 @@ export function LaunchForm({ app, products, source }: LaunchFormProps) {
   const provider = product?.provider ?? null;
   const showPeers = app.allowPeers || state.peers.length > 0;
 
-  const errorFor = (key: string): string | null => (submitted || touched.has(key) ? (errors.get(key) ?? null) : null);
+  const errorFor = (key: string): string | null => {
+    const local = submitted || touched.has(key) ? (errors.get(key) ?? null) : null;
+    return local ?? (serverField?.key === key ? serverField.why : null);
+  };
   const touch = (key: string) => setTouched((prev) => (prev.has(key) ? prev : new Set(prev).add(key)));
-  const update = (patch: Partial<LaunchFormState>) => setState((s) => ({ ...s, ...patch }));
-  const setParam = (name: string, value: RawValue) => setState((s) => ({ ...s, params: { ...s.params, [name]: value } }));
+  const edit = (change: (s: LaunchFormState) => LaunchFormState) => {
+    setServerField(null);
+    setState(change);
+  };
+  const update = (patch: Partial<LaunchFormState>) => edit((s) => ({ ...s, ...patch }));
+  const setParam = (name: string, value: RawValue) => edit((s) => ({ ...s, params: { ...s.params, [name]: value } }));
 
   const takenHostnames = (except: string) => {
     const taken = new Set<string>();
@@ -81,7 +91,12 @@ export function LaunchForm({ app, products, source }: LaunchFormProps) {
     create.mutate(spec, {
       onSuccess: (id) => navigate(`/jobs/${encodeURIComponent(id)}`),
       onError: (error) => {
-        if (isApiError(error) && error.status === 409 && error.errorCode === DUPLICATE_JOB) setDuplicateSpec(spec);
+        if (isApiError(error) && error.status === 409 && error.errorCode === DUPLICATE_JOB) {
+          setDuplicateSpec(spec);
+          return;
+        }
+        const key = isApiError(error) ? fieldKeyForWhy(error.why, state) : null;
+        setServerField(key && isApiError(error) ? { key, why: error.why } : null);
       },
     });
   }
@@ -237,7 +252,7 @@ export function LaunchForm({ app, products, source }: LaunchFormProps) {
                   peerErrors={{ hostname: errorFor(`${key}.hostname`), job: errorFor(`${key}.job`) }}
                   provider={provider}
                   onPeerJobPicked={(job) => {
-                    setState((s) => {
+                    edit((s) => {
                       const prev = s.params[param.name];
                       const peer = typeof prev === 'object' ? prev : { hostname: '', jobId: '' };
                       const hostname = job && peer.hostname.trim() === '' ? hostnameFor(job, param.name) : peer.hostname;
@@ -266,7 +281,7 @@ export function LaunchForm({ app, products, source }: LaunchFormProps) {
             update({ peers: state.peers.map((r) => (r.key === key ? { ...r, hostname, hostnameEdited: true } : r)) })
           }
           onJobPicked={(key, job) =>
-            setState((s) => ({
+            edit((s) => ({
               ...s,
               peers: s.peers.map((r) => {
                 if (r.key !== key) return r;

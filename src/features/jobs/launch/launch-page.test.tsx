@@ -142,6 +142,24 @@ describe('launch form', () => {
     expect(alert).toHaveTextContent('items[0].parameters.value: must be at most 100 characters');
   });
 
+  it("puts the server's why next to the field it names", async () => {
+    server.use(
+      http.post('/api/jobs', () =>
+        apiError(400, 'items[0].resources[0].jobId: job 4101 is not running'),
+      ),
+    );
+    const { user } = await openLaunch('/applications/acme-web-app/1.0.0');
+    await user.click(screen.getByRole('button', { name: /connect to job/i }));
+    const row = screen.getByRole('group', { name: 'Connection 1' });
+    const combobox = within(row).getByRole('combobox', { name: /^job/i });
+    await user.type(combobox, 'my-data');
+    await user.keyboard('{ArrowDown}{Enter}');
+    await user.click(screen.getByRole('button', { name: 'Launch job' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent('items[0].resources[0].jobId: job 4101 is not running');
+    expect(combobox).toHaveAccessibleDescription(/job 4101 is not running/);
+    expect(combobox).toHaveAttribute('aria-invalid', 'true');
+  });
+
   it('asks before starting a duplicate job and resubmits with allowDuplicateJob', async () => {
     const bodies: JobSpecification[] = [];
     server.use(

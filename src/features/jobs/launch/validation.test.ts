@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { fieldKeyForWhy, newPeerRow, type LaunchFormState } from '@/features/jobs/launch/launch-form-state';
 import { suggestHostname, uniqueHostname, validateHostname, validatePath } from '@/features/jobs/launch/validation';
 
 describe('hostnames', () => {
@@ -37,5 +38,27 @@ describe('paths', () => {
     expect(validatePath('/a/./b', false, 'file')).toMatch(/“\.”/);
     expect(validatePath('/a//b', false, 'file')).toMatch(/“\/\/”/);
     expect(validatePath('/a/', false, 'folder')).toMatch(/trailing/);
+  });
+});
+
+describe("mapping the server's why to a field", () => {
+  const row = newPeerRow({ hostname: 'db', jobId: '1' });
+  const state: LaunchFormState = {
+    params: { value: 'x', cache: { hostname: 'c', jobId: '2' } },
+    productKey: 'example/example-compute',
+    name: '',
+    hours: '1',
+    minutes: '0',
+    peers: [row],
+  };
+  it('finds parameters, peers and settings', () => {
+    expect(fieldKeyForWhy('items[0].parameters.value: must be at most 10 characters', state)).toBe('param.value');
+    expect(fieldKeyForWhy('items[0].parameters.cache.hostname: must be a DNS name', state)).toBe('param.cache.hostname');
+    expect(fieldKeyForWhy("items[0].resources[0].hostname: must be a DNS name (a-z, 0-9, '-', '.')", state)).toBe(`peer.${row.key}.hostname`);
+    expect(fieldKeyForWhy('items[0].resources[0].jobId: job 9 is not running', state)).toBe(`peer.${row.key}.job`);
+    expect(fieldKeyForWhy('items[0].resources[3].jobId: nope', state)).toBeNull();
+    expect(fieldKeyForWhy('items[0].product: unknown product', state)).toBe('product');
+    expect(fieldKeyForWhy('items[0].timeAllocation.minutes: at most 59', state)).toBe('minutes');
+    expect(fieldKeyForWhy('Something else went wrong', state)).toBeNull();
   });
 });
