@@ -60,7 +60,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     verifyIntervalMs: intFromEnv(env, 'JOBDECK_VERIFY_INTERVAL_MS', 60_000),
     publicDir: env.JOBDECK_PUBLIC_DIR ?? path.resolve('dist/public'),
     catalogFile: env.JOBDECK_CATALOG ?? null,
-    logLevel: env.LOG_LEVEL ?? 'info',
+    // Request logs (info) would bury the sign-in link for someone running `npm start`; LOG_LEVEL=info turns them on.
+    logLevel: env.LOG_LEVEL ?? 'warn',
     providerUrls: providerUrlsFromEnv(env.JOBDECK_PROVIDER_URLS),
     providerTimeoutMs: intFromEnv(env, 'JOBDECK_PROVIDER_TIMEOUT_MS', 10_000),
     providerRetryMs: intFromEnv(env, 'JOBDECK_PROVIDER_RETRY_MS', 1_000),
