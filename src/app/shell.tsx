@@ -1,14 +1,19 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { Suspense } from 'react';
+import { lazy, Suspense } from 'react';
 import { NavLink, Outlet, useNavigation } from 'react-router-dom';
 import { authQueries } from '@/api/auth';
 import { useJobsListen } from '@/api/jobs-live';
 import { signedOut } from '@/api/session';
 import { useSocketReconnecting } from '@/api/socket';
 import { Loading } from '@/components/spinner';
-import { NotificationPanel } from '@/features/notifications/notification-panel';
 import { taskFinished } from '@/features/notifications/notification-store';
-import { TaskTray } from '@/features/tasks/task-tray';
+
+// The tray and the panel bring Ariakit's popover; loading them right after the
+// first paint keeps the initial route's JS within its 130 kB budget.
+const TaskTray = lazy(() => import('@/features/tasks/task-tray').then((m) => ({ default: m.TaskTray })));
+const NotificationPanel = lazy(() =>
+  import('@/features/notifications/notification-panel').then((m) => ({ default: m.NotificationPanel })),
+);
 
 function ConnectionBanner() {
   const reconnecting = useSocketReconnecting();
@@ -68,10 +73,14 @@ export function Shell() {
           <div className="topbar__slots">
             {/* Issue 6 mounts the task tray and the notification panel here. */}
             <div className="slot" data-slot="task-tray">
-              <TaskTray onTaskFinished={taskFinished} />
+              <Suspense fallback={null}>
+                <TaskTray onTaskFinished={taskFinished} />
+              </Suspense>
             </div>
             <div className="slot" data-slot="notifications">
-              <NotificationPanel />
+              <Suspense fallback={null}>
+                <NotificationPanel />
+              </Suspense>
             </div>
             <UserMenu />
           </div>
