@@ -76,7 +76,11 @@ export default function JobListPage() {
   const appId = useId();
   const scrollRef = useRef<HTMLDivElement>(null);
 
-  const jobs = useMemo(() => list.data?.pages.flatMap((p) => p.items) ?? [], [list.data]);
+  // A job added live at the top shifts the server's pages, so the next page can repeat a row: keep the first.
+  const jobs = useMemo(() => {
+    const seen = new Set<string>();
+    return (list.data?.pages ?? []).flatMap((p) => p.items).filter((j) => !seen.has(j.id) && Boolean(seen.add(j.id)));
+  }, [list.data]);
   const hasMore = Boolean(list.hasNextPage);
   const virtualizer = useVirtualizer({
     count: hasMore ? jobs.length + 1 : jobs.length,
