@@ -28,6 +28,8 @@ const authorized = (request: Request) => request.headers.get('Authorization') ==
 export function resetMockTasks(): void {
   db.tasks.clear();
   db.nextId = 1;
+  // Sockets of an earlier test may not have reported their close yet.
+  db.clients.clear();
 }
 
 function uuid(n: number): string {

@@ -65,7 +65,7 @@ function NotificationItem({ n, onFollow }: { n: AppNotification; onFollow: () =>
           }}
         >
           {n.title}
-          {!n.read ? <span className="visually-hidden"> (unread)</span> : null}
+          {!n.read ? <span className="visually-hidden">, unread</span> : null}
         </Link>
         <p className="notif__body">{n.body}</p>
         <time className="notif__time" dateTime={new Date(n.at).toISOString()}>
@@ -164,7 +164,9 @@ export function NotificationPanel() {
         </PopoverDisclosure>
         <Popover className="notif-popover" gutter={8} portal unmountOnHide>
           <div className="notif-popover__head">
-            <PopoverHeading className="notif-popover__title">Notifications</PopoverHeading>
+            <PopoverHeading className="notif-popover__title" render={<h2 />}>
+              Notifications
+            </PopoverHeading>
             <button type="button" className="button button--ghost button--small" onClick={allNotificationsRead} disabled={unread === 0}>
               Mark all read
             </button>

@@ -57,8 +57,8 @@ export const TaskCard = memo(function TaskCard({ id, onOpen }: TaskCardProps) {
         <MessageLog messages={task.messages} dropped={task.dropped} label={`Messages of ${title}`} limit={TRAY_LOG_LINES} />
       ) : null}
       <div className="task-card__actions">
-        <button type="button" className="button button--ghost button--small" onClick={() => onOpen(id)}>
-          Details<span className="visually-hidden"> of {title}</span>
+        <button type="button" className="button button--ghost button--small" aria-label={`Details of ${title}`} onClick={() => onOpen(id)}>
+          Details
         </button>
       </div>
     </li>

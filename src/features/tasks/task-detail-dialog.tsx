@@ -17,7 +17,7 @@ function TaskDetail({ task }: { task: TaskView }) {
   return (
     <>
       <div className="task-detail__head">
-        <DialogHeading className="dialog__title">{title}</DialogHeading>
+        <DialogHeading className="dialog__title" render={<h2 />}>{title}</DialogHeading>
         <OutcomeBadge outcome={outcome} />
       </div>
       {task.status ? <p className="task-card__status">{task.status}</p> : null}
@@ -62,7 +62,7 @@ function FetchedTaskDetail({ id }: { id: string }) {
   if (query.isError) {
     return (
       <>
-        <DialogHeading className="dialog__title">Task not available</DialogHeading>
+        <DialogHeading className="dialog__title" render={<h2 />}>Task not available</DialogHeading>
         <p role="alert" className="callout callout--danger">
           {describeError(query.error)}
         </p>

@@ -1,5 +1,5 @@
 import { Popover, PopoverDisclosure, PopoverHeading, PopoverProvider } from '@ariakit/react';
-import { useCallback, useRef } from 'react';
+import { useCallback, useEffect, useRef } from 'react';
 import { useSearchParams } from 'react-router-dom';
 import { TASK_DETAIL_PARAM } from '@/api/tasks';
 import { useTaskFeed } from '@/features/tasks/task-feed';
@@ -94,6 +94,8 @@ export function TaskTray({ onTaskFinished }: { onTaskFinished?: (task: FinishedT
   useTaskFeed(report);
 
   const open = useTrayOpen();
+  // The tray starts closed in every session.
+  useEffect(() => () => trayToggled(false), []);
   const running = useRunningTaskCount();
   const buttonRef = useRef<HTMLButtonElement>(null);
   const [, setParams] = useSearchParams();
@@ -124,7 +126,9 @@ export function TaskTray({ onTaskFinished }: { onTaskFinished?: (task: FinishedT
         </PopoverDisclosure>
         <Popover className="tray-popover" gutter={8} portal unmountOnHide>
           <div className="tray-popover__head">
-            <PopoverHeading className="tray-popover__title">Tasks</PopoverHeading>
+            <PopoverHeading className="tray-popover__title" render={<h2 />}>
+              Tasks
+            </PopoverHeading>
           </div>
           <div className="tray-popover__body">
             <TrayContent onOpen={openTask} />

@@ -1,0 +1,158 @@
+import { act, screen, waitFor, within } from '@testing-library/react';
+import { beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
+import { applyUpdate } from '@/mocks/db';
+import { hasOpenStream } from '@/mocks/handlers';
+import { completeMockTask, createMockTask, hasTaskListener, postMockStatus, resetMockTasks } from '@/mocks/tasks';
+import { MOCK_USER } from '@/mocks/fixtures';
+import { storageKey } from '@/features/notifications/notification-store';
+import { renderApp } from '@/test/render';
+
+beforeEach(() => resetMockTasks());
+
+async function openApp(path = '/jobs') {
+  const utils = renderApp(path);
+  await screen.findByRole('heading', { level: 1 });
+  await waitFor(() => expect(hasOpenStream('jobs.listen')).toBe(true));
+  await waitFor(() => expect(hasTaskListener()).toBe(true));
+  // The user's stored notifications are loaded once whoami answers.
+  await screen.findByText(MOCK_USER);
+  return utils;
+}
+
+const bell = () => screen.getByRole('button', { name: /^Notifications,/ });
+
+async function openPanel(user: ReturnType<typeof renderApp>['user']) {
+  await user.click(bell());
+  return screen.findByRole('dialog', { name: 'Notifications' });
+}
+
+function stored(): { items: { id: string; read: boolean }[] } {
+  return JSON.parse(window.localStorage.getItem(storageKey(MOCK_USER)) ?? '{"items":[]}') as { items: { id: string; read: boolean }[] };
+}
+
+describe('notification panel', () => {
+  it('tells about job state changes, each linking to its job, with an unread count and a toast', async () => {
+    const { user, router } = await openApp();
+    expect(bell()).toHaveAccessibleName('Notifications, none unread');
+
+    act(() => void applyUpdate('4101', { state: 'FAILURE', status: 'Disk full' }));
+    await waitFor(() => expect(bell()).toHaveAccessibleName('Notifications, 1 unread'));
+    const toasts = screen.getByRole('status', { name: 'Recent notifications' });
+    expect(within(toasts).getByRole('link', { name: 'my-database failed' })).toHaveAttribute('href', '/jobs/4101');
+
+    const panel = await openPanel(user);
+    const link = within(panel).getByRole('link', { name: 'my-database failed, unread' });
+    expect(link).toHaveAttribute('href', '/jobs/4101');
+    await user.click(link);
+    await waitFor(() => expect(router.state.location.pathname).toBe('/jobs/4101'));
+    expect(bell()).toHaveAccessibleName('Notifications, none unread');
+  });
+
+  it('de-duplicates an event delivered twice', async () => {
+    const { user } = await openApp();
+    act(() => {
+      applyUpdate('4101', { state: 'FAILURE', status: 'Disk full' });
+      // The stream sends the job again on the next change (a status line): still one "failed".
+      applyUpdate('4101', { status: 'Cleaning up' });
+    });
+    await waitFor(() => expect(bell()).toHaveAccessibleName('Notifications, 1 unread'));
+    const panel = await openPanel(user);
+    expect(within(panel).getAllByRole('listitem')).toHaveLength(1);
+    expect(stored().items.map((n) => n.id)).toEqual(['job:4101:FAILURE']);
+  });
+
+  it('keeps notifications and their read state across a reload; mark read and mark all read', async () => {
+    const first = await openApp();
+    act(() => {
+      applyUpdate('4101', { state: 'SUCCESS', status: 'Done' });
+    });
+    const task = createMockTask({ title: 'We are counting to 3' });
+    act(() => void postMockStatus({ jobId: task.jobId, messageToAppend: 'Count is now 1' }));
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Tasks, 1 running' })).toBeInTheDocument());
+    act(() => void completeMockTask(task.jobId));
+    await waitFor(() => expect(bell()).toHaveAccessibleName('Notifications, 2 unread'));
+
+    let panel = await openPanel(first.user);
+    const items = within(panel).getAllByRole('listitem');
+    expect(items.map((li) => within(li).getByRole('link').textContent)).toEqual(['We are counting to 3, unread', 'my-database finished, unread']);
+    expect(within(items[0]!).getByRole('link')).toHaveAttribute('href', `/jobs?task=${task.jobId}`);
+    await first.user.click(within(panel).getByRole('button', { name: 'Mark read: my-database finished' }));
+    expect(bell()).toHaveAccessibleName('Notifications, 1 unread');
+
+    // Reload.
+    first.unmount();
+    const second = await openApp();
+    await waitFor(() => expect(bell()).toHaveAccessibleName('Notifications, 1 unread'));
+    panel = await openPanel(second.user);
+    expect(within(panel).getAllByRole('listitem')).toHaveLength(2);
+    await second.user.click(within(panel).getByRole('button', { name: 'Mark all read' }));
+    expect(bell()).toHaveAccessibleName('Notifications, none unread');
+    expect(within(panel).getByRole('button', { name: 'Mark all read' })).toBeDisabled();
+    expect(stored().items.every((n) => n.read)).toBe(true);
+  });
+
+  it('opens the task detail from a task notification', async () => {
+    const { user } = await openApp();
+    const task = createMockTask({ title: 'Linked' });
+    act(() => void postMockStatus({ jobId: task.jobId, messageToAppend: 'working' }));
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Tasks, 1 running' })).toBeInTheDocument());
+    act(() => void completeMockTask(task.jobId));
+    await waitFor(() => expect(bell()).toHaveAccessibleName('Notifications, 1 unread'));
+    const panel = await openPanel(user);
+    await user.click(within(panel).getByRole('link', { name: 'Linked, unread' }));
+    const detail = await screen.findByRole('dialog', { name: 'Linked' });
+    expect(within(detail).getByRole('log')).toHaveTextContent('working');
+  });
+
+  it('shows user text as text', async () => {
+    const { user } = await openApp();
+    const task = createMockTask({ title: '<img src=x onerror=alert(1)>' });
+    act(() => void postMockStatus({ jobId: task.jobId, messageToAppend: 'x' }));
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Tasks, 1 running' })).toBeInTheDocument());
+    act(() => void completeMockTask(task.jobId));
+    const panel = await (async () => {
+      await waitFor(() => expect(bell()).toHaveAccessibleName('Notifications, 1 unread'));
+      return openPanel(user);
+    })();
+    expect(within(panel).getByText('<img src=x onerror=alert(1)>')).toBeInTheDocument();
+    expect(document.querySelector('img')).toBeNull();
+  });
+
+  it('after opting in, sends a desktop notification instead of a toast while the tab is hidden', async () => {
+    const shown: { title: string; options: NotificationOptions }[] = [];
+    class FakeNotification {
+      static permission: NotificationPermission = 'default';
+      static requestPermission = vi.fn(async () => {
+        FakeNotification.permission = 'granted';
+        return 'granted' as const;
+      });
+      onclick: (() => void) | null = null;
+      constructor(title: string, options: NotificationOptions) {
+        shown.push({ title, options });
+      }
+      close() {}
+    }
+    vi.stubGlobal('Notification', FakeNotification);
+    onTestFinished(() => {
+      vi.unstubAllGlobals();
+    });
+
+    const { user } = await openApp();
+    const panel = await openPanel(user);
+    const optIn = within(panel).getByRole('checkbox', { name: 'Desktop notifications while this tab is in the background' });
+    expect(optIn).not.toBeChecked();
+    await user.click(optIn);
+    await waitFor(() => expect(optIn).toBeChecked());
+    expect(FakeNotification.requestPermission).toHaveBeenCalledTimes(1);
+
+    const visibility = vi.spyOn(document, 'visibilityState', 'get').mockReturnValue('hidden');
+    onTestFinished(() => visibility.mockRestore());
+    act(() => void applyUpdate('4101', { state: 'EXPIRED', status: 'Out of time' }));
+    await waitFor(() => expect(shown).toHaveLength(1));
+    expect(shown[0]).toEqual({ title: 'my-database expired', options: expect.objectContaining({ tag: 'job:4101:EXPIRED' }) });
+    const toasts = screen.getByRole('status', { name: 'Recent notifications' });
+    expect(toasts).toBeEmptyDOMElement();
+    // It is in the panel all the same.
+    expect(await within(panel).findByRole('link', { name: 'my-database expired, unread' })).toBeInTheDocument();
+  });
+});

@@ -1,0 +1,252 @@
+import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
+import { http, HttpResponse } from 'msw';
+import { beforeEach, describe, expect, it, onTestFinished } from 'vitest';
+import { server } from '@/mocks/node';
+import {
+  completeMockTask,
+  createMockTask,
+  dropTaskSockets,
+  findMockTask,
+  hasTaskListener,
+  postMockStatus,
+  resetMockTasks,
+  sendRawTaskUpdate,
+} from '@/mocks/tasks';
+import { renderApp } from '@/test/render';
+
+beforeEach(() => resetMockTasks());
+
+async function openApp() {
+  const utils = renderApp('/jobs');
+  await screen.findByRole('heading', { level: 1, name: /jobs/i });
+  await waitFor(() => expect(hasTaskListener()).toBe(true));
+  return utils;
+}
+
+function trayButton() {
+  return screen.getByRole('button', { name: /^Tasks,/ });
+}
+
+async function openTray(user: ReturnType<typeof renderApp>['user']) {
+  await user.click(trayButton());
+  return screen.findByRole('dialog', { name: 'Tasks' });
+}
+
+function logLines(log: HTMLElement): string[] {
+  return Array.from(log.children).map((line) => line.textContent ?? '');
+}
+
+describe('task tray', () => {
+  it('shows seed 002 counting to 3 live: count, log in order, complete, and a notification', async () => {
+    const { user } = await openApp();
+    expect(trayButton()).toHaveAccessibleName('Tasks, none running');
+
+    const task = createMockTask({ title: 'We are counting to 3' });
+    act(() => void postMockStatus({ jobId: task.jobId, messageToAppend: 'Count is now 1' }));
+    await waitFor(() => expect(trayButton()).toHaveAccessibleName('Tasks, 1 running'));
+
+    const popover = await openTray(user);
+    const running = within(popover).getByRole('list', { name: 'Running tasks' });
+    const card = within(running).getByRole('listitem', { name: 'We are counting to 3' });
+    expect(within(card).getByText('Running')).toBeInTheDocument();
+    // No progress reported: an indeterminate bar (no value).
+    expect(within(card).getByRole('progressbar')).not.toHaveAttribute('aria-valuenow');
+
+    act(() => {
+      postMockStatus({ jobId: task.jobId, messageToAppend: 'Count is now 2' });
+      postMockStatus({ jobId: task.jobId, messageToAppend: 'Count is now 3' });
+    });
+    const log = within(card).getByRole('log', { name: 'Messages of We are counting to 3' });
+    await waitFor(() => expect(logLines(log)).toEqual(['Count is now 1', 'Count is now 2', 'Count is now 3']));
+
+    act(() => void completeMockTask(task.jobId));
+    const finished = await within(popover).findByRole('list', { name: 'Finished tasks' });
+    const done = within(finished).getByRole('listitem', { name: 'We are counting to 3' });
+    expect(within(done).getByText('Complete')).toBeInTheDocument();
+    expect(within(done).queryByRole('progressbar')).not.toBeInTheDocument();
+    expect(trayButton()).toHaveAccessibleName('Tasks, none running');
+
+    expect(await screen.findByRole('button', { name: 'Notifications, 1 unread' })).toBeInTheDocument();
+    const toasts = screen.getByRole('status', { name: 'Recent notifications' });
+    expect(within(toasts).getByText('We are counting to 3')).toBeInTheDocument();
+  });
+
+  it('shows progress as "current of maximum" with a percentage and an ETA, and speeds as text', async () => {
+    const task = createMockTask({ title: 'Copying files' });
+    const { user } = await openApp();
+    const popover = await openTray(user);
+    const card = await within(popover).findByRole('listitem', { name: 'Copying files' });
+
+    const speeds = [
+      { title: 'Upload', speed: 12.5, unit: 'MB/s', asText: '12.5 MB/s' },
+      { title: 'Files', speed: 3, unit: 'files/s', asText: '3 files/s' },
+    ];
+    act(() => void postMockStatus({ jobId: task.jobId, newStatus: 'Copying', progress: { title: 'Files', current: 3, maximum: 10 }, speeds }));
+    const bar = await within(card).findByRole('progressbar', { name: 'Progress of Copying files: Files' });
+    await waitFor(() => expect(bar).toHaveAttribute('aria-valuenow', '3'));
+    expect(bar).toHaveAttribute('aria-valuemax', '10');
+    expect(bar).toHaveAttribute('aria-valuetext', '3 of 10 (30%)');
+    expect(within(card).getByText('3 of 10')).toBeInTheDocument();
+    expect(within(card).getByText('30%')).toBeInTheDocument();
+    expect(within(card).getByText('Copying')).toBeInTheDocument();
+    const speedList = within(card).getByRole('list', { name: 'Speeds' });
+    expect(speedList).toHaveTextContent('Upload 12.5 MB/s');
+    expect(speedList).toHaveTextContent('Files 3 files/s');
+
+    // A second reading gives a rate, and so an ETA.
+    act(() => void postMockStatus({ jobId: task.jobId, progress: { title: 'Files', current: 6, maximum: 10 } }));
+    await waitFor(() => expect(bar).toHaveAttribute('aria-valuetext', '6 of 10 (60%)'));
+    await waitFor(() => expect(within(card).getByText(/left$/)).toBeInTheDocument());
+  });
+
+  it('renders messages and titles as text, never as HTML', async () => {
+    const task = createMockTask({ title: '<b>bold</b> task' });
+    const { user } = await openApp();
+    const popover = await openTray(user);
+    const card = await within(popover).findByRole('listitem', { name: '<b>bold</b> task' });
+    act(() => void postMockStatus({ jobId: task.jobId, messageToAppend: '<img src=x onerror=alert(1)>' }));
+    const log = await within(card).findByRole('log');
+    await within(log).findByText('<img src=x onerror=alert(1)>');
+    expect(log.querySelector('img')).toBeNull();
+    expect(card.querySelector('b')).toBeNull();
+  });
+
+  it('drops a duplicated update and fills a gap over REST, ending equal to the server', async () => {
+    const task = createMockTask({ title: 'Gappy' });
+    const { user } = await openApp();
+    const popover = await openTray(user);
+    const card = await within(popover).findByRole('listitem', { name: 'Gappy' });
+
+    let first: ReturnType<typeof postMockStatus> | undefined;
+    act(() => void (first = postMockStatus({ jobId: task.jobId, messageToAppend: 'line 1' })));
+    act(() => sendRawTaskUpdate(first!));
+    // Line 2 is lost on the way; line 3 shows the gap.
+    act(() => void postMockStatus({ jobId: task.jobId, messageToAppend: 'line 2' }, { deliver: false }));
+    act(() => void postMockStatus({ jobId: task.jobId, messageToAppend: 'line 3' }));
+    const log = await within(card).findByRole('log');
+    await waitFor(() => expect(logLines(log)).toEqual(['line 1', 'line 2', 'line 3']));
+    expect(logLines(log)).toEqual(findMockTask(task.jobId)!.messages);
+  });
+
+  it('after the socket drops, resubscribes and reconciles over REST with no duplicated line', async () => {
+    const task = createMockTask({ title: 'Survivor' });
+    const { user } = await openApp();
+    const popover = await openTray(user);
+    const card = await within(popover).findByRole('listitem', { name: 'Survivor' });
+    act(() => void postMockStatus({ jobId: task.jobId, messageToAppend: 'before', progress: { title: 'Steps', current: 1, maximum: 4 } }));
+    const log = await within(card).findByRole('log');
+    await waitFor(() => expect(logLines(log)).toEqual(['before']));
+
+    act(() => dropTaskSockets());
+    expect(await screen.findByText(/Reconnecting…/)).toBeInTheDocument();
+    // Posted while nobody listens.
+    postMockStatus({ jobId: task.jobId, messageToAppend: 'while away 1', progress: { title: 'Steps', current: 2, maximum: 4 } }, { deliver: false });
+    postMockStatus({ jobId: task.jobId, messageToAppend: 'while away 2', progress: { title: 'Steps', current: 3, maximum: 4 } }, { deliver: false });
+
+    await waitFor(() => expect(hasTaskListener()).toBe(true));
+    act(() => void postMockStatus({ jobId: task.jobId, messageToAppend: 'after', progress: { title: 'Steps', current: 4, maximum: 4 } }));
+    act(() => void completeMockTask(task.jobId));
+
+    const finished = await within(popover).findByRole('list', { name: 'Finished tasks' });
+    const done = within(finished).getByRole('listitem', { name: 'Survivor' });
+    await waitFor(() => expect(logLines(within(done).getByRole('log'))).toEqual(['before', 'while away 1', 'while away 2', 'after']));
+    expect(within(done).getByRole('progressbar')).toHaveAttribute('aria-valuetext', '4 of 4 (100%)');
+    expect(within(done).getByText('Complete')).toBeInTheDocument();
+  });
+
+  it('lists running tasks before finished ones, and clears finished tasks for good', async () => {
+    createMockTask({ title: 'Old and done', complete: true, seq: 1, messages: ['done'] });
+    createMockTask({ title: 'Still going' });
+    const { user, unmount } = await openApp();
+    const popover = await openTray(user);
+    await within(popover).findByRole('listitem', { name: 'Still going' });
+    const sections = within(popover).getAllByRole('list').filter((l) => /tasks$/.test(l.getAttribute('aria-label') ?? ''));
+    expect(sections.map((l) => l.getAttribute('aria-label'))).toEqual(['Running tasks', 'Finished tasks']);
+
+    await user.click(within(popover).getByRole('button', { name: 'Clear finished' }));
+    expect(within(popover).queryByRole('list', { name: 'Finished tasks' })).not.toBeInTheDocument();
+    expect(within(popover).getByRole('listitem', { name: 'Still going' })).toBeInTheDocument();
+
+    // A reload lists the task again from the server; it stays cleared.
+    unmount();
+    const again = await openApp();
+    const reopened = await openTray(again.user);
+    await within(reopened).findByRole('listitem', { name: 'Still going' });
+    expect(within(reopened).queryByText('Old and done')).not.toBeInTheDocument();
+  });
+
+  it('follows the disclosure and dialog patterns with the keyboard', async () => {
+    createMockTask({ title: 'Keyboard task', messages: ['hello'], seq: 1 });
+    const { user } = await openApp();
+    const button = trayButton();
+    expect(button).toHaveAttribute('aria-expanded', 'false');
+    button.focus();
+    await user.keyboard('{Enter}');
+    const popover = await screen.findByRole('dialog', { name: 'Tasks' });
+    expect(button).toHaveAttribute('aria-expanded', 'true');
+    await waitFor(() => expect(popover.contains(document.activeElement)).toBe(true));
+
+    // Ariakit returns focus only to an element it sees as visible, which takes layout jsdom does not do.
+    Object.defineProperty(Element.prototype, 'checkVisibility', { configurable: true, value: () => true });
+    onTestFinished(() => {
+      delete (Element.prototype as { checkVisibility?: unknown }).checkVisibility;
+    });
+
+    await user.keyboard('{Escape}');
+    await waitFor(() => expect(screen.queryByRole('dialog', { name: 'Tasks' })).not.toBeInTheDocument());
+    await waitFor(() => expect(button).toHaveFocus());
+
+    // Open a task into its detail view; closing it returns focus to the tray button.
+    await user.keyboard('{Enter}');
+    const reopened = await screen.findByRole('dialog', { name: 'Tasks' });
+    await user.click(await within(reopened).findByRole('button', { name: 'Details of Keyboard task' }));
+    const detail = await screen.findByRole('dialog', { name: 'Keyboard task' });
+    expect(within(detail).getByRole('log', { name: 'Messages of Keyboard task' })).toHaveTextContent('hello');
+    expect(screen.queryByRole('dialog', { name: 'Tasks' })).not.toBeInTheDocument();
+    await user.keyboard('{Escape}');
+    await waitFor(() => expect(screen.queryByRole('dialog', { name: 'Keyboard task' })).not.toBeInTheDocument());
+    await waitFor(() => expect(button).toHaveFocus());
+  });
+
+  it('opens a task the tray does not hold from ?task=<id>, as the server has it', async () => {
+    const task = createMockTask({ title: 'Linked task', complete: true, seq: 2, messages: ['one', 'two'] });
+    server.use(http.get('/api/tasks', () => HttpResponse.json({ itemsInTotal: 0, itemsPerPage: 100, pageNumber: 0, items: [] })));
+    renderApp(`/jobs?task=${task.jobId}`);
+    const detail = await screen.findByRole('dialog', { name: 'Linked task' });
+    expect(within(detail).getByText('Complete')).toBeInTheDocument();
+    expect(logLines(within(detail).getByRole('log'))).toEqual(['one', 'two']);
+  });
+
+  it('follows new lines at the end of the log, and stops following when the user scrolls up', async () => {
+    const task = createMockTask({ title: 'Chatty' });
+    const { user } = await openApp();
+    const popover = await openTray(user);
+    const card = await within(popover).findByRole('listitem', { name: 'Chatty' });
+    act(() => void postMockStatus({ jobId: task.jobId, messageToAppend: 'line 1' }));
+    const log = await within(card).findByRole('log');
+
+    // jsdom does no layout: give the log a height and a content height that grows with its lines.
+    let scrollTop = 0;
+    Object.defineProperty(log, 'clientHeight', { configurable: true, get: () => 100 });
+    Object.defineProperty(log, 'scrollHeight', { configurable: true, get: () => 40 * log.children.length });
+    Object.defineProperty(log, 'scrollTop', { configurable: true, get: () => scrollTop, set: (v: number) => (scrollTop = v) });
+
+    act(() => {
+      for (let i = 2; i <= 10; i++) postMockStatus({ jobId: task.jobId, messageToAppend: `line ${i}` });
+    });
+    await waitFor(() => expect(log.children).toHaveLength(10));
+    expect(scrollTop).toBe(400);
+
+    // The user scrolls up to read.
+    scrollTop = 100;
+    fireEvent.scroll(log);
+    act(() => void postMockStatus({ jobId: task.jobId, messageToAppend: 'line 11' }));
+    await waitFor(() => expect(log.children).toHaveLength(11));
+    expect(scrollTop).toBe(100);
+
+    await user.click(within(card).getByRole('button', { name: 'Jump to latest' }));
+    expect(scrollTop).toBe(440);
+    act(() => void postMockStatus({ jobId: task.jobId, messageToAppend: 'line 12' }));
+    await waitFor(() => expect(scrollTop).toBe(480));
+  });
+});
