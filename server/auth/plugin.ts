@@ -2,6 +2,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Db } from '../db/index';
 import { principalForToken, type Principal, type Role } from './tokens';
+import { TOKEN_REVOKED_CHANNEL, createTokenCache } from './token-cache';
 import { forbidden, unauthorized } from '../http/errors';
 
 declare module 'fastify' {
@@ -34,6 +35,10 @@ export async function authorize(db: Db, token: string | null, roles: readonly Ro
 /** Every route declares `config.roles`; this hook enforces it before any body is looked at. */
 export const authPlugin = fp(async (app: FastifyInstance, opts: { db: Db }) => {
   app.decorateRequest('principal', null);
+  // Token lookups are cached; a revocation anywhere (this or another server process) empties the user's entries.
+  const cache = createTokenCache(opts.db);
+  const unlisten = await opts.db.listen(TOKEN_REVOKED_CHANNEL, (username) => cache.forgetUser(username));
+  app.addHook('onClose', async () => unlisten());
   app.addHook('onRequest', async (request: FastifyRequest) => {
     const roles = request.routeOptions.config.roles;
     if (!roles) return;

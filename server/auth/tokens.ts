@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { Queryable } from '../db/index';
+import { TOKEN_REVOKED_CHANNEL, tokenCacheOf } from './token-cache';
 
 export type Role = 'USER' | 'SERVICE' | 'PROVIDER' | 'ADMIN';
 
@@ -14,10 +15,17 @@ export const hashToken = (token: string) => crypto.createHash('sha256').update(t
 export const newToken = () => crypto.randomBytes(32).toString('base64url');
 
 export async function principalForToken(db: Queryable, token: string): Promise<Principal | null> {
+  const hash = hashToken(token);
+  // The app's database has a cache (server/auth/token-cache.ts); a transaction or the CLI asks the database.
+  const cache = tokenCacheOf(db);
+  const cached = cache?.get(hash);
+  if (cached) return cached;
+  const generation = cache?.generation ?? 0;
   const rows = await db.query<Principal>(
     `SELECT u.username, u.role FROM tokens t JOIN users u ON u.username = t.username WHERE t.token_hash = $1`,
-    [hashToken(token)],
+    [hash],
   );
+  if (rows[0]) cache?.set(hash, rows[0], generation);
   return rows[0] ?? null;
 }
 
@@ -47,5 +55,8 @@ export async function issueToken(db: Queryable, username: string): Promise<strin
 /** Revokes every token of a user; returns how many there were. */
 export async function revokeTokens(db: Queryable, username: string): Promise<number> {
   const rows = await db.query(`DELETE FROM tokens WHERE username = $1 RETURNING token_hash`, [username]);
+  // This process forgets at once; every process sharing the database (and a transaction's caller) hears the NOTIFY.
+  tokenCacheOf(db)?.forgetUser(username);
+  await db.query('SELECT pg_notify($1, $2)', [TOKEN_REVOKED_CHANNEL, username]);
   return rows.length;
 }

@@ -77,5 +77,16 @@ describe('two server processes on one PostgreSQL', () => {
     expect(job.status).toBe(200);
     const jobId = (job.body!.responses as { id: string }[])[0]!.id;
     expect((await jobsOnB.waitMessages('jobs', 1))[0].job).toMatchObject({ id: jobId, status: { state: 'IN_QUEUE' } });
+
+    // A token revoked through A stops working on B at once, although B had it in its token cache.
+    const added = await request(a.base, 'POST', '/api/admin/users', a.credentials.admin, { username: 'revokee' });
+    const revokee = added.body!.token as string;
+    expect((await request(b.base, 'GET', '/api/tasks', revokee)).status).toBe(200);
+    expect((await request(a.base, 'POST', '/api/admin/tokens/revoke', a.credentials.admin, { username: 'revokee' })).status).toBe(200);
+    // The NOTIFY is on its way before the revoke answers; allow B a moment to read it, and no more.
+    const deadline = Date.now() + 2000;
+    let status = 200;
+    while (status === 200 && Date.now() < deadline) status = (await request(b.base, 'GET', '/api/tasks', revokee)).status;
+    expect(status).toBe(401);
   }, 120_000);
 });

@@ -1,4 +1,4 @@
-import type { Db, Queryable } from '../db/index';
+import type { Db } from '../db/index';
 import type { EventBus, TaskEvent } from '../live/bus';
 import type { TaskUpdate } from '../../contract/tasks';
 import { HttpError, conflict, notFound } from '../http/errors';
@@ -16,21 +16,27 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
-/** Upper bound on one transaction, so a burst cannot make a single batch (and its NOTIFY) unbounded. */
+/** Upper bound on one write, so a burst cannot make a single statement (and its NOTIFYs) unbounded. */
 const MAX_BATCH = 2000;
 
 /**
  * Group commit for task updates (contract §6, toolchain: PGlite pays ~0.2 ms per statement on the JS thread).
  * Every update that arrives while the previous batch is being written, or within the same tick, goes into
- * one transaction of a fixed handful of set-based statements, whatever the batch size. Each caller's
- * promise settles only after that transaction has committed, so an acknowledged update is durable.
- * Listeners are told after the commit, in seq order; on PostgreSQL the NOTIFY for other processes is part of
- * the transaction, so it is sent exactly when, and only if, the updates commit.
+ * one batch: one read and one set-based write statement, whatever the batch size. Each caller's promise
+ * settles only after that statement has committed, so an acknowledged update is durable. Listeners are told
+ * after the commit, in seq order; on PostgreSQL the NOTIFY for other processes is part of the same statement,
+ * so it is sent exactly when, and only if, the updates commit.
  */
 export class StatusWriter {
   private queue: Pending[] = [];
   private running: Promise<void> | null = null;
   private scheduled = false;
+  /**
+   * Open tasks as this writer last wrote them, so a busy task costs no read per batch. Only a hint: every
+   * write is a compare-and-set on seq, so a stale entry (another process wrote the task, or it was deleted)
+   * costs one re-read, never a wrong result. Completed tasks are not kept.
+   */
+  private readonly known = new Map<string, TaskRow>();
 
   constructor(
     private readonly db: Db,
@@ -77,62 +83,32 @@ export class StatusWriter {
   private async write(batch: Pending[]): Promise<void> {
     const outcome = new Map<Pending, HttpError | null>();
     const events: TaskEvent[] = [];
-    const ids = [...new Set(batch.map((p) => p.update.jobId))];
-
-    await this.db.tx(async (q) => {
-      const rows = await q.query<TaskRow>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ANY($1::uuid[]) FOR UPDATE`, [ids]);
-      const byId = new Map(rows.map((r) => [r.id, r]));
-      const changed = new Set<TaskRow>();
-      const messages: { task_id: string; n: number; message: string }[] = [];
-      const now = Date.now();
-
-      // Applied in arrival order, so two updates to one task in one batch behave as if sent one by one.
-      for (const p of batch) {
+    let pending = batch;
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      if (attempt > MAX_ATTEMPTS) throw new Error(`task updates kept conflicting with another server process (${MAX_ATTEMPTS} attempts)`);
+      const ids = [...new Set(pending.map((p) => p.update.jobId))];
+      const rows: TaskRow[] = [];
+      const unknown: string[] = [];
+      for (const id of ids) {
+        const row = attempt === 1 ? this.known.get(id) : undefined;
+        // A copy: the plan changes its rows, and the write may not happen.
+        if (row) rows.push({ ...row });
+        else unknown.push(id);
+      }
+      if (unknown.length > 0) rows.push(...(await this.db.query<TaskRow>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ANY($1::uuid[])`, [unknown])));
+      const plan = planBatch(pending, rows, Date.now());
+      const applied = plan.changed.length > 0 ? await this.commit(plan) : new Set<string>();
+      this.remember(rows, plan, applied);
+      const retry: Pending[] = [];
+      for (const p of pending) {
         const id = p.update.jobId;
-        const row = byId.get(id);
-        // Someone else's task gets the same answer as a missing one (contract §0).
-        if (!row || row.processor !== p.processor) {
-          outcome.set(p, notFound(`${p.field}: no task '${id}' processed by '${p.processor}'`));
-          continue;
-        }
-        if (row.complete) {
-          outcome.set(p, conflict(`${p.field}: task '${id}' is already complete`));
-          continue;
-        }
-        const u = p.update;
-        row.seq += 1;
-        if (u.newTitle != null) row.title = u.newTitle;
-        if (u.newStatus != null) row.status = u.newStatus;
-        if (u.progress != null) row.progress = u.progress;
-        if (u.speeds != null) row.speeds = u.speeds;
-        if (u.messageToAppend != null) {
-          row.msg_count += 1;
-          messages.push({ task_id: id, n: row.msg_count, message: u.messageToAppend });
-        }
-        if (u.complete === true) {
-          row.complete = true;
-          row.completed_at = now;
-        }
-        row.modified_at = now;
-        changed.add(row);
-        outcome.set(p, null);
-        events.push({
-          kind: 'task',
-          owner: row.owner,
-          taskId: id,
-          update: p.completion ? completionUpdate(id, row.seq) : normalizeUpdate(u, row.seq),
-        });
+        // Another process wrote this task since we read it: read it again and re-apply its updates.
+        if (plan.expectedSeq.has(id) && !applied.has(id)) retry.push(p);
+        else outcome.set(p, plan.outcome.get(p) ?? null);
       }
-      if (changed.size === 0) return;
-      await writeChanges(q, [...changed], messages);
-      const payloads = this.bus.crossProcess?.encode(events);
-      if (payloads && payloads.length > 0) {
-        await q.query(`SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS t(p, i) ORDER BY i`, [
-          this.bus.crossProcess!.channel,
-          payloads,
-        ]);
-      }
-    });
+      events.push(...plan.events.filter((e) => applied.has(e.taskId)));
+      pending = retry;
+    }
 
     // Committed: tell this process's listeners (other processes hear the NOTIFY), then answer the callers.
     for (const event of events) this.bus.publish(event, { shared: true });
@@ -142,19 +118,41 @@ export class StatusWriter {
       else p.resolve();
     }
   }
-}
 
-async function writeChanges(q: Queryable, rows: TaskRow[], messages: { task_id: string; n: number; message: string }[]) {
-  await q.query(
-    `UPDATE tasks t SET title = v.title, status = v.status, complete = v.complete, progress = v.progress, speeds = v.speeds,
-            seq = v.seq, msg_count = v.msg_count, modified_at = v.modified_at, completed_at = v.completed_at
-     FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, title text, status text, complete boolean, progress jsonb, speeds jsonb,
-                                            seq integer, msg_count integer, modified_at bigint, completed_at bigint)
-     WHERE t.id = v.id`,
-    [
+  private remember(rows: TaskRow[], plan: Plan, applied: Set<string>) {
+    for (const row of rows) {
+      this.known.delete(row.id);
+      const stale = plan.expectedSeq.has(row.id) && !applied.has(row.id);
+      if (row.complete || stale) continue;
+      if (this.known.size >= MAX_KNOWN) this.known.delete(this.known.keys().next().value!);
+      this.known.set(row.id, row);
+    }
+  }
+
+  /**
+   * Writes a planned batch in ONE statement, so it commits atomically without an explicit transaction
+   * (PGlite pays per statement, BEGIN and COMMIT included). Each task row is updated only if its seq is still
+   * what the plan read (compare-and-set, which is what makes this safe with several server processes); its
+   * messages are inserted, the log trimmed and, on PostgreSQL, its NOTIFYs sent only if that update happened.
+   * Returns the ids of the tasks that were written.
+   */
+  private async commit(plan: Plan): Promise<Set<string>> {
+    const cross = this.bus.crossProcess;
+    const notifyIds: string[] = [];
+    const notifyPayloads: string[] = [];
+    if (cross) {
+      for (const event of plan.events) {
+        for (const payload of cross.encode([event])) {
+          notifyIds.push(event.taskId);
+          notifyPayloads.push(payload);
+        }
+      }
+    }
+    const params: unknown[] = [
       JSON.stringify(
-        rows.map((r) => ({
+        plan.changed.map((r) => ({
           id: r.id,
+          expected_seq: plan.expectedSeq.get(r.id),
           title: r.title,
           status: r.status,
           complete: r.complete,
@@ -166,22 +164,98 @@ async function writeChanges(q: Queryable, rows: TaskRow[], messages: { task_id: 
           completed_at: r.completed_at,
         })),
       ),
-    ],
-  );
-  if (messages.length === 0) return;
-  await q.query(
-    `INSERT INTO task_messages (task_id, n, message)
-     SELECT task_id, n, message FROM jsonb_to_recordset($1::jsonb) AS v(task_id uuid, n integer, message text)`,
-    [JSON.stringify(messages)],
-  );
-  // Keep only the latest TASK_MESSAGE_LIMIT messages of the tasks that just went past it.
-  const appended = new Set(messages.map((m) => m.task_id));
-  const overflowing = rows.filter((r) => r.msg_count > TASK_MESSAGE_LIMIT && appended.has(r.id));
-  if (overflowing.length > 0) {
-    await q.query(
-      `DELETE FROM task_messages m USING unnest($1::uuid[], $2::integer[]) AS v(id, keep_from)
-       WHERE m.task_id = v.id AND m.n < v.keep_from`,
-      [overflowing.map((r) => r.id), overflowing.map((r) => r.msg_count - TASK_MESSAGE_LIMIT + 1)],
+      JSON.stringify(plan.messages),
+    ];
+    if (cross) params.push(cross.channel, notifyIds, notifyPayloads);
+    const rows = await this.db.query<{ id: string }>(
+      `WITH v AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, expected_seq integer, title text, status text, complete boolean,
+           progress jsonb, speeds jsonb, seq integer, msg_count integer, modified_at bigint, completed_at bigint)
+       ), upd AS (
+         UPDATE tasks t SET title = v.title, status = v.status, complete = v.complete, progress = v.progress, speeds = v.speeds,
+                seq = v.seq, msg_count = v.msg_count, modified_at = v.modified_at, completed_at = v.completed_at
+         FROM v WHERE t.id = v.id AND t.seq = v.expected_seq
+         RETURNING t.id, t.msg_count
+       ), ins AS (
+         INSERT INTO task_messages (task_id, n, message)
+         SELECT m.task_id, m.n, m.message FROM jsonb_to_recordset($2::jsonb) AS m(task_id uuid, n integer, message text)
+         JOIN upd ON upd.id = m.task_id
+       ), trimmed AS (
+         -- Keep only the latest ${TASK_MESSAGE_LIMIT} messages of each task.
+         DELETE FROM task_messages d USING upd
+         WHERE upd.msg_count > ${TASK_MESSAGE_LIMIT} AND d.task_id = upd.id AND d.n <= upd.msg_count - ${TASK_MESSAGE_LIMIT}
+       )${
+         cross
+           ? `, note AS (
+         SELECT pg_notify($3, x.payload) FROM unnest($4::uuid[], $5::text[]) WITH ORDINALITY AS x(task_id, payload, i)
+         JOIN upd ON upd.id = x.task_id ORDER BY x.i
+       )
+       SELECT upd.id::text AS id FROM upd WHERE (SELECT count(*) FROM note) >= 0`
+           : `
+       SELECT upd.id::text AS id FROM upd`
+       }`,
+      params,
     );
+    return new Set(rows.map((r) => r.id));
   }
+}
+
+const MAX_ATTEMPTS = 10;
+const MAX_KNOWN = 10_000;
+
+interface Plan {
+  /** The task rows as they will be after the batch. */
+  changed: TaskRow[];
+  /** The seq each changed task had when it was read: the compare-and-set condition. */
+  expectedSeq: Map<string, number>;
+  messages: { task_id: string; n: number; message: string }[];
+  events: TaskEvent[];
+  /** 404/409 for updates that cannot apply; null for those that do. */
+  outcome: Map<Pending, HttpError | null>;
+}
+
+/** Applies the updates to the rows read, in arrival order, so a batch behaves as if they were sent one by one. */
+function planBatch(pending: Pending[], rows: TaskRow[], now: number): Plan {
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const plan: Plan = { changed: [], expectedSeq: new Map(), messages: [], events: [], outcome: new Map() };
+  for (const p of pending) {
+    const id = p.update.jobId;
+    const row = byId.get(id);
+    // Someone else's task gets the same answer as a missing one (contract §0).
+    if (!row || row.processor !== p.processor) {
+      plan.outcome.set(p, notFound(`${p.field}: no task '${id}' processed by '${p.processor}'`));
+      continue;
+    }
+    if (row.complete) {
+      plan.outcome.set(p, conflict(`${p.field}: task '${id}' is already complete`));
+      continue;
+    }
+    if (!plan.expectedSeq.has(id)) {
+      plan.expectedSeq.set(id, row.seq);
+      plan.changed.push(row);
+    }
+    const u = p.update;
+    row.seq += 1;
+    if (u.newTitle != null) row.title = u.newTitle;
+    if (u.newStatus != null) row.status = u.newStatus;
+    if (u.progress != null) row.progress = u.progress;
+    if (u.speeds != null) row.speeds = u.speeds;
+    if (u.messageToAppend != null) {
+      row.msg_count += 1;
+      plan.messages.push({ task_id: id, n: row.msg_count, message: u.messageToAppend });
+    }
+    if (u.complete === true) {
+      row.complete = true;
+      row.completed_at = now;
+    }
+    row.modified_at = now;
+    plan.outcome.set(p, null);
+    plan.events.push({
+      kind: 'task',
+      owner: row.owner,
+      taskId: id,
+      update: p.completion ? completionUpdate(id, row.seq) : normalizeUpdate(u, row.seq),
+    });
+  }
+  return plan;
 }

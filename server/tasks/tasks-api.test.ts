@@ -1,4 +1,9 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../app';
 import { buildTestApp, type TestApp } from '../test/helpers';
 import { createJob, databaseSpec } from '../test/jobs-fixtures';
 import { SocketClient } from '../live/test-client';
@@ -210,6 +215,39 @@ describe('POST /api/tasks/postStatus', () => {
     expect(after.seq).toBe(total);
     expect(after.messages).toEqual(applied.slice(total - 1000));
     await client.close();
+  });
+});
+
+describe('two writers on one database (as two server processes would be)', () => {
+  it('apply every update exactly once and in each sender\'s order, however their batches interleave', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobdeck-second-'));
+    const second = await buildApp({ db: t.db, config: { dataDir, publicDir: null } });
+    await second.ready();
+    try {
+      const task = await create();
+      const send = (app: FastifyInstance, token: string, message: string) =>
+        app.inject({ method: 'POST', url: '/api/tasks/postStatus', headers: { authorization: `Bearer ${token}` }, payload: { update: { jobId: task.jobId, messageToAppend: message } } });
+      const sender = async (app: FastifyInstance, token: string, name: string) => {
+        for (let round = 0; round < 10; round++) {
+          // Several at once per round, so each app's batches hold more than one update.
+          const responses = await Promise.all(Array.from({ length: 10 }, (_, i) => send(app, token, `${name}-${round * 10 + i}`)));
+          expect(responses.map((r) => r.statusCode)).toEqual(Array(10).fill(200));
+        }
+      };
+      await Promise.all([sender(t.app, t.tokens.ucloud, 'one'), sender(second, second.services.credentials.ucloud, 'two')]);
+      const after = (await view(alice, task.jobId)).json();
+      expect(after.seq).toBe(200);
+      expect(new Set(after.messages).size).toBe(200);
+      for (const name of ['one', 'two']) {
+        const rounds = (after.messages as string[]).filter((m) => m.startsWith(`${name}-`)).map((m) => Math.floor(Number(m.split('-')[1]) / 10));
+        expect(rounds).toHaveLength(100);
+        // Within a round the ten posts race each other; rounds themselves stay in order.
+        expect(rounds).toEqual([...rounds].sort((x, y) => x - y));
+      }
+    } finally {
+      await second.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
 

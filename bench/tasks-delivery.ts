@@ -1,0 +1,336 @@
+/**
+ * postStatus → tasks.listen delivery, end to end, against a real listening server on loopback (issue 4).
+ *
+ *   npx tsx bench/tasks-delivery.ts [--rate 2000] [--seconds 10] [--tasks 100] [--listeners 50]
+ *                                   [--concurrency 64] [--postgres <url>]
+ *
+ * Each listener is its own user and owns tasks/listeners of the tasks (so every update has one listener).
+ * Two phases run against Jobdeck (`tsx server/main.ts`, PGlite in a temp dir, or a fresh PostgreSQL
+ * database with --postgres) and then against a bare http + ws relay (bench/ws-bare-relay.ts) on the same
+ * machine, which is the ceiling:
+ *   - fixed rate: updates are offered open-loop at --rate per second, round-robin over the tasks, for
+ *     --seconds; latency is from starting the POST to the frame arriving at the listener;
+ *   - saturation: --concurrency posters send back to back for --seconds; the delivered rate is the most the
+ *     pipeline does on this machine. Our rate as a ratio of the bare relay's is this phase's ratio.
+ * "lost" counts updates acknowledged with 200 that never reached their listener (waiting up to 10 s).
+ * Prints one JSON document as its last line.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import WebSocket from 'ws';
+import { freshDatabase, startServer } from '../server/live/server-process';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
+};
+const RATE = Number(option('rate', '2000'));
+const SECONDS = Number(option('seconds', '10'));
+const TASKS = Number(option('tasks', '100'));
+const LISTENERS = Number(option('listeners', '50'));
+const CONCURRENCY = Number(option('concurrency', '64'));
+const POSTGRES = option('postgres', '');
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+function httpPost(port: number, url: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, path: url, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function json(base: string, method: string, url: string, token: string, body?: unknown) {
+  const response = await fetch(`${base}${url}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  if (!response.ok) throw new Error(`${method} ${url}: ${response.status} ${await response.text()}`);
+  return response.json() as Promise<Record<string, unknown>>;
+}
+
+/** What the driver needs from a system under test. */
+interface Target {
+  name: string;
+  /** Sends update n for task t; resolves with the HTTP status. */
+  post(task: number, n: number): Promise<number>;
+  /** Called by the listeners with the n of each update they receive. */
+  onDelivery: (n: number) => void;
+  close(): Promise<void>;
+}
+
+function percentile(sorted: number[], p: number) {
+  if (sorted.length === 0) return null;
+  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 100) / 100;
+}
+
+interface PhaseResult {
+  seconds: number;
+  posted: number;
+  acknowledged: number;
+  errors: number;
+  delivered: number;
+  lost: number;
+  deliveredPerSecond: number;
+  latencyMs: { p50: number | null; p99: number | null; max: number | null };
+}
+
+async function phase(target: Target, mode: 'fixed' | 'saturation', nextN: { value: number }): Promise<PhaseResult> {
+  const sentAt = new Map<number, number>();
+  const acked = new Set<number>();
+  const latencies: number[] = [];
+  let delivered = 0;
+  let errors = 0;
+  let posted = 0;
+  let deliveredInWindow = 0;
+  let windowOpen = true;
+  target.onDelivery = (n) => {
+    const t0 = sentAt.get(n);
+    if (t0 === undefined) return;
+    latencies.push(performance.now() - t0);
+    sentAt.delete(n);
+    delivered += 1;
+    if (windowOpen) deliveredInWindow += 1;
+  };
+  const send = async () => {
+    const n = nextN.value++;
+    const task = n % TASKS;
+    posted += 1;
+    sentAt.set(n, performance.now());
+    try {
+      const status = await target.post(task, n);
+      if (status === 200) acked.add(n);
+      else errors += 1;
+    } catch {
+      errors += 1;
+    }
+  };
+
+  const start = performance.now();
+  const end = start + SECONDS * 1000;
+  const inflight = new Set<Promise<void>>();
+  if (mode === 'fixed') {
+    let sent = 0;
+    while (performance.now() < end) {
+      const due = Math.floor(((performance.now() - start) / 1000) * RATE);
+      while (sent < due) {
+        const p = send();
+        inflight.add(p);
+        void p.then(() => inflight.delete(p));
+        sent += 1;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  } else {
+    const worker = async () => {
+      while (performance.now() < end) await send();
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  }
+  const elapsed = (performance.now() - start) / 1000;
+  windowOpen = false;
+  await Promise.all(inflight);
+  // Stragglers: wait until every acknowledged update has arrived, or 10 s.
+  const drainUntil = performance.now() + 10_000;
+  while (performance.now() < drainUntil && [...acked].some((n) => sentAt.has(n))) await new Promise((resolve) => setTimeout(resolve, 20));
+  const lost = [...acked].filter((n) => sentAt.has(n)).length;
+  latencies.sort((a, b) => a - b);
+  return {
+    seconds: Math.round(elapsed * 100) / 100,
+    posted,
+    acknowledged: acked.size,
+    errors,
+    delivered,
+    lost,
+    deliveredPerSecond: Math.round(deliveredInWindow / elapsed),
+    latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: percentile(latencies, 100) },
+  };
+}
+
+function onFrames(ws: WebSocket, deliver: (n: number) => void) {
+  ws.on('message', (data) => {
+    const frame = JSON.parse(String(data)) as { type: string; payload?: { messageToAppend?: string } };
+    if (frame.type === 'message' && frame.payload?.messageToAppend) deliver(Number(frame.payload.messageToAppend));
+  });
+}
+
+const open = (url: string) =>
+  new Promise<WebSocket>((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+
+async function jobdeck(): Promise<Target & { storage: string }> {
+  const env: Record<string, string> = {};
+  let drop: (() => Promise<void>) | null = null;
+  if (POSTGRES) {
+    const db = await freshDatabase(POSTGRES, 'jobdeck_bench');
+    env.DATABASE_URL = db.url;
+    drop = db.drop;
+  }
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobdeck-bench-'));
+  // --external <base URL> <data dir>: a server started by hand (say, under `node --cpu-prof --import tsx`).
+  const external = args.indexOf('--external');
+  const server =
+    external >= 0
+      ? { base: args[external + 1]!, credentials: JSON.parse(fs.readFileSync(path.join(args[external + 2]!, 'credentials.json'), 'utf8')), stop: async () => 0 }
+      : await startServer({ ...env, LOG_LEVEL: 'error' }, dataDir);
+  const { base, credentials } = server;
+  const port = Number(new URL(base).port);
+  const users = await Promise.all(
+    Array.from({ length: LISTENERS }, async (_, i) => {
+      const { token } = (await json(base, 'POST', '/api/admin/users', credentials.admin, { username: `bench-${i}` })) as { token: string };
+      return { name: `bench-${i}`, token };
+    }),
+  );
+  const tasks: string[] = [];
+  for (let i = 0; i < TASKS; i++) {
+    const task = await json(base, 'PUT', '/api/tasks', credentials.ucloud, { title: `Bench ${i}`, owner: users[i % LISTENERS]!.name, initialStatus: null });
+    tasks.push(task.jobId as string);
+  }
+  const target: Target & { storage: string } = {
+    name: 'jobdeck',
+    storage: POSTGRES ? 'PostgreSQL' : 'PGlite',
+    onDelivery: () => {},
+    post: async (task, n) => {
+      const body = `{"update":{"jobId":"${tasks[task]}","newTitle":null,"speeds":[],"progress":null,"complete":false,"messageToAppend":"${n}","newStatus":null}}`;
+      return (await httpPost(port, '/api/tasks/postStatus', body, { authorization: `Bearer ${credentials.ucloud}` })).status;
+    },
+    close: async () => {
+      for (const ws of sockets) ws.terminate();
+      await server.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      await drop?.();
+    },
+  };
+  const sockets = await Promise.all(
+    users.map(async (user) => {
+      const ws = await open(`${base.replace('http', 'ws')}/api/tasks`);
+      onFrames(ws, (n) => target.onDelivery(n));
+      ws.send(JSON.stringify({ call: 'tasks.listen', streamId: '0', payload: {}, bearer: user.token }));
+      // Frames are handled in order: once this 404 arrives, tasks.listen is live.
+      await new Promise<void>((resolve) => {
+        const onMessage = (data: WebSocket.RawData) => {
+          if (String(data).includes('"streamId":"sync"')) {
+            ws.off('message', onMessage);
+            resolve();
+          }
+        };
+        ws.on('message', onMessage);
+        ws.send(JSON.stringify({ call: 'jobs.follow', streamId: 'sync', payload: { id: 'none' }, bearer: user.token }));
+      });
+      return ws;
+    }),
+  );
+  return target;
+}
+
+async function bare(): Promise<Target> {
+  const child: ChildProcess = spawn(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'bench/ws-bare-relay.ts'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const match = /listening (\d+)/.exec(out);
+      if (match) resolve(Number(match[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`bare relay exited with ${code}`)));
+  });
+  const owners = Array.from({ length: LISTENERS }, (_, i) => `bench-${i}`);
+  const target: Target = {
+    name: 'bare',
+    onDelivery: () => {},
+    post: async (task, n) => {
+      const body = `{"owner":"${owners[task % LISTENERS]}","update":{"jobId":"task-${task}","newTitle":null,"speeds":[],"progress":null,"complete":false,"messageToAppend":"${n}","newStatus":null,"seq":${n}}}`;
+      return (await httpPost(port, '/', body)).status;
+    },
+    close: async () => {
+      for (const ws of sockets) ws.terminate();
+      child.kill('SIGTERM');
+    },
+  };
+  const sockets = await Promise.all(
+    owners.map(async (owner) => {
+      const ws = await open(`ws://127.0.0.1:${port}/`);
+      await new Promise<void>((resolve) => {
+        ws.once('message', () => resolve());
+        ws.send(JSON.stringify({ owner }));
+      });
+      onFrames(ws, (n) => target.onDelivery(n));
+      return ws;
+    }),
+  );
+  return target;
+}
+
+async function measure(target: Target) {
+  const n = { value: 1 };
+  // A short warm-up so JIT and connection pools are settled before anything is measured.
+  const saved = { seconds: SECONDS };
+  void saved;
+  const fixed = await phase(target, 'fixed', n);
+  const saturation = await phase(target, 'saturation', n);
+  return { fixedRate: fixed, saturation };
+}
+
+const ONLY = option('only', '');
+
+async function main() {
+  if (ONLY === 'jobdeck') {
+    const ours = await jobdeck();
+    console.log(JSON.stringify(await measure(ours)));
+    await ours.close();
+    agent.destroy();
+    return;
+  }
+  const ours = await jobdeck();
+  const oursResult = await measure(ours);
+  await ours.close();
+  const ceiling = await bare();
+  const bareResult = await measure(ceiling);
+  await ceiling.close();
+  agent.destroy();
+
+  const ratio = Math.round((oursResult.saturation.deliveredPerSecond / bareResult.saturation.deliveredPerSecond) * 1000) / 1000;
+  const fixedRatio = Math.round((oursResult.fixedRate.deliveredPerSecond / bareResult.fixedRate.deliveredPerSecond) * 1000) / 1000;
+  const result = {
+    scenario: { offeredRate: RATE, seconds: SECONDS, tasks: TASKS, listeners: LISTENERS, saturationConcurrency: CONCURRENCY, storage: ours.storage },
+    machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}`,
+    jobdeck: oursResult,
+    bare: bareResult,
+    ratioOfBare: ratio,
+    ratioOfBareAtFixedRate: fixedRatio,
+    targets: {
+      ratioAtLeast: 0.5,
+      p99AtMostMs: 50,
+      lost: 0,
+      met: {
+        ratio: ratio >= 0.5,
+        p99: (oursResult.fixedRate.latencyMs.p99 ?? Infinity) <= 50,
+        lost: oursResult.fixedRate.lost === 0 && oursResult.saturation.lost === 0,
+      },
+    },
+  };
+  console.log(JSON.stringify(result));
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
