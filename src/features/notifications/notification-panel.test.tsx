@@ -74,7 +74,10 @@ describe('notification panel', () => {
 
     let panel = await openPanel(first.user);
     const items = within(panel).getAllByRole('listitem');
-    expect(items.map((li) => within(li).getByRole('link').textContent)).toEqual(['We are counting to 3, unread', 'my-database finished, unread']);
+    expect(items.map((li) => within(li).getByRole('link'))).toEqual([
+      screen.getByRole('link', { name: 'We are counting to 3, unread' }),
+      screen.getByRole('link', { name: 'my-database finished, unread' }),
+    ]);
     expect(within(items[0]!).getByRole('link')).toHaveAttribute('href', `/jobs?task=${task.jobId}`);
     await first.user.click(within(panel).getByRole('button', { name: 'Mark read: my-database finished' }));
     expect(bell()).toHaveAccessibleName('Notifications, 1 unread');

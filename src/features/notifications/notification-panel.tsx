@@ -58,6 +58,7 @@ function NotificationItem({ n, onFollow }: { n: AppNotification; onFollow: () =>
         <Link
           id={titleId}
           className="notif__title"
+          aria-label={n.read ? undefined : `${n.title}, unread`}
           to={targetHref(n.target, location)}
           onClick={() => {
             notificationRead(n.id);
@@ -65,7 +66,6 @@ function NotificationItem({ n, onFollow }: { n: AppNotification; onFollow: () =>
           }}
         >
           {n.title}
-          {!n.read ? <span className="visually-hidden">, unread</span> : null}
         </Link>
         <p className="notif__body">{n.body}</p>
         <time className="notif__time" dateTime={new Date(n.at).toISOString()}>

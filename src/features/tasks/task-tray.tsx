@@ -25,10 +25,18 @@ export interface FinishedTask {
 }
 
 function TrayIcon({ busy }: { busy: boolean }) {
+  if (busy) {
+    return (
+      <svg aria-hidden="true" width="18" height="18" viewBox="0 0 24 24" className="tray-icon tray-icon--busy">
+        <circle cx="12" cy="12" r="9" fill="none" stroke="currentColor" strokeOpacity="0.25" strokeWidth="2.5" />
+        <path d="M12 3a9 9 0 0 1 9 9" fill="none" stroke="currentColor" strokeWidth="2.5" strokeLinecap="round" />
+      </svg>
+    );
+  }
+  // Idle: a list with ticks.
   return (
-    <svg aria-hidden="true" width="18" height="18" viewBox="0 0 24 24" className={busy ? 'tray-icon tray-icon--busy' : 'tray-icon'}>
-      <circle cx="12" cy="12" r="9" fill="none" stroke="currentColor" strokeOpacity="0.25" strokeWidth="2.5" />
-      <path d="M12 3a9 9 0 0 1 9 9" fill="none" stroke="currentColor" strokeWidth="2.5" strokeLinecap="round" className="tray-icon__arc" />
+    <svg aria-hidden="true" width="18" height="18" viewBox="0 0 24 24" className="tray-icon" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round">
+      <path d="M3 6l1.5 1.5L7 5M3 12l1.5 1.5L7 11M3 18l1.5 1.5L7 17M11 6h10M11 12h10M11 18h10" />
     </svg>
   );
 }

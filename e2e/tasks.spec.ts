@@ -1,0 +1,164 @@
+import type { Page } from '@playwright/test';
+import { test, expect, api } from './fixtures';
+
+/*
+ * Seed 002 in the browser: the real server, the `ucloud` service posting over
+ * REST, and the signed-in user's dashboard receiving it over tasks.listen.
+ */
+
+interface Task {
+  jobId: string;
+  title: string | null;
+  status: string | null;
+  complete: boolean;
+  progress: { title: string; current: number; maximum: number } | null;
+  speeds: { title: string; speed: number; unit: string; asText: string }[] | null;
+  messages: string[] | null;
+}
+
+const SHOTS = 'test-results/screenshots';
+
+async function signIn(page: Page, token: string) {
+  await page.goto(`/#token=${token}`);
+  await expect(page.getByRole('heading', { name: 'Applications' })).toBeVisible();
+}
+
+const trayButton = (page: Page) => page.getByRole('button', { name: /^Tasks,/ });
+const bell = (page: Page) => page.getByRole('button', { name: /^Notifications,/ });
+
+async function openTray(page: Page) {
+  await trayButton(page).click();
+  const popover = page.getByRole('dialog', { name: 'Tasks' });
+  await expect(popover).toBeVisible();
+  return popover;
+}
+
+test.describe('live tasks', () => {
+  test('seed 002: counting to 3 reaches the tray and the notification panel, and a reload rebuilds it', async ({ page, creds, baseURL }) => {
+    await signIn(page, creds.user);
+    await expect(trayButton(page)).toHaveAccessibleName('Tasks, none running');
+    await expect(bell(page)).toHaveAccessibleName('Notifications, none unread');
+
+    // The seed's calls, as the `ucloud` service, for the signed-in user.
+    const ucloud = (method: string, url: string, body: unknown) => api(baseURL!, creds.ucloud, method, url, body);
+    const task = (await ucloud('PUT', '/api/tasks', { title: 'We are counting to 3', owner: 'user', initialStatus: null })) as Task;
+    const count = (n: number) =>
+      ucloud('POST', '/api/tasks/postStatus', {
+        update: { jobId: task.jobId, newTitle: null, speeds: [], progress: null, complete: false, messageToAppend: `Count is now ${n}`, newStatus: null },
+      });
+
+    await count(1);
+    await expect(trayButton(page)).toHaveAccessibleName('Tasks, 1 running');
+
+    const popover = await openTray(page);
+    const card = popover.getByRole('list', { name: 'Running tasks' }).getByRole('listitem', { name: 'We are counting to 3' });
+    const lines = card.getByRole('log', { name: 'Messages of We are counting to 3' }).locator('.message-log__line');
+    await expect(lines).toHaveText(['Count is now 1']);
+    await count(2);
+    await expect(lines).toHaveText(['Count is now 1', 'Count is now 2']);
+    await count(3);
+    await expect(lines).toHaveText(['Count is now 1', 'Count is now 2', 'Count is now 3']);
+
+    await ucloud('POST', '/api/tasks/markAsComplete', { id: task.jobId });
+    const done = popover.getByRole('list', { name: 'Finished tasks' }).getByRole('listitem', { name: 'We are counting to 3' });
+    await expect(done.getByText('Complete', { exact: true })).toBeVisible();
+    await expect(done.locator('.message-log__line')).toHaveText(['Count is now 1', 'Count is now 2', 'Count is now 3']);
+    await expect(trayButton(page)).toHaveAccessibleName('Tasks, none running');
+
+    await expect(bell(page)).toHaveAccessibleName('Notifications, 1 unread');
+    await page.keyboard.press('Escape');
+    await expect(popover).toBeHidden();
+    await expect(trayButton(page)).toBeFocused();
+
+    await bell(page).click();
+    const panel = page.getByRole('dialog', { name: 'Notifications' });
+    await expect(panel.getByRole('link', { name: 'We are counting to 3, unread' })).toBeVisible();
+    await page.screenshot({ path: `${SHOTS}/notifications-light.png` });
+    await page.keyboard.press('Escape');
+
+    // A reload rebuilds the same state: the task from REST, the notification from storage.
+    await page.reload();
+    await expect(trayButton(page)).toHaveAccessibleName('Tasks, none running');
+    const again = await openTray(page);
+    const rebuilt = again.getByRole('list', { name: 'Finished tasks' }).getByRole('listitem', { name: 'We are counting to 3' });
+    await expect(rebuilt.getByText('Complete', { exact: true })).toBeVisible();
+    await expect(rebuilt.locator('.message-log__line')).toHaveText(['Count is now 1', 'Count is now 2', 'Count is now 3']);
+    await page.keyboard.press('Escape');
+    await expect(bell(page)).toHaveAccessibleName('Notifications, 1 unread');
+    await bell(page).click();
+    const link = page.getByRole('dialog', { name: 'Notifications' }).getByRole('link', { name: 'We are counting to 3, unread' });
+    await link.click();
+    // The notification opens the task's detail view.
+    const detail = page.getByRole('dialog', { name: 'We are counting to 3' });
+    await expect(detail.locator('.message-log__line')).toHaveText(['Count is now 1', 'Count is now 2', 'Count is now 3']);
+    await expect(bell(page)).toHaveAccessibleName('Notifications, none unread');
+  });
+
+  test('progress and speeds survive a dropped socket: the popover ends equal to the server, with no duplicated line', async ({ page, creds, baseURL }) => {
+    // Keep a handle on the page's sockets, so the journey can cut them as a network drop would.
+    await page.addInitScript(() => {
+      const Native = window.WebSocket;
+      const open: WebSocket[] = [];
+      (window as unknown as { __sockets: WebSocket[] }).__sockets = open;
+      window.WebSocket = class extends Native {
+        constructor(url: string | URL, protocols?: string | string[]) {
+          super(url, protocols);
+          open.push(this);
+        }
+      } as typeof WebSocket;
+    });
+    await signIn(page, creds.user);
+
+    const ucloud = (method: string, url: string, body: unknown) => api(baseURL!, creds.ucloud, method, url, body);
+    const task = (await ucloud('PUT', '/api/tasks', { title: 'Transferring results', owner: 'user', initialStatus: 'Starting' })) as Task;
+    const TOTAL = 30;
+    const post = (i: number) =>
+      ucloud('POST', '/api/tasks/postStatus', {
+        update: {
+          jobId: task.jobId,
+          newTitle: null,
+          newStatus: `Copying file ${i} of ${TOTAL}`,
+          progress: { title: 'Files', current: i, maximum: TOTAL },
+          speeds: [
+            { title: 'Upload', speed: 10 + i, unit: 'MB/s', asText: `${10 + i}.0 MB/s` },
+            { title: 'Files', speed: 2, unit: 'files/s', asText: '2 files/s' },
+          ],
+          complete: false,
+          messageToAppend: `Copied part-${String(i).padStart(3, '0')}.dat`,
+        },
+      });
+
+    const popover = await openTray(page);
+    for (let i = 1; i <= 10; i++) await post(i);
+    const card = popover.getByRole('listitem', { name: 'Transferring results' });
+    await expect(card.locator('.message-log__line').last()).toHaveText('Copied part-010.dat');
+    const bar = card.getByRole('progressbar', { name: 'Progress of Transferring results: Files' });
+    await expect(bar).toHaveAttribute('aria-valuetext', '10 of 30 (33%)');
+    await expect(card.getByText(/left$/)).toBeVisible();
+    await page.screenshot({ path: `${SHOTS}/tray-light.png` });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.screenshot({ path: `${SHOTS}/tray-dark.png` });
+    await page.emulateMedia({ colorScheme: 'light' });
+
+    // Drop the connection: offline, and the open sockets cut.
+    await page.context().setOffline(true);
+    await page.evaluate(() => (window as unknown as { __sockets: WebSocket[] }).__sockets.forEach((s) => s.close()));
+    await expect(page.getByText(/Reconnecting…/)).toBeVisible();
+    for (let i = 11; i <= 20; i++) await post(i);
+    await page.context().setOffline(false);
+    for (let i = 21; i <= TOTAL; i++) await post(i);
+    await ucloud('POST', '/api/tasks/markAsComplete', { id: task.jobId });
+
+    const server = (await api(baseURL!, creds.user, 'GET', `/api/tasks/retrieve?id=${task.jobId}`)) as Task;
+    expect(server.complete).toBe(true);
+    expect(server.messages).toHaveLength(TOTAL);
+
+    const done = popover.getByRole('list', { name: 'Finished tasks' }).getByRole('listitem', { name: 'Transferring results' });
+    await expect(done.getByText('Complete', { exact: true })).toBeVisible();
+    await expect(done.locator('.message-log__line')).toHaveText(server.messages!);
+    await expect(done.getByRole('progressbar')).toHaveAttribute('aria-valuetext', `${server.progress!.current} of ${server.progress!.maximum} (100%)`);
+    await expect(done.getByText(server.status!)).toBeVisible();
+    await expect(done.getByRole('list', { name: 'Speeds' })).toHaveText(server.speeds!.map((s) => `${s.title} ${s.asText}`).join(''));
+    await expect(page.getByText(/Reconnecting…/)).toBeHidden();
+  });
+});
