@@ -98,6 +98,11 @@ export function loopbackTransport(app: FastifyInstance, loopback: Loopback, time
   return loopback === 'http' ? fetchTransport(() => ownBaseUrl(app), timeoutMs) : injectTransport(app);
 }
 
+/** Exponential backoff: base, 2×base, 4×base… capped at max, each ±20 % so that retries do not march in step. */
+export function backoffDelay(failures: number, baseMs: number, maxMs: number, random = Math.random): number {
+  return Math.min(baseMs * 2 ** Math.max(0, failures - 1), maxMs) * (0.8 + 0.4 * random());
+}
+
 export const isSuccess = (status: number) => status >= 200 && status < 300;
 /** A provider that answers these has judged the request itself; sending it again cannot help. */
 const REFUSAL = new Set([400, 409, 413, 422]);
@@ -304,7 +309,7 @@ export class HttpProviderGateway implements ProviderGateway {
       if ((await this.deliver(provider, op, run)) === 'retry') {
         if (this.stopped) return;
         queue.failures += 1;
-        const delay = Math.min(this.opts.retryMs * 2 ** (queue.failures - 1), this.opts.retryMaxMs) * (0.8 + 0.4 * Math.random());
+        const delay = backoffDelay(queue.failures, this.opts.retryMs, this.opts.retryMaxMs);
         queue.timer = setTimeout(() => {
           queue.timer = null;
           this.kick(provider);

@@ -129,6 +129,12 @@ describe('the provider API', () => {
     expect(await why('GET', '/ucloud/example/jobs/retrieve?id=', undefined)).toMatch(/^id: /);
     expect(await why('POST', '/ucloud/example/admin/forget', {}, t.tokens.admin)).toMatch(/^id: /);
     expect(await why('POST', '/ucloud/example/admin/forget', { id: 5 }, t.tokens.admin)).toMatch(/^id: /);
+    // PostgreSQL text cannot hold NUL: refused with the field named, never a 500.
+    expect(await why('POST', '/ucloud/example/jobs', { items: [job('6', { owner: { createdBy: 'us\u0000er', project: null } })] })).toBe(
+      'items[0].owner.createdBy: must not contain NUL characters',
+    );
+    expect(await why('POST', '/ucloud/example/admin/forget', { id: '1\u0000' }, t.tokens.admin)).toBe('id: must not contain NUL characters');
+    expect(await why('GET', '/ucloud/example/jobs/firewall?id=1%00', undefined)).toBe('id: must not contain NUL characters');
   });
 
   test('unknown jobs: 404 naming the id for the firewall, retrieve and forget; terminate and extend report them to the core as gone', async () => {

@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Db, Queryable } from '../db/index';
 import type { Job, JobState, JobUpdate } from '../../contract/jobs';
 import { durationToMillis, type SimpleDuration } from '../../contract/common';
-import { TransportError, isSuccess, whyOf, type Transport } from '../jobs/provider-gateway';
+import { TransportError, backoffDelay, isSuccess, whyOf, type Transport } from '../jobs/provider-gateway';
 import { text } from './messages';
 
 /*
@@ -475,7 +475,7 @@ export class ExampleProvider {
   private retryFlushLater() {
     if (!this.running) return;
     this.flushFailures += 1;
-    const delay = Math.min(this.opts.retryMs * 2 ** (this.flushFailures - 1), this.opts.retryMaxMs);
+    const delay = backoffDelay(this.flushFailures, this.opts.retryMs, this.opts.retryMaxMs);
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = setTimeout(() => {
       this.flushTimer = null;
@@ -548,7 +548,7 @@ export class ExampleProvider {
       await this.reconcile();
     } catch (error) {
       if (!this.running) return;
-      const delay = Math.min(this.opts.retryMs * 2 ** attempt, this.opts.retryMaxMs);
+      const delay = backoffDelay(attempt + 1, this.opts.retryMs, this.opts.retryMaxMs);
       this.opts.log.warn({ err: error, retryInMs: delay }, 'example provider: reconcile with the core failed; will retry');
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delay);

@@ -94,7 +94,8 @@ describe('seed 001: connecting two jobs', () => {
     await waitForState(t, databaseId, 'RUNNING');
     const webId = (await t.call('POST', '/api/jobs', t.tokens.user, webAppConnectedTo(databaseId))).json().responses[0].id as string;
     await t.call('POST', '/api/jobs/terminate', t.tokens.user, { items: [{ id: databaseId }] });
-    const web = await waitForState(t, webId, 'RUNNING');
+    const web = await waitForStatus(t, webId, /^(Could not connect to job|Peer 'database' is gone)/);
+    expect(web.status.state).toBe('RUNNING');
     const lines = statuses(web);
     // Whichever came first, the web app's timeline says what happened to its peer.
     expect(

@@ -1,4 +1,4 @@
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
@@ -17,8 +17,11 @@ export const FAST: Partial<Config> = {
   providerRetryMaxMs: 200,
 };
 
+// A full run shares two cores with PGlite's WASM; give transitions room without ever waiting when they are quick.
+vi.setConfig({ testTimeout: 90_000, hookTimeout: 90_000 });
+
 /** Bounded polling for asynchronous transitions. */
-export const POLL = { timeout: 15_000, interval: 20 };
+export const POLL = { timeout: 30_000, interval: 20 };
 
 export const product = { id: 'example-compute', category: 'example-compute', provider: 'example' };
 
