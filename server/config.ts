@@ -22,6 +22,8 @@ export interface Config {
   exampleQueueDelayMs: number;
   exampleBatchRunMs: number;
   exampleTickMs: number;
+  /** Report each job's image pull as a task of its user (JOBDECK_EXAMPLE_IMAGE_PULL=off disables it). */
+  exampleImagePull: boolean;
   /** Completed tasks are deleted this long after completion (contract §6: 7 days). */
   taskRetentionMs: number;
   /** WebSocket hub (contract §7): ping interval, and the send buffer past which a slow client is dropped. */
@@ -70,6 +72,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     exampleQueueDelayMs: intFromEnv(env, 'JOBDECK_EXAMPLE_QUEUE_MS', 3_000),
     exampleBatchRunMs: intFromEnv(env, 'JOBDECK_EXAMPLE_BATCH_MS', 30_000),
     exampleTickMs: intFromEnv(env, 'JOBDECK_EXAMPLE_TICK_MS', 250),
+    exampleImagePull: env.JOBDECK_EXAMPLE_IMAGE_PULL !== 'off',
     taskRetentionMs: intFromEnv(env, 'JOBDECK_TASK_RETENTION_MS', 7 * 24 * 3600 * 1000),
     wsPingIntervalMs: intFromEnv(env, 'JOBDECK_WS_PING_MS', 30_000),
     wsMaxBufferedBytes: intFromEnv(env, 'JOBDECK_WS_MAX_BUFFERED_BYTES', 4 * 1024 * 1024),

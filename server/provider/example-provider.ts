@@ -4,6 +4,7 @@ import type { Job, JobState, JobUpdate } from '../../contract/jobs';
 import { durationToMillis, type SimpleDuration } from '../../contract/common';
 import { TransportError, backoffDelay, isSuccess, whyOf, type Transport } from '../jobs/provider-gateway';
 import { text } from './messages';
+import { ImagePuller } from './image-pull';
 
 /*
  * The built-in provider "example" (contract §5). It knows jobs only from the provider API, keeps its own
@@ -68,6 +69,8 @@ export interface ExampleProviderOptions {
   retryMaxMs: number;
   /** Applications that finish on their own with SUCCESS; everything else is a service. */
   batchApplications?: string[];
+  /** Report each new job's image pull as a task of its user, during its queue delay. */
+  imagePull?: boolean;
 }
 
 interface Outgoing {
@@ -112,8 +115,13 @@ export class ExampleProvider {
   private running = false;
   private stopping = false;
 
+  private readonly puller: ImagePuller | null;
+
   constructor(private readonly opts: ExampleProviderOptions) {
     this.batchApps = new Set(opts.batchApplications ?? ['acme-batch']);
+    this.puller = opts.imagePull
+      ? new ImagePuller({ core: opts.core, token: opts.token, log: opts.log, durationMs: opts.queueDelayMs * 0.8 })
+      : null;
   }
 
   private get db() {
@@ -125,7 +133,7 @@ export class ExampleProvider {
   /** Accepts jobs into the queue. Receiving a job again (a retried call) changes nothing. */
   async create(jobs: Job[]): Promise<{ id: string }[]> {
     const now = Date.now();
-    await this.db.tx(async (q) => {
+    const fresh = await this.db.tx(async (q) => {
       const rows: ExampleJobRow[] = jobs.map((job) => ({
         job_id: job.id,
         owner: job.owner.createdBy,
@@ -160,7 +168,14 @@ export class ExampleProvider {
           [links.map((l) => l.from), links.map((l) => l.hostname), links.map((l) => l.jobId)],
         );
       }
+      return fresh;
     });
+    if (this.puller && this.running) {
+      for (const job of jobs.filter((j) => fresh.has(j.id))) {
+        const { name, version } = job.specification.application;
+        this.track(this.puller.pull({ jobId: job.id, owner: job.owner.createdBy, image: `${name}:${version}` }));
+      }
+    }
     this.kickTick();
     return jobs.map((job) => ({ id: job.id }));
   }
@@ -592,6 +607,7 @@ export class ExampleProvider {
     this.tickTimer = null;
     this.flushTimer = null;
     this.wakeReconcile?.();
+    this.puller?.stop();
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
   }
 

@@ -24,6 +24,7 @@ export const exampleProviderPlugin = fp(async (app: FastifyInstance, opts: { loo
     tickMs: Math.max(1, config.exampleTickMs),
     retryMs: config.providerRetryMs,
     retryMaxMs: config.providerRetryMaxMs,
+    imagePull: config.exampleImagePull,
   });
   app.services.example = provider;
   await app.register(exampleProviderRoutes, { provider });

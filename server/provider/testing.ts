@@ -136,7 +136,7 @@ export class StubProvider {
 export async function restart(t: TestApp, config: Partial<Config>, between?: () => Promise<void>): Promise<TestApp> {
   await t.app.close();
   await between?.();
-  const app = await buildApp({ db: t.db, config: { dataDir: t.dataDir, publicDir: null, ...config } });
+  const app = await buildApp({ db: t.db, config: { dataDir: t.dataDir, publicDir: null, exampleImagePull: false, ...config } });
   await app.ready();
   return {
     ...t,

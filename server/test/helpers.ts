@@ -37,7 +37,8 @@ export async function openTestDb(): Promise<{ db: Db; cleanup: () => Promise<voi
 export async function buildTestApp(config: Partial<Config> = {}): Promise<TestApp> {
   const { db, cleanup } = await openTestDb();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobdeck-test-'));
-  const app = await buildApp({ db, config: { dataDir, publicDir: null, ...config } });
+  // The example provider's image-pull tasks would land in every test's task streams; tests that want them ask.
+  const app = await buildApp({ db, config: { dataDir, publicDir: null, exampleImagePull: false, ...config } });
   await app.ready();
   const tokens = app.services.credentials;
   return {
