@@ -1,4 +1,4 @@
-import { memo, useCallback, useLayoutEffect, useRef, useState } from 'react';
+import { memo, useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 
 interface MessageLogProps {
   messages: readonly string[];
@@ -38,11 +38,27 @@ export function MessageLog({ messages, dropped, label, limit, className }: Messa
     setBehind(!atEnd);
   }, []);
 
+  // Off-screen logs (a hundred tasks in the tray) are not scrolled: reading scrollHeight inside a
+  // `content-visibility: auto` card forces its layout, a cost per card per frame. They catch up when shown.
+  const visible = useRef(true);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || typeof IntersectionObserver === 'undefined') return undefined;
+    const observer = new IntersectionObserver((entries) => {
+      const entry = entries[entries.length - 1];
+      if (!entry) return;
+      visible.current = entry.isIntersecting;
+      if (entry.isIntersecting && following.current) el.scrollTop = el.scrollHeight;
+    });
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
+
   const lastKey = offset + shown.length;
   useLayoutEffect(() => {
     const el = ref.current;
     // All of this frame's DOM writes are done before layout effects run, so this read costs one layout.
-    if (el && following.current) el.scrollTop = el.scrollHeight;
+    if (el && following.current && visible.current) el.scrollTop = el.scrollHeight;
   }, [lastKey]);
 
   const jump = () => {

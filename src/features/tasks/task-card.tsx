@@ -5,7 +5,7 @@ import { TaskProgress } from '@/features/tasks/task-progress';
 import { useTask } from '@/features/tasks/task-store';
 
 /** Lines of the log the tray shows per task; the detail view has the whole kept log. */
-export const TRAY_LOG_LINES = 100;
+export const TRAY_LOG_LINES = 50;
 
 export const OUTCOME_LABEL: Record<TaskOutcome, string> = { running: 'Running', complete: 'Complete', failed: 'Failed' };
 
