@@ -124,7 +124,7 @@ describe('frames that are not a valid call get a response frame naming the probl
     ['an empty call', { call: '', streamId: 's2', payload: {}, bearer: 'x' }, 's2', 400, /^call: must not be empty/],
     ['a missing streamId', { call: 'tasks.listen', payload: {}, bearer: 'x' }, '', 400, /^streamId: /],
     ['a streamId that is not a string', { call: 'tasks.listen', streamId: 3, payload: {}, bearer: 'x' }, '', 400, /^streamId: must be a non-empty string/],
-    ['a missing bearer', { call: 'tasks.listen', streamId: 's3', payload: {} }, 's3', 400, /^bearer: /],
+    ['a missing bearer', { call: 'tasks.listen', streamId: 's3', payload: {} }, 's3', 401, /^bearer: a bearer token is required/],
     ['a missing payload', { call: 'tasks.listen', streamId: 's4', bearer: 'x' }, 's4', 400, /^payload: /],
     ['an unknown field', { call: 'tasks.listen', streamId: 's5', payload: {}, bearer: 'x', token: 'y' }, 's5', 400, /^token: unknown field/],
     ['an unknown call', { call: 'tasks.subscribe', streamId: 's6', payload: {}, bearer: 'x' }, 's6', 400, /^call: unknown call 'tasks\.subscribe'; expected one of tasks\.listen, jobs\.follow, jobs\.listen$/],

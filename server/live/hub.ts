@@ -203,7 +203,9 @@ export class LiveHub {
     const streamIdGuess = isRecord(value) && typeof value.streamId === 'string' ? value.streamId.slice(0, MAX_STREAM_ID_LENGTH) : '';
     const checked = validate(ClientFrame, value, '(frame)');
     if (!checked.ok) {
-      this.respond(conn, streamIdGuess, 400, checked.why);
+      // No token is a 401 (contract §0), like a missing Authorization header, not a malformed frame.
+      const noBearer = checked.path === 'bearer' && isRecord(value) && (value.bearer === undefined || value.bearer === null);
+      this.respond(conn, streamIdGuess, noBearer ? 401 : 400, noBearer ? 'bearer: a bearer token is required in the frame' : checked.why);
       return;
     }
     const frame = checked.value;

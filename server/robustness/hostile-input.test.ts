@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../test/helpers';
 import { databaseSpec, update } from '../test/jobs-fixtures';
+import { seedPayloads } from '../../contract/fixtures/seed-payloads';
 
 /*
  * Property-based hostile input: random JSON, wrong types, huge strings, deep nesting, unicode, numbers at their
@@ -25,6 +26,11 @@ export const bodyEndpoints: Endpoint[] = [
   { method: 'POST', url: '/api/jobs/control/update', caller: 'provider', valid: { items: [{ id: '1', update: update({ status: 'fuzz' }) }] } },
   { method: 'POST', url: '/api/admin/users', caller: 'admin', valid: { username: 'fuzzer' } },
   { method: 'POST', url: '/api/admin/tokens/issue', caller: 'admin', valid: { username: 'user' } },
+  { method: 'PUT', url: '/api/tasks', caller: 'ucloud', valid: { title: 'fuzz', owner: 'user', initialStatus: null } },
+  { method: 'POST', url: '/api/tasks/postStatus', caller: 'ucloud', valid: { update: { jobId: '00000000-0000-4000-8000-000000000000', newTitle: null, speeds: [{ title: 'Down', speed: 1.5, unit: 'MB/s', asText: '1.5 MB/s' }], progress: { title: 'p', current: 1, maximum: 2 }, complete: false, messageToAppend: 'm', newStatus: null } } },
+  { method: 'POST', url: '/api/tasks/markAsComplete', caller: 'ucloud', valid: { id: '00000000-0000-4000-8000-000000000000' } },
+  { method: 'POST', url: '/ucloud/example/jobs/verify', caller: 'ucloud', valid: seedPayloads().find((c) => c.call === 'provider.jobs.verify')!.body },
+  { method: 'POST', url: '/ucloud/example/admin/forget', caller: 'admin', valid: { id: '1' } },
 ];
 
 export const queryEndpoints: Endpoint[] = [
@@ -35,6 +41,11 @@ export const queryEndpoints: Endpoint[] = [
   { method: 'GET', url: '/api/hpc/apps/browse', caller: 'user', valid: null },
   { method: 'GET', url: '/api/hpc/apps/retrieve', caller: 'user', valid: null },
   { method: 'GET', url: '/api/products/browse', caller: 'user', valid: null },
+  { method: 'GET', url: '/api/jobs/firewall', caller: 'user', valid: null },
+  { method: 'GET', url: '/api/tasks', caller: 'user', valid: null },
+  { method: 'GET', url: '/api/tasks/retrieve', caller: 'user', valid: null },
+  { method: 'GET', url: '/ucloud/example/jobs/firewall', caller: 'ucloud', valid: null },
+  { method: 'GET', url: '/ucloud/example/jobs/retrieve', caller: 'ucloud', valid: null },
 ];
 
 const boundNumbers = fc.constantFrom(0, -0, -1, 1, 0.5, 2 ** 31, -(2 ** 31), 2 ** 53, Number.MAX_SAFE_INTEGER + 2, 1e308, -1e308, Number.MIN_VALUE);
@@ -77,7 +88,7 @@ const hostileBody = (valid: unknown) =>
   );
 
 const hostileQuery = fc.dictionary(
-  fc.oneof(fc.constantFrom('id', 'itemsPerPage', 'next', 'filterState', 'includeUpdates', 'sortDirection', 'name', 'version', 'filterProvider'), fc.string({ maxLength: 12 })),
+  fc.oneof(fc.constantFrom('id', 'itemsPerPage', 'next', 'page', 'filterState', 'includeUpdates', 'sortDirection', 'name', 'version', 'filterProvider'), fc.string({ maxLength: 12 })),
   fc.oneof(nastyStrings, boundNumbers.map(String)),
   { maxKeys: 4 },
 );
@@ -85,7 +96,7 @@ const hostileQuery = fc.dictionary(
 let t: TestApp;
 let cases = 0;
 beforeAll(async () => {
-  t = await buildTestApp({ exampleProvider: false } as never);
+  t = await buildTestApp();
 });
 afterAll(async () => {
   console.log(`hostile input: ${cases} cases tried`);
