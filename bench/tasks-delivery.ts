@@ -1,8 +1,9 @@
 /**
  * postStatus → tasks.listen delivery, end to end, against a real listening server on loopback (issue 4).
  *
- *   npx tsx bench/tasks-delivery.ts [--rate 2000] [--seconds 10] [--tasks 100] [--listeners 50]
- *                                   [--concurrency 64] [--postgres <url>]
+ *   npx tsx bench/tasks-delivery.ts [--rate 2000] [--seconds 10] [--warmup 3] [--tasks 100] [--listeners 50]
+ *                                   [--concurrency 64] [--postgres <url>] [--only jobdeck]
+ *                                   [--external <base URL> <data dir>]
  *
  * Each listener is its own user and owns tasks/listeners of the tasks (so every update has one listener).
  * Two phases run against Jobdeck (`tsx server/main.ts`, PGlite in a temp dir, or a fresh PostgreSQL
@@ -35,6 +36,7 @@ const TASKS = Number(option('tasks', '100'));
 const LISTENERS = Number(option('listeners', '50'));
 const CONCURRENCY = Number(option('concurrency', '64'));
 const POSTGRES = option('postgres', '');
+const WARMUP_SECONDS = Number(option('warmup', '3'));
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
@@ -90,7 +92,7 @@ interface PhaseResult {
   latencyMs: { p50: number | null; p99: number | null; max: number | null };
 }
 
-async function phase(target: Target, mode: 'fixed' | 'saturation', nextN: { value: number }): Promise<PhaseResult> {
+async function phase(target: Target, mode: 'fixed' | 'saturation', nextN: { value: number }, seconds = SECONDS): Promise<PhaseResult> {
   const sentAt = new Map<number, number>();
   const acked = new Set<number>();
   const latencies: number[] = [];
@@ -122,7 +124,7 @@ async function phase(target: Target, mode: 'fixed' | 'saturation', nextN: { valu
   };
 
   const start = performance.now();
-  const end = start + SECONDS * 1000;
+  const end = start + seconds * 1000;
   const inflight = new Set<Promise<void>>();
   if (mode === 'fixed') {
     let sent = 0;
@@ -281,9 +283,8 @@ async function bare(): Promise<Target> {
 
 async function measure(target: Target) {
   const n = { value: 1 };
-  // A short warm-up so JIT and connection pools are settled before anything is measured.
-  const saved = { seconds: SECONDS };
-  void saved;
+  // Unmeasured warm-up at the fixed rate, so JIT, connection pools and the database are settled first.
+  await phase(target, 'fixed', n, WARMUP_SECONDS);
   const fixed = await phase(target, 'fixed', n);
   const saturation = await phase(target, 'saturation', n);
   return { fixedRate: fixed, saturation };
@@ -310,7 +311,8 @@ async function main() {
   const ratio = Math.round((oursResult.saturation.deliveredPerSecond / bareResult.saturation.deliveredPerSecond) * 1000) / 1000;
   const fixedRatio = Math.round((oursResult.fixedRate.deliveredPerSecond / bareResult.fixedRate.deliveredPerSecond) * 1000) / 1000;
   const result = {
-    scenario: { offeredRate: RATE, seconds: SECONDS, tasks: TASKS, listeners: LISTENERS, saturationConcurrency: CONCURRENCY, storage: ours.storage },
+    scenario: { offeredRate: RATE, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, tasks: TASKS, listeners: LISTENERS, saturationConcurrency: CONCURRENCY, storage: ours.storage },
+    loadAverageAtEnd: os.loadavg().map((l) => Math.round(l * 100) / 100),
     machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}`,
     jobdeck: oursResult,
     bare: bareResult,

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { Db, Queryable } from '../db/index';
+import type { Db } from '../db/index';
 import type { EventBus } from '../live/bus';
 import type { Principal } from '../auth/tokens';
 import type { Page } from '../../contract/common';
@@ -14,6 +14,13 @@ export interface TasksOptions {
 }
 
 const HOUR = 3600_000;
+
+/**
+ * A task's kept log as one JSON array per task (one value to parse rather than a row per message), read
+ * through the primary key. The table may briefly hold a few hundred more than the limit (see status-writer).
+ */
+const MESSAGES = `(SELECT coalesce(json_agg(m.message ORDER BY m.n), '[]'::json) FROM task_messages m
+  WHERE m.task_id = t.id AND m.n > t.msg_count - ${TASK_MESSAGE_LIMIT}) AS messages`;
 
 /** Tasks (contract §6): create, postStatus/markAsComplete through the batching writer, list and view, retention. */
 export class TasksService {
@@ -72,51 +79,36 @@ export class TasksService {
   /** The owner's tasks, newest first, in UCloud's legacy Page (pageNumber counts from 0). */
   async list(owner: string, itemsPerPage: number, pageNumber: number): Promise<Page<Task>> {
     const [count] = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM tasks WHERE owner = $1`, [owner]);
-    const rows = await this.db.query<TaskRow>(
-      `SELECT ${TASK_COLUMNS} FROM tasks WHERE owner = $1 ORDER BY ord DESC LIMIT $2 OFFSET $3`,
+    const rows = await this.db.query<TaskRow & { messages: string[] }>(
+      `SELECT ${TASK_COLUMNS}, ${MESSAGES} FROM tasks t WHERE owner = $1 ORDER BY ord DESC LIMIT $2 OFFSET $3`,
       [owner, itemsPerPage, pageNumber * itemsPerPage],
     );
-    const messages = await this.messagesOf(this.db, rows);
     return {
       itemsInTotal: count?.n ?? 0,
       itemsPerPage,
       pageNumber,
-      items: rows.map((row) => toTask(row, messages.get(row.id) ?? [])),
+      items: rows.map((row) => toTask(row, row.messages)),
     };
   }
 
   /** The owner's task; someone else's is as unknown as a missing one (contract §0). */
   async view(owner: string, id: string): Promise<Task> {
     const rows = isTaskId(id)
-      ? await this.db.query<TaskRow>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = $1::uuid AND owner = $2`, [id, owner])
+      ? await this.db.query<TaskRow & { messages: string[] }>(
+          `SELECT ${TASK_COLUMNS}, ${MESSAGES} FROM tasks t WHERE id = $1::uuid AND owner = $2`,
+          [id, owner],
+        )
       : [];
     const row = rows[0];
     if (!row) throw notFound(`id: no task '${id}'`);
-    const messages = await this.messagesOf(this.db, [row]);
-    return toTask(row, messages.get(row.id) ?? []);
-  }
-
-  private async messagesOf(q: Queryable, rows: TaskRow[]): Promise<Map<string, string[]>> {
-    const map = new Map<string, string[]>();
-    const withMessages = rows.filter((r) => r.msg_count > 0);
-    if (withMessages.length === 0) return map;
-    const found = await q.query<{ task_id: string; message: string }>(
-      `SELECT m.task_id::text AS task_id, m.message
-       FROM task_messages m JOIN unnest($1::uuid[], $2::integer[]) AS v(id, keep_from) ON m.task_id = v.id AND m.n >= v.keep_from
-       ORDER BY m.task_id, m.n`,
-      [withMessages.map((r) => r.id), withMessages.map((r) => r.msg_count - TASK_MESSAGE_LIMIT + 1)],
-    );
-    for (const { task_id, message } of found) {
-      const list = map.get(task_id);
-      if (list) list.push(message);
-      else map.set(task_id, [message]);
-    }
-    return map;
+    return toTask(row, row.messages);
   }
 
   /** Deletes tasks completed longer ago than the retention period; returns how many. */
   async sweep(now = Date.now()): Promise<number> {
     const rows = await this.db.query(`DELETE FROM tasks WHERE complete AND completed_at <= $1 RETURNING 1 AS x`, [now - this.options.retentionMs]);
+    // Embedded PGlite runs no autovacuum; the message log churns (an append and, in bulk, a trim per message).
+    if (this.db.kind === 'pglite') await this.db.query('VACUUM (ANALYZE) tasks, task_messages');
     return rows.length;
   }
 

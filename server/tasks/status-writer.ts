@@ -137,70 +137,80 @@ export class StatusWriter {
    * Returns the ids of the tasks that were written.
    */
   private async commit(plan: Plan): Promise<Set<string>> {
-    const cross = this.bus.crossProcess;
-    const notifyIds: string[] = [];
-    const notifyPayloads: string[] = [];
-    if (cross) {
-      for (const event of plan.events) {
-        for (const payload of cross.encode([event])) {
-          notifyIds.push(event.taskId);
-          notifyPayloads.push(payload);
-        }
-      }
-    }
-    const params: unknown[] = [
-      JSON.stringify(
-        plan.changed.map((r) => ({
-          id: r.id,
-          expected_seq: plan.expectedSeq.get(r.id),
-          title: r.title,
-          status: r.status,
-          complete: r.complete,
-          progress: r.progress,
-          speeds: r.speeds,
-          seq: r.seq,
-          msg_count: r.msg_count,
-          modified_at: r.modified_at,
-          completed_at: r.completed_at,
-        })),
-      ),
-      JSON.stringify(plan.messages),
-    ];
-    if (cross) params.push(cross.channel, notifyIds, notifyPayloads);
-    const rows = await this.db.query<{ id: string }>(
-      `WITH v AS (
-         SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, expected_seq integer, title text, status text, complete boolean,
-           progress jsonb, speeds jsonb, seq integer, msg_count integer, modified_at bigint, completed_at bigint)
-       ), upd AS (
+    const params: unknown[] = [];
+    const param = (value: unknown) => `$${params.push(value)}`;
+    const rows = plan.changed.map((r) => ({
+      id: r.id,
+      expected_seq: plan.expectedSeq.get(r.id),
+      title: r.title,
+      status: r.status,
+      complete: r.complete,
+      progress: r.progress,
+      speeds: r.speeds,
+      seq: r.seq,
+      msg_count: r.msg_count,
+      modified_at: r.modified_at,
+      completed_at: r.completed_at,
+    }));
+    const parts = [
+      `v AS (
+         SELECT * FROM jsonb_to_recordset(${param(JSON.stringify(rows))}::jsonb) AS v(id uuid, expected_seq integer, title text,
+           status text, complete boolean, progress jsonb, speeds jsonb, seq integer, msg_count integer, modified_at bigint,
+           completed_at bigint)
+       )`,
+      `upd AS (
          UPDATE tasks t SET title = v.title, status = v.status, complete = v.complete, progress = v.progress, speeds = v.speeds,
                 seq = v.seq, msg_count = v.msg_count, modified_at = v.modified_at, completed_at = v.completed_at
          FROM v WHERE t.id = v.id AND t.seq = v.expected_seq
-         RETURNING t.id, t.msg_count
-       ), ins AS (
+         RETURNING t.id
+       )`,
+    ];
+    if (plan.messages.length > 0) {
+      parts.push(`ins AS (
          INSERT INTO task_messages (task_id, n, message)
-         SELECT m.task_id, m.n, m.message FROM jsonb_to_recordset($2::jsonb) AS m(task_id uuid, n integer, message text)
+         SELECT m.task_id, m.n, m.message FROM jsonb_to_recordset(${param(JSON.stringify(plan.messages))}::jsonb)
+           AS m(task_id uuid, n integer, message text)
          JOIN upd ON upd.id = m.task_id
-       ), trimmed AS (
-         -- Keep only the latest ${TASK_MESSAGE_LIMIT} messages of each task.
-         DELETE FROM task_messages d USING upd
-         WHERE upd.msg_count > ${TASK_MESSAGE_LIMIT} AND d.task_id = upd.id AND d.n <= upd.msg_count - ${TASK_MESSAGE_LIMIT}
-       )${
-         cross
-           ? `, note AS (
-         SELECT pg_notify($3, x.payload) FROM unnest($4::uuid[], $5::text[]) WITH ORDINALITY AS x(task_id, payload, i)
+       )`);
+    }
+    if (plan.trims.length > 0) {
+      // Row by row through the primary key (LATERAL, then by ctid): the planner must never pick a scan of the
+      // whole message table for this, whatever its statistics say.
+      parts.push(`trimmed AS (
+         DELETE FROM task_messages WHERE ctid = ANY (ARRAY(
+           SELECT old.ctid FROM unnest(${param(plan.trims.map((t) => t.id))}::uuid[], ${param(plan.trims.map((t) => t.keepFrom))}::integer[])
+             AS k(id, keep_from)
+           JOIN upd ON upd.id = k.id
+           CROSS JOIN LATERAL (SELECT ctid FROM task_messages m WHERE m.task_id = k.id AND m.n < k.keep_from) AS old
+         ))
+       )`);
+    }
+    const cross = this.bus.crossProcess;
+    let tail = 'SELECT upd.id::text AS id FROM upd';
+    if (cross) {
+      const ids: string[] = [];
+      const payloads: string[] = [];
+      for (const event of plan.events) {
+        for (const payload of cross.encode([event])) {
+          ids.push(event.taskId);
+          payloads.push(payload);
+        }
+      }
+      // pg_notify is volatile, so PostgreSQL calls it after the ORDER BY: the NOTIFYs go out in seq order.
+      parts.push(`note AS (
+         SELECT pg_notify(${param(cross.channel)}, x.payload)
+         FROM unnest(${param(ids)}::uuid[], ${param(payloads)}::text[]) WITH ORDINALITY AS x(task_id, payload, i)
          JOIN upd ON upd.id = x.task_id ORDER BY x.i
-       )
-       SELECT upd.id::text AS id FROM upd WHERE (SELECT count(*) FROM note) >= 0`
-           : `
-       SELECT upd.id::text AS id FROM upd`
-       }`,
-      params,
-    );
-    return new Set(rows.map((r) => r.id));
+       )`);
+      tail += ' WHERE (SELECT count(*) FROM note) >= 0';
+    }
+    const written = await this.db.query<{ id: string }>(`WITH ${parts.join(',\n')}\n${tail}`, params);
+    return new Set(written.map((r) => r.id));
   }
 }
 
 const MAX_ATTEMPTS = 10;
+const TRIM_EVERY = 250;
 const MAX_KNOWN = 10_000;
 
 interface Plan {
@@ -209,6 +219,8 @@ interface Plan {
   /** The seq each changed task had when it was read: the compare-and-set condition. */
   expectedSeq: Map<string, number>;
   messages: { task_id: string; n: number; message: string }[];
+  /** Tasks whose log passed another TRIM_EVERY messages beyond the limit: delete below keepFrom. */
+  trims: { id: string; keepFrom: number }[];
   events: TaskEvent[];
   /** 404/409 for updates that cannot apply; null for those that do. */
   outcome: Map<Pending, HttpError | null>;
@@ -217,7 +229,8 @@ interface Plan {
 /** Applies the updates to the rows read, in arrival order, so a batch behaves as if they were sent one by one. */
 function planBatch(pending: Pending[], rows: TaskRow[], now: number): Plan {
   const byId = new Map(rows.map((r) => [r.id, r]));
-  const plan: Plan = { changed: [], expectedSeq: new Map(), messages: [], events: [], outcome: new Map() };
+  const plan: Plan = { changed: [], expectedSeq: new Map(), messages: [], trims: [], events: [], outcome: new Map() };
+  const countBefore = new Map<string, number>();
   for (const p of pending) {
     const id = p.update.jobId;
     const row = byId.get(id);
@@ -232,6 +245,7 @@ function planBatch(pending: Pending[], rows: TaskRow[], now: number): Plan {
     }
     if (!plan.expectedSeq.has(id)) {
       plan.expectedSeq.set(id, row.seq);
+      countBefore.set(id, row.msg_count);
       plan.changed.push(row);
     }
     const u = p.update;
@@ -256,6 +270,19 @@ function planBatch(pending: Pending[], rows: TaskRow[], now: number): Plan {
       taskId: id,
       update: p.completion ? completionUpdate(id, row.seq) : normalizeUpdate(u, row.seq),
     });
+  }
+  // Old messages are deleted in bulk every TRIM_EVERY appends, not one per append; reads show only the latest
+  // TASK_MESSAGE_LIMIT anyway.
+  for (const row of plan.changed) {
+    const before = countBefore.get(row.id)!;
+    if (row.msg_count > TASK_MESSAGE_LIMIT && Math.floor(row.msg_count / TRIM_EVERY) > Math.floor(before / TRIM_EVERY)) {
+      plan.trims.push({ id: row.id, keepFrom: row.msg_count - TASK_MESSAGE_LIMIT + 1 });
+    }
+  }
+  // The trim cannot see rows inserted by the same statement; messages already out of the window are not inserted.
+  if (plan.trims.length > 0) {
+    const keepFrom = new Map(plan.trims.map((t) => [t.id, t.keepFrom]));
+    plan.messages = plan.messages.filter((m) => m.n >= (keepFrom.get(m.task_id) ?? 0));
   }
   return plan;
 }

@@ -202,7 +202,7 @@ describe('POST /api/tasks/postStatus', () => {
     const client = await SocketClient.inject(t.app);
     client.call('tasks.listen', 'l', {}, alice);
     await client.sync(alice);
-    const total = 1005;
+    const total = 1260;
     const responses = await Promise.all(
       Array.from({ length: total }, (_, i) => post(t.tokens.ucloud, { jobId: task.jobId, messageToAppend: `m${i}` })),
     );
@@ -214,6 +214,10 @@ describe('POST /api/tasks/postStatus', () => {
     const after = (await view(alice, task.jobId)).json();
     expect(after.seq).toBe(total);
     expect(after.messages).toEqual(applied.slice(total - 1000));
+    // Storage stays bounded too: older messages are deleted in bulk as the log grows.
+    const [stored] = await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM task_messages WHERE task_id = $1`, [task.jobId]);
+    expect(stored!.n).toBeGreaterThanOrEqual(1000);
+    expect(stored!.n).toBeLessThan(1260);
     await client.close();
   });
 });
