@@ -71,5 +71,3 @@ export function toJob(row: JobRow, updates: JobUpdateRow[] = [], includeParamete
   };
 }
 
-export const durationMs = (d: { hours: number; minutes: number; seconds: number }) =>
-  ((d.hours * 60 + d.minutes) * 60 + d.seconds) * 1000;

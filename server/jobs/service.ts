@@ -5,7 +5,8 @@ import type { Job, JobSpecification, JobState, JobUpdate } from '../../contract/
 import type { SimpleDuration } from '../../contract/common';
 import { badRequest, conflict, notFound } from '../http/errors';
 import { checkSpecification, type CheckedSpec } from './validate-spec';
-import { ACTIVE_STATES, durationMs, isFinal, toJob, toJobStatus, toJobUpdate, type JobRow, type JobUpdateRow } from './model';
+import { ACTIVE_STATES, isFinal, toJob, toJobStatus, toJobUpdate, type JobRow, type JobUpdateRow } from './model';
+import { durationToMillis } from '../../contract/common';
 
 /** How the core reaches providers (contract §5). The provider issue plugs the real one in. */
 export interface ProviderGateway {
@@ -218,7 +219,7 @@ export class JobsService {
   async extend(owner: string, items: { jobId: string; requestedTime: SimpleDuration }[]) {
     const jobs = await this.ownedBatch(owner, items.map((i) => i.jobId), (i) => `items[${i}].jobId`);
     items.forEach((item, i) => {
-      const ms = durationMs(item.requestedTime);
+      const ms = durationToMillis(item.requestedTime);
       if (ms <= 0) throw badRequest(`items[${i}].requestedTime: must be longer than zero`);
       if (ms > 30 * 24 * 3600 * 1000) throw badRequest(`items[${i}].requestedTime: must be at most 720 hours`);
       if (!ACTIVE.includes(jobs[i]!.status.state)) {

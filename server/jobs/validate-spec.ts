@@ -1,9 +1,9 @@
 import type { AppParameterValue, JobSpecification } from '../../contract/jobs';
-import type { Application, ApplicationParameter, Product } from '../../contract/catalog';
+import { VALUE_TYPE_FOR_PARAMETER, type Application, type ApplicationParameter, type Product } from '../../contract/catalog';
 import { isAbsoluteNormalisedPath, isDnsName } from '../../contract/validators';
 import type { Catalog } from '../catalog/catalog';
 import { badRequest } from '../http/errors';
-import { durationMs } from './model';
+import { durationToMillis } from '../../contract/common';
 
 /** A peer link as requested, with the path of the field that named it (for error messages). */
 export interface PeerRef {
@@ -27,20 +27,8 @@ function describeValue(v: AppParameterValue): string {
   return `a '${v.type}' value`;
 }
 
-const expectedValueType: Record<ApplicationParameter['type'], AppParameterValue['type']> = {
-  text: 'text',
-  textarea: 'text',
-  enumeration: 'text',
-  integer: 'integer',
-  floating_point: 'floating_point',
-  boolean: 'boolean',
-  input_file: 'file',
-  input_directory: 'file',
-  peer: 'peer',
-};
-
 function checkParameter(param: ApplicationParameter, value: AppParameterValue, field: string, peers: PeerRef[]) {
-  const expected = expectedValueType[param.type];
+  const expected = VALUE_TYPE_FOR_PARAMETER[param.type];
   if (value.type !== expected) {
     throw badRequest(`${field}: '${param.name}' takes a '${expected}' value, not ${describeValue(value)}`);
   }
@@ -130,11 +118,11 @@ export function checkSpecification(catalog: Catalog, raw: JobSpecification, at: 
   if (spec.timeAllocation) {
     const { minutes, seconds } = spec.timeAllocation;
     if (minutes > 59 || seconds > 59) throw badRequest(`${at}.timeAllocation: minutes and seconds must be below 60`);
-    timeAllocationMs = durationMs(spec.timeAllocation);
+    timeAllocationMs = durationToMillis(spec.timeAllocation);
     if (timeAllocationMs <= 0) throw badRequest(`${at}.timeAllocation: must be longer than zero`);
     if (timeAllocationMs > MAX_TIME_ALLOCATION_MS) throw badRequest(`${at}.timeAllocation: must be at most 720 hours`);
   } else if (application.defaultTimeAllocation) {
-    timeAllocationMs = durationMs(application.defaultTimeAllocation);
+    timeAllocationMs = durationToMillis(application.defaultTimeAllocation);
   }
 
   const peers: PeerRef[] = [];
