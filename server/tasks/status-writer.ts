@@ -1,7 +1,7 @@
 import type { Db } from '../db/index';
 import type { EventBus, TaskEvent } from '../live/bus';
 import type { TaskUpdate } from '../../contract/tasks';
-import { HttpError, conflict, notFound } from '../http/errors';
+import { conflict, notFound, type HttpError } from '../http/errors';
 import { TASK_COLUMNS, TASK_MESSAGE_LIMIT, completionUpdate, normalizeUpdate, type TaskRow } from './model';
 
 /** One postStatus or markAsComplete call waiting for its batch to commit. */
