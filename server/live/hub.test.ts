@@ -187,6 +187,12 @@ describe('frames that are not a valid call get a response frame naming the probl
   });
 });
 
+it('closes a socket (1008) that sends far more frames than it waits answers for', async () => {
+  const flood = await SocketClient.inject(t.app);
+  for (let i = 0; i < 3000; i++) flood.call('tasks.listen', `f${i}`, {}, `unknown-${i}`);
+  expect((await flood.closed).code).toBe(1008);
+});
+
 it('limits the calls open on one socket', async () => {
   const client = await SocketClient.inject(t.app);
   for (let i = 0; i < 8; i++) client.call('tasks.listen', `s${i}`, {}, alice);

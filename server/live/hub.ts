@@ -28,6 +28,7 @@ export const DEFAULT_HUB_OPTIONS: HubOptions = {
 /** Client frames are tiny; anything bigger is not one of ours. */
 export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
 const MAX_STREAM_ID_LENGTH = 128;
+const MAX_QUEUED_FRAMES = 256;
 const USER = ['USER'] as const;
 
 const PAYLOAD_SCHEMAS: Record<SocketCall, TSchema> = {
@@ -54,6 +55,8 @@ interface Connection {
   readonly streams: Map<string, Stream>;
   /** Frames are handled strictly in order, so a response to a later frame means earlier calls are live. */
   chain: Promise<void>;
+  /** Frames received and not yet handled. */
+  queued: number;
   alive: boolean;
   closed: boolean;
 }
@@ -96,7 +99,7 @@ export class LiveHub {
   }
 
   accept(ws: WebSocket) {
-    const conn: Connection = { ws, streams: new Map(), chain: Promise.resolve(), alive: true, closed: false };
+    const conn: Connection = { ws, streams: new Map(), chain: Promise.resolve(), queued: 0, alive: true, closed: false };
     this.connections.add(conn);
     ws.on('message', (data, isBinary) => this.onFrame(conn, data, isBinary));
     ws.on('pong', () => (conn.alive = true));
@@ -185,10 +188,19 @@ export class LiveHub {
       : Array.isArray(data)
         ? Buffer.concat(data).toString('utf8')
         : Buffer.from(data).toString('utf8');
+    // Frames wait their turn (in-order handling); a client that sends far faster than it is answered is cut off
+    // rather than queueing without bound.
+    if (conn.queued >= MAX_QUEUED_FRAMES) {
+      conn.ws.close(1008, 'too many frames waiting for an answer');
+      this.drop(conn);
+      return;
+    }
+    conn.queued += 1;
     conn.chain = conn.chain
       .then(() => this.handleFrame(conn, text))
       // Frames carry tokens: log that something failed, never the frame.
-      .catch((error) => this.log.error({ err: error }, 'handling a socket frame failed'));
+      .catch((error) => this.log.error({ err: error }, 'handling a socket frame failed'))
+      .finally(() => (conn.queued -= 1));
   }
 
   private async handleFrame(conn: Connection, text: string) {
@@ -322,6 +334,8 @@ export class LiveHub {
         this.drop(conn);
         continue;
       }
+      // A socket that is already closing gets its 'close' event soon; ping() would throw on it.
+      if (conn.ws.readyState !== conn.ws.OPEN) continue;
       conn.alive = false;
       conn.ws.ping();
       void this.recheckTokens(conn);
