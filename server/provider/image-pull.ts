@@ -53,14 +53,13 @@ export class ImagePuller {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakers.delete(done);
+        resolve();
+      };
       const timer = setTimeout(done, ms);
       timer.unref?.();
-      const self = this;
-      function done() {
-        clearTimeout(timer);
-        self.wakers.delete(done);
-        resolve();
-      }
       this.wakers.add(done);
     });
   }
