@@ -145,6 +145,20 @@ describe('POST /api/tasks/postStatus', () => {
     expect(after.modifiedAt).toBeGreaterThanOrEqual(after.startedAt);
   });
 
+  it('stores any text exactly as posted: quotes, backslashes, SQL, JSON and emoji', async () => {
+    const task = await create();
+    const texts = [`it's`, `a\\b\\'c`, `'); DELETE FROM tasks; --`, `$$ $tag$ E'\\x00'`, `{"json": ["x"]}`, 'ü€😀 \n\t end'];
+    for (const text of texts) {
+      const response = await post(t.tokens.ucloud, { jobId: task.jobId, messageToAppend: text, newTitle: text, progress: { title: text, current: 1, maximum: 2 }, speeds: [{ title: text, speed: 1, unit: text, asText: text }] });
+      expect(response.statusCode, response.body).toBe(200);
+    }
+    const after = (await view(alice, task.jobId)).json();
+    expect(after.messages).toEqual(texts);
+    expect(after.title).toBe(texts.at(-1));
+    expect(after.progress.title).toBe(texts.at(-1));
+    expect(after.speeds[0].asText).toBe(texts.at(-1));
+  });
+
   it('treats complete: true as markAsComplete; afterwards every update is a 409', async () => {
     const task = await create();
     expect((await post(t.tokens.ucloud, { jobId: task.jobId, messageToAppend: 'done', complete: true })).statusCode).toBe(200);
