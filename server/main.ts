@@ -39,11 +39,13 @@ async function main() {
 
   const address = await app.listen({ port: config.port, host: config.host });
   const base = address.replace('[::1]', 'localhost');
+  // In `npm run dev` the dashboard is served by Vite, so the link must point there (scripts/dev.mjs sets it).
+  const dashboard = process.env.JOBDECK_PUBLIC_URL?.replace(/\/$/, '') || base;
   const storage = config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `PGlite in ${config.dataDir}/db`;
   // The sign-in link carries the token in the fragment, which browsers never send to a server.
   process.stdout.write(
     `\nJobdeck is running at ${base}  (storage: ${storage})\n` +
-      `Sign in as 'user': ${base}/#token=${app.services.credentials.user}\n` +
+      `Sign in as 'user': ${dashboard}/#token=${app.services.credentials.user}\n` +
       `Credentials for the seeds' curl examples: ${config.dataDir}/credentials.json\n\n`,
   );
 }
