@@ -17,7 +17,7 @@ function startServer(): Promise<{ child: ChildProcess; base: string; output: () 
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 60_000);
     child.stdout!.on('data', () => {
       const match = /Jobdeck is running at (\S+)/.exec(out);
       if (match && /Sign in as 'user'/.test(out)) {
@@ -57,5 +57,5 @@ describe('the server process', () => {
     const secondStopped = exited(second.child);
     second.child.kill('SIGINT');
     expect(await secondStopped).toBe(0);
-  }, 90_000);
+  }, 180_000);
 });
