@@ -109,6 +109,7 @@ class PGliteDb implements Db {
 class PostgresDb implements Db {
   readonly kind = 'postgres' as const;
   private listenClient: pg.Client | null = null;
+  private closed = false;
   private readonly listeners = new Map<string, Set<(payload: string) => void>>();
 
   constructor(
@@ -130,6 +131,11 @@ class PostgresDb implements Db {
 
   async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // While checked out, a client has no 'error' listener of the pool's: a connection killed under a transaction
+    // (server restart, pg_terminate_backend) would otherwise crash the process. Such a client is discarded.
+    let broken: Error | undefined;
+    const onError = (error: Error) => void (broken ??= error);
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const value = await fn({ query: async <R>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as R[] });
@@ -137,33 +143,56 @@ class PostgresDb implements Db {
       return value;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {});
+      if (isConnectionLost(error)) broken ??= error as Error;
       throw error;
     } finally {
-      client.release();
+      client.removeListener('error', onError);
+      client.release(broken);
     }
   }
 
-  private async ensureListenClient(): Promise<pg.Client> {
-    if (this.listenClient) return this.listenClient;
-    const client = new pg.Client(this.clientConfig);
-    client.on('notification', (msg) => {
-      for (const cb of this.listeners.get(msg.channel) ?? []) cb(msg.payload ?? '');
+  /** One LISTEN connection at a time: connecting is shared, and errors of a replaced connection are ignored. */
+  private connectingListen: Promise<pg.Client> | null = null;
+
+  private ensureListenClient(): Promise<pg.Client> {
+    if (this.listenClient) return Promise.resolve(this.listenClient);
+    this.connectingListen ??= (async () => {
+      const client = new pg.Client(this.clientConfig);
+      client.on('notification', (msg) => {
+        if (client !== this.listenClient) return;
+        for (const cb of this.listeners.get(msg.channel) ?? []) cb(msg.payload ?? '');
+      });
+      client.on('error', () => {
+        // pg reports a killed connection twice (the server's FATAL message, then the socket's end): reconnect once.
+        if (client !== this.listenClient || this.closed) return;
+        // Reconnect and re-LISTEN; events published while down are recovered by clients' REST refetch.
+        this.listenClient = null;
+        client.end().catch(() => {});
+        setTimeout(() => void this.relisten(), 500).unref();
+      });
+      try {
+        await client.connect();
+      } catch (error) {
+        client.end().catch(() => {});
+        throw error;
+      }
+      this.listenClient = client;
+      return client;
+    })().finally(() => {
+      this.connectingListen = null;
     });
-    client.on('error', () => {
-      // Reconnect and re-LISTEN; events published while down are recovered by clients' REST refetch.
-      this.listenClient = null;
-      setTimeout(() => void this.relisten(), 500).unref();
-    });
-    await client.connect();
-    this.listenClient = client;
-    return client;
+    return this.connectingListen;
   }
 
   private async relisten() {
+    if (this.closed || this.listenClient) return;
     try {
       const client = await this.ensureListenClient();
       for (const channel of this.listeners.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
     } catch {
+      const failed = this.listenClient as pg.Client | null;
+      this.listenClient = null;
+      failed?.end().catch(() => {});
       setTimeout(() => void this.relisten(), 1000).unref();
     }
   }
@@ -187,6 +216,7 @@ class PostgresDb implements Db {
   }
 
   async close() {
+    this.closed = true;
     const client = this.listenClient;
     this.listenClient = null;
     if (client) {
@@ -196,6 +226,13 @@ class PostgresDb implements Db {
     }
     await this.pool.end();
   }
+}
+
+/** The connection itself is gone (killed backend, server restart, network): the client cannot be reused. */
+function isConnectionLost(error: unknown): boolean {
+  const e = error as { code?: string; severity?: string; message?: string } | null;
+  if (!e) return false;
+  return e.severity === 'FATAL' || (typeof e.code === 'string' && e.code.startsWith('57P')) || /Connection terminated|ECONNRESET|EPIPE/.test(e.message ?? '');
 }
 
 export async function cloneDb(db: Db): Promise<Db> {
