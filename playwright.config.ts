@@ -42,6 +42,11 @@ export default defineConfig({
     timeout: 60_000,
     stdout: 'ignore',
     stderr: 'pipe',
-    env: { PORT: String(E2E_PORT), JOBDECK_DATA_DIR: E2E_DATA_DIR },
+    env: {
+      PORT: String(E2E_PORT),
+      JOBDECK_DATA_DIR: E2E_DATA_DIR,
+      // The example provider starts jobs after 2 s (default 3 s): long enough to see IN_QUEUE turn RUNNING live.
+      JOBDECK_EXAMPLE_QUEUE_MS: '2000',
+    },
   },
 });
