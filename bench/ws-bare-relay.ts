@@ -23,6 +23,9 @@ const server = http.createServer((req, res) => {
   });
 });
 
+// Fastify's default keep-alive (72 s), so pooled client connections are not reset mid-run (Node's default is 5 s).
+server.keepAliveTimeout = 72_000;
+
 const wss = new WebSocketServer({ server });
 wss.on('connection', (ws) => {
   ws.once('message', (data) => {
