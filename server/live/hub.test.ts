@@ -202,6 +202,26 @@ it('limits the calls open on one socket', async () => {
   await client.close();
 });
 
+it('makes room by ending the oldest jobs.follow (there is no cancel call), never a listen', async () => {
+  const id = await createJob(t, databaseSpec('/limit/follow'), alice);
+  const client = await SocketClient.inject(t.app, '/api/jobs');
+  client.call('jobs.listen', 'listen', {}, alice);
+  // A client that opens a follow per page it visits, and never closes them.
+  for (let i = 0; i < 10; i++) client.call('jobs.follow', `page-${i}`, { id }, alice);
+  await client.waitMessages('page-9', 1);
+  // 8 calls fit: the listen and the 7 newest follows; the 3 oldest follows were ended, oldest first.
+  expect(client.frames.filter((f) => f.type === 'response').map((f) => [f.streamId, f.status])).toEqual([
+    ['page-0', 200],
+    ['page-1', 200],
+    ['page-2', 200],
+  ]);
+  await control(t, id, { state: 'RUNNING' });
+  expect((await client.waitMessages('listen', 1))[0].job.status.state).toBe('RUNNING');
+  expect((await client.waitMessages('page-9', 2))[1].newStatus.state).toBe('RUNNING');
+  expect(client.messages('page-0')).toHaveLength(1);
+  await client.close();
+});
+
 describe('jobs.follow', () => {
   it('sends initialJob (with its updates) first, then {updates, newStatus} as updates land', async () => {
     const id = await createJob(t, databaseSpec('/follow/a'), alice);

@@ -15,7 +15,7 @@ export interface HubOptions {
   pingIntervalMs: number;
   /** A socket whose unsent data passes this many bytes is disconnected, so a slow client cannot grow our memory. */
   maxBufferedBytes: number;
-  /** Calls that may be open at once on one socket. */
+  /** Calls that may be open at once on one socket; past it the oldest jobs.follow is ended to make room. */
   maxStreamsPerSocket: number;
 }
 
@@ -238,8 +238,14 @@ export class LiveHub {
       return;
     }
     if (conn.streams.size >= this.options.maxStreamsPerSocket) {
-      this.respond(conn, streamId, 400, `streamId: at most ${this.options.maxStreamsPerSocket} calls can be open on one socket`);
-      return;
+      // The envelope has no cancel call, so a client that follows job after job never closes the old follows.
+      // The oldest jobs.follow makes room (it is ended with a response, as any call is); listens are never displaced.
+      const oldestFollow = [...conn.streams.values()].find((s) => s.call === 'jobs.follow');
+      if (!oldestFollow) {
+        this.respond(conn, streamId, 400, `streamId: at most ${this.options.maxStreamsPerSocket} calls can be open on one socket`);
+        return;
+      }
+      this.end(oldestFollow, 200, '');
     }
     const call = frame.call as SocketCall;
 
