@@ -24,7 +24,7 @@ for (const file of files) {
   process.stdout.write(run.stdout ?? '');
   const last = (run.stdout ?? '').trim().split('\n').at(-1) ?? '';
   try {
-    results[file.replace(/\.bench\.(ts|mjs)$/, '')] = { ...JSON.parse(last), wallSeconds: (Date.now() - started) / 1000 };
+    results[file.replace(/\.bench\.(ts|mjs)$/, '')] = { ...JSON.parse(last), wallSeconds: (Date.now() - started) / 1000, ranAt: new Date(started).toISOString() };
   } catch {
     results[file] = { error: `exit ${run.status}; last line was not JSON` };
   }
@@ -40,3 +40,6 @@ const previous = fs.existsSync('bench/results.json') ? JSON.parse(fs.readFileSyn
 if (only.length > 0) doc.results = { ...previous.results, ...results };
 fs.writeFileSync('bench/results.json', JSON.stringify(doc, null, 2) + '\n');
 console.log(`\nwrote bench/results.json (${doc.machine}, ${doc.date})`);
+// The README's performance table is generated from results.json (scripts/bench-table.mjs).
+const tableRun = spawnSync(process.execPath, ['scripts/bench-table.mjs'], { stdio: 'inherit' });
+if (tableRun.status !== 0) console.error('bench-table failed; README.md not updated');
