@@ -90,7 +90,12 @@ export class StubProvider {
     this.server = http.createServer((req, res) => {
       let body = '';
       req.on('data', (chunk) => (body += chunk));
-      req.on('end', () => void this.handle(req, res, body));
+      req.on('end', () => {
+        this.handle(req, res, body).catch((error: Error) => {
+          if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ why: `stub: ${error.message}`, errorCode: null }));
+        });
+      });
     });
     await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
@@ -124,7 +129,10 @@ export class StubProvider {
 
   async close() {
     if (!this.server) return;
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    // A keep-alive connection caught between two requests can hold close() open; nothing is pending on any.
+    this.server.closeAllConnections();
+    await closed;
     this.server = null;
   }
 }

@@ -37,8 +37,12 @@ export async function openTestDb(): Promise<{ db: Db; cleanup: () => Promise<voi
 export async function buildTestApp(config: Partial<Config> = {}): Promise<TestApp> {
   const { db, cleanup } = await openTestDb();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobdeck-test-'));
-  // The example provider's image-pull tasks would land in every test's task streams; tests that want them ask.
-  const app = await buildApp({ db, config: { dataDir, publicDir: null, exampleImagePull: false, ...config } });
+  // The example provider accepts jobs but leaves them IN_QUEUE (tests drive states with control/update), and
+  // its image-pull tasks would land in every test's task streams; tests that want either ask for it.
+  const app = await buildApp({
+    db,
+    config: { dataDir, publicDir: null, exampleImagePull: false, exampleQueueDelayMs: 3_600_000, ...config },
+  });
   await app.ready();
   const tokens = app.services.credentials;
   return {
