@@ -5,7 +5,7 @@ interface MessageLogProps {
   /** Messages that already fell off the front; keeps each line's key stable as the log scrolls. */
   dropped: number;
   label: string;
-  /** Render only the newest lines (the tray); the detail view shows them all. */
+  /** Render only about this many of the newest lines (the tray; between `limit` and 1.5 × `limit`); the detail view shows them all. */
   limit?: number;
   className?: string;
 }
@@ -24,8 +24,16 @@ const STICK_THRESHOLD_PX = 8;
  * "Jump to latest".
  */
 export function MessageLog({ messages, dropped, label, limit, className }: MessageLogProps) {
-  const shown = limit !== undefined && messages.length > limit ? messages.slice(messages.length - limit) : messages;
-  const offset = dropped + (messages.length - shown.length);
+  // The window starts on a multiple of `limit / 2`, so most updates only append to the rendered lines:
+  // React then compares them in order instead of re-keying a list that lost its first line.
+  let start = 0;
+  if (limit !== undefined && messages.length > limit) {
+    const step = Math.max(1, Math.floor(limit / 2));
+    const first = Math.floor((dropped + messages.length - limit) / step) * step;
+    start = Math.max(0, first - dropped);
+  }
+  const shown = start > 0 ? messages.slice(start) : messages;
+  const offset = dropped + start;
   const ref = useRef<HTMLDivElement>(null);
   const following = useRef(true);
   const [behind, setBehind] = useState(false);

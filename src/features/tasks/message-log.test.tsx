@@ -1,0 +1,29 @@
+import { render, screen } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
+import { MessageLog } from '@/features/tasks/message-log';
+
+const lines = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `line ${from + i}`);
+const rendered = () => Array.from(screen.getByRole('log').children).map((c) => c.textContent);
+
+describe('MessageLog', () => {
+  it('renders the newest lines, in a window that only moves every half limit', () => {
+    const { rerender } = render(<MessageLog messages={lines(120)} dropped={0} label="Messages" limit={50} />);
+    let shown = rendered();
+    expect(shown.at(-1)).toBe('line 119');
+    expect(shown.length).toBeGreaterThanOrEqual(50);
+    expect(shown.length).toBeLessThan(75);
+    const first = shown[0];
+
+    // One more line: appended, the window's first line stays.
+    rerender(<MessageLog messages={lines(121)} dropped={0} label="Messages" limit={50} />);
+    shown = rendered();
+    expect(shown[0]).toBe(first);
+    expect(shown.at(-1)).toBe('line 120');
+  });
+
+  it('shows every line without a limit, as text', () => {
+    render(<MessageLog messages={['<img src=x onerror=alert(1)>', ...lines(3)]} dropped={7} label="Messages" />);
+    expect(rendered()).toEqual(['<img src=x onerror=alert(1)>', 'line 0', 'line 1', 'line 2']);
+    expect(screen.getByRole('log').querySelector('img')).toBeNull();
+  });
+});
