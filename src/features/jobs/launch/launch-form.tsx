@@ -188,7 +188,7 @@ export function LaunchForm({ app, products, source }: LaunchFormProps) {
           </div>
           <fieldset className="field time-allocation">
             <legend className="field__label">
-              Time allocation <span className="field__optional">(leave empty for the provider’s default)</span>
+              Time allocation <span className="field__optional">(starts at the application’s default; clear both fields to use it)</span>
             </legend>
             <div className="inline-fields">
               <div className="field">
