@@ -74,6 +74,9 @@ test.describe('live tasks', () => {
     const panel = page.getByRole('dialog', { name: 'Notifications' });
     await expect(panel.getByRole('link', { name: 'We are counting to 3, unread' })).toBeVisible();
     await page.screenshot({ path: `${SHOTS}/notifications-light.png` });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.screenshot({ path: `${SHOTS}/notifications-dark.png` });
+    await page.emulateMedia({ colorScheme: 'light' });
     await page.keyboard.press('Escape');
 
     // A reload rebuilds the same state: the task from REST, the notification from storage.
