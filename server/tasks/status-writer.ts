@@ -157,11 +157,9 @@ export class StatusWriter {
     const trimKeep = plan.trims.map((t) => t.keepFrom);
     const cross = this.bus.crossProcess;
     let written: { id: string }[];
-    if (this.db.kind === 'pglite' && !cross && (await this.prepared())) {
-      // Planning this statement costs about as much as running it; PGlite has one session, so plan it once.
-      const args = [literal(rows), literal(messages), arrayLiteral(trimIds, 'uuid'), arrayLiteral(trimKeep, 'integer')];
-      written = await this.db.query<{ id: string }>(`EXECUTE ${PREPARED}(${args.join(', ')})`);
-    } else if (cross) {
+    // Not PREPAREd, although planning costs about as much as running it: a plan cached while the tables were
+    // small would keep scanning them whole once they have grown (PGlite never ANALYZEs on its own).
+    if (cross) {
       const ids: string[] = [];
       const payloads: string[] = [];
       for (const event of plan.events) {
@@ -176,25 +174,6 @@ export class StatusWriter {
     }
     return new Set(written.map((r) => r.id));
   }
-
-  private preparing: Promise<boolean> | null = null;
-
-  /** PREPAREs the write once per PGlite session; false (use the plain statement) if that is not possible. */
-  private prepared(): Promise<boolean> {
-    this.preparing ??= (async () => {
-      // The literals below rely on standard strings (a backslash is an ordinary character): PostgreSQL's default.
-      const [setting] = await this.db.query<{ standard_conforming_strings: string }>('SHOW standard_conforming_strings');
-      if (setting?.standard_conforming_strings !== 'on') return false;
-      try {
-        await this.db.query(`PREPARE ${PREPARED}(jsonb, jsonb, uuid[], integer[]) AS ${WRITE_BODY}\n${WRITE_TAIL}`);
-      } catch (error) {
-        // Another writer on the same session (a second app in tests) prepared it already: same text, same plan.
-        if ((error as { code?: string }).code !== '42P05') throw error;
-      }
-      return true;
-    })();
-    return this.preparing;
-  }
 }
 
 /*
@@ -203,42 +182,36 @@ export class StatusWriter {
  * messages, trim and (on PostgreSQL, $5-$7) NOTIFYs happen only if it was.
  */
 const WRITE_BODY = `WITH v AS (
-    SELECT * FROM jsonb_to_recordset($1) AS v(id uuid, expected_seq integer, title text, status text, complete boolean,
+    SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, expected_seq integer, title text, status text, complete boolean,
       progress jsonb, speeds jsonb, seq integer, msg_count integer, modified_at bigint, completed_at bigint)
   ), upd AS (
     UPDATE tasks t SET title = v.title, status = v.status, complete = v.complete, progress = v.progress, speeds = v.speeds,
            seq = v.seq, msg_count = v.msg_count, modified_at = v.modified_at, completed_at = v.completed_at
-    FROM v WHERE t.id = v.id AND t.seq = v.expected_seq
+    FROM v
+    -- Rows are found through the primary key, one lookup per task (LATERAL, kept from being flattened into a
+    -- join by OFFSET 0, then by ctid): the cost follows the batch, never the size of the table.
+    WHERE t.ctid = ANY (ARRAY(SELECT x.ctid FROM v AS w CROSS JOIN LATERAL (SELECT ctid FROM tasks WHERE id = w.id OFFSET 0) AS x))
+      AND t.id = v.id AND t.seq = v.expected_seq
     RETURNING t.id
   ), ins AS (
     INSERT INTO task_messages (task_id, n, message)
-    SELECT m.task_id, m.n, m.message FROM jsonb_to_recordset($2) AS m(task_id uuid, n integer, message text)
+    SELECT m.task_id, m.n, m.message FROM jsonb_to_recordset($2::jsonb) AS m(task_id uuid, n integer, message text)
     JOIN upd ON upd.id = m.task_id
   ), trimmed AS (
-    -- Row by row through the primary key (LATERAL, then by ctid): never a scan of the whole message table,
-    -- whatever the statistics say.
     DELETE FROM task_messages WHERE ctid = ANY (ARRAY(
       SELECT old.ctid FROM unnest($3::uuid[], $4::integer[]) AS k(id, keep_from)
       JOIN upd ON upd.id = k.id
-      CROSS JOIN LATERAL (SELECT ctid FROM task_messages m WHERE m.task_id = k.id AND m.n < k.keep_from) AS old
+      CROSS JOIN LATERAL (SELECT ctid FROM task_messages m WHERE m.task_id = k.id AND m.n < k.keep_from OFFSET 0) AS old
     ))
   )`;
 const WRITE_TAIL = 'SELECT upd.id::text AS id FROM upd';
-const WRITE = `${WRITE_BODY.replace('jsonb_to_recordset($1)', 'jsonb_to_recordset($1::jsonb)').replace('jsonb_to_recordset($2)', 'jsonb_to_recordset($2::jsonb)')}
-${WRITE_TAIL}`;
+const WRITE = `${WRITE_BODY}\n${WRITE_TAIL}`;
 // pg_notify is volatile, so PostgreSQL calls it after the ORDER BY: the NOTIFYs go out in seq order.
 const WRITE_WITH_NOTIFY = `${WRITE.slice(0, -WRITE_TAIL.length).trimEnd()}, note AS (
     SELECT pg_notify($5, x.payload) FROM unnest($6::uuid[], $7::text[]) WITH ORDINALITY AS x(task_id, payload, i)
     JOIN upd ON upd.id = x.task_id ORDER BY x.i
   )
 ${WRITE_TAIL} WHERE (SELECT count(*) FROM note) >= 0`;
-const PREPARED = 'jobdeck_task_write';
-
-/** A standard SQL string literal (standard_conforming_strings is checked before use); the text never holds NUL. */
-const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
-/** Array literal of UUIDs (checked by isTaskId before they get here) or integers. */
-const arrayLiteral = (values: (string | number)[], type: 'uuid' | 'integer') => `ARRAY[${values.map((v) => (type === 'uuid' ? literal(String(v)) : String(Math.trunc(Number(v))))).join(', ')}]::${type}[]`;
-
 const MAX_ATTEMPTS = 10;
 const TRIM_EVERY = 250;
 const MAX_KNOWN = 10_000;
