@@ -235,22 +235,33 @@ export class HttpProviderGateway implements ProviderGateway {
     );
   }
 
-  /**
-   * Starts delivery. A crash between a job's commit and its call being queued leaves an active job the
-   * provider never answered for and no call; queue a create for each, so no job waits forever.
-   */
+  /** Starts delivery, after queueing a create for any job left without one (see recover). */
   async start(): Promise<void> {
     this.started = true;
-    await this.opts.db.query(
-      `INSERT INTO provider_calls (provider, op, job_id, created_at)
-       SELECT j.provider, 'create', j.id, $1 FROM jobs j
-       WHERE j.state IN ('IN_QUEUE', 'RUNNING', 'SUSPENDED') AND j.provider_acked_at IS NULL
-         AND NOT EXISTS (SELECT 1 FROM provider_calls c WHERE c.job_id = j.id AND c.op = 'create')
-       ORDER BY j.id`,
-      [Date.now()],
-    );
+    await this.recover(0);
     const providers = await this.opts.db.query<{ provider: string }>(`SELECT DISTINCT provider FROM provider_calls`);
     for (const { provider } of providers) this.kick(provider);
+  }
+
+  /**
+   * A crash (or a failed write) between a job's commit and its create being queued leaves an active job that
+   * its provider never answered for and no call to make; queue a create for each, so no job waits forever.
+   * Jobs younger than minAgeMs are skipped: their create may still be on its way into the queue.
+   */
+  async recover(minAgeMs: number): Promise<void> {
+    if (this.stopped) return;
+    const now = Date.now();
+    const rows = await this.opts.db.query<{ provider: string }>(
+      `INSERT INTO provider_calls (provider, op, job_id, created_at)
+       SELECT j.provider, 'create', j.id, $1 FROM jobs j
+       WHERE j.state IN ('IN_QUEUE', 'RUNNING', 'SUSPENDED') AND j.provider_acked_at IS NULL AND j.created_at <= $2
+         AND NOT EXISTS (SELECT 1 FROM provider_calls c WHERE c.job_id = j.id AND c.op = 'create')
+       ORDER BY j.id
+       RETURNING provider`,
+      [now, now - minAgeMs],
+    );
+    if (rows.length > 0) this.opts.log.warn({ jobs: rows.length }, 'provider gateway: queued creates that were missing');
+    for (const provider of new Set(rows.map((r) => r.provider))) this.kick(provider);
   }
 
   async stop(): Promise<void> {
@@ -275,7 +286,12 @@ export class HttpProviderGateway implements ProviderGateway {
     queue.timer = null;
     const q = queue;
     q.running = this.drain(provider, q)
-      .catch((error) => this.opts.log.error({ err: error, provider }, 'provider gateway: delivery failed'))
+      .catch((error) => {
+        // An unexpected failure (say, of the database) must not leave the queue idle until the next user action.
+        this.opts.log.error({ err: error, provider }, 'provider gateway: delivery failed; will retry');
+        q.failures += 1;
+        this.retryLater(provider, q);
+      })
       .finally(() => {
         q.running = null;
         if (q.again) {
@@ -307,19 +323,24 @@ export class HttpProviderGateway implements ProviderGateway {
       const end = calls.findIndex((c) => c.op !== op);
       const run = end === -1 ? calls : calls.slice(0, end);
       if ((await this.deliver(provider, op, run)) === 'retry') {
-        if (this.stopped) return;
         queue.failures += 1;
-        const delay = backoffDelay(queue.failures, this.opts.retryMs, this.opts.retryMaxMs);
-        queue.timer = setTimeout(() => {
-          queue.timer = null;
-          this.kick(provider);
-        }, delay);
-        queue.timer.unref?.();
-        this.opts.log.warn({ provider, attempts: queue.failures, retryInMs: Math.round(delay) }, 'provider unreachable; will retry');
+        this.retryLater(provider, queue);
         return;
       }
       queue.failures = 0;
     }
+  }
+
+  private retryLater(provider: string, queue: ProviderQueue) {
+    if (this.stopped) return;
+    const delay = backoffDelay(queue.failures, this.opts.retryMs, this.opts.retryMaxMs);
+    if (queue.timer) clearTimeout(queue.timer);
+    queue.timer = setTimeout(() => {
+      queue.timer = null;
+      this.kick(provider);
+    }, delay);
+    queue.timer.unref?.();
+    this.opts.log.warn({ provider, attempts: queue.failures, retryInMs: Math.round(delay) }, 'provider call failed; will retry');
   }
 
   /** Sends the longest prefix of `run` that fits one request; on a refusal of several, each is tried alone. */
@@ -462,7 +483,15 @@ export const providerGatewayPlugin = fp(async (app: FastifyInstance, opts: Provi
     log: app.log,
   });
   jobs.gateway = gateway;
-  const verify = new VerifyLoop({ db, intervalMs: config.verifyIntervalMs, token: credentials.ucloud, transportFor, log: app.log });
+  const verify = new VerifyLoop({
+    db,
+    intervalMs: config.verifyIntervalMs,
+    token: credentials.ucloud,
+    transportFor,
+    log: app.log,
+    // Each sweep also catches any job whose create never made it into the queue.
+    beforeSweep: () => gateway.recover(60_000),
+  });
   app.services.providers = { gateway, verify, transportFor };
 
   app.addHook(opts.loopback === 'http' ? 'onListen' : 'onReady', async () => {

@@ -17,6 +17,8 @@ export interface VerifyOptions {
   transportFor: (provider: string) => Transport;
   log: FastifyBaseLogger;
   pageSize?: number;
+  /** Runs at the start of each sweep; a failure is logged and the sweep goes on. */
+  beforeSweep?: () => Promise<void>;
 }
 
 export interface ProviderSweep {
@@ -79,6 +81,11 @@ export class VerifyLoop {
 
   private async sweepAll(): Promise<SweepReport> {
     const startedAt = Date.now();
+    try {
+      await this.opts.beforeSweep?.();
+    } catch (error) {
+      this.opts.log.error({ err: error }, 'verify: the pre-sweep step failed');
+    }
     const providers = await this.opts.db.query<{ provider: string }>(
       `SELECT DISTINCT provider FROM jobs WHERE state IN ('IN_QUEUE', 'RUNNING', 'SUSPENDED') ORDER BY provider`,
     );

@@ -15,6 +15,9 @@ import { ImagePuller } from './image-pull';
 
 export const PROVIDER_ID = 'example';
 
+/** Advisory lock key of the provider's state ('exam'). */
+const STATE_LOCK = 0x6578616d;
+
 const ACTIVE = ['IN_QUEUE', 'RUNNING', 'SUSPENDED'];
 const isActive = (state: string) => ACTIVE.includes(state);
 
@@ -128,12 +131,24 @@ export class ExampleProvider {
     return this.opts.db;
   }
 
+  /**
+   * Every change to the provider's state runs one at a time. Otherwise, on PostgreSQL, a job starting while
+   * its peer ends could miss both "peer is gone" and "could not connect": each transaction would read the
+   * other's row as it was before (write skew). Changes are short, so a single lock costs nothing here.
+   */
+  private tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    return this.db.tx(async (q) => {
+      await q.query(`SELECT pg_advisory_xact_lock(${STATE_LOCK})`);
+      return fn(q);
+    });
+  }
+
   // ─── Provider API (contract §5) ──────────────────────────────────────────────────────────────────────────
 
   /** Accepts jobs into the queue. Receiving a job again (a retried call) changes nothing. */
   async create(jobs: Job[]): Promise<{ id: string }[]> {
     const now = Date.now();
-    const fresh = await this.db.tx(async (q) => {
+    const fresh = await this.tx(async (q) => {
       const rows: ExampleJobRow[] = jobs.map((job) => ({
         job_id: job.id,
         owner: job.owner.createdBy,
@@ -210,7 +225,7 @@ export class ExampleProvider {
     const unknown = ids.filter((id) => !knownIds.has(id));
     if (unknown.length === 0) return;
     this.opts.log.info({ jobs: unknown.length }, 'example provider: verify found jobs it does not know');
-    await this.db.tx((q) => this.enqueue(q, unknown.map((jobId) => ({ jobId, update: unknownJobUpdate() }))));
+    await this.tx((q) => this.enqueue(q, unknown.map((jobId) => ({ jobId, update: unknownJobUpdate() }))));
     this.kickFlush();
   }
 
@@ -253,7 +268,7 @@ export class ExampleProvider {
 
   /** Drops a job from the provider's state (contract §8), so verify can be seen at work. */
   async forget(jobId: string): Promise<boolean> {
-    return this.db.tx(async (q) => {
+    return this.tx(async (q) => {
       const rows = await q.query(`DELETE FROM example_jobs WHERE job_id = $1 RETURNING job_id`, [jobId]);
       await q.query(`DELETE FROM example_outbox WHERE job_id = $1`, [jobId]);
       return rows.length > 0;
@@ -296,7 +311,7 @@ export class ExampleProvider {
    */
   private async change(ids: string[], fn: (row: ExampleJobRow) => Outgoing[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.db.tx(async (q) => {
+    await this.tx(async (q) => {
       const rows = await q.query<ExampleJobRow>(`SELECT * FROM example_jobs WHERE job_id = ANY($1::text[]) FOR UPDATE`, [ids]);
       const byId = new Map(rows.map((r) => [r.job_id, r]));
       const out: Outgoing[] = [];
@@ -367,7 +382,7 @@ export class ExampleProvider {
   private async runDue(): Promise<void> {
     for (;;) {
       const now = Date.now();
-      const count = await this.db.tx(async (q) => {
+      const count = await this.tx(async (q) => {
         const due = await q.query<ExampleJobRow>(
           `SELECT * FROM example_jobs WHERE next_event_at <= $1 ORDER BY next_event_at, job_id LIMIT 500 FOR UPDATE SKIP LOCKED`,
           [now],
@@ -539,7 +554,7 @@ export class ExampleProvider {
 
   private async resync(coreJobs: Job[]) {
     if (coreJobs.length === 0) return;
-    await this.db.tx(async (q) => {
+    await this.tx(async (q) => {
       const rows = await q.query<ExampleJobRow>(
         `SELECT e.* FROM example_jobs e WHERE e.job_id = ANY($1::text[])
            AND NOT EXISTS (SELECT 1 FROM example_outbox o WHERE o.job_id = e.job_id)`,

@@ -105,6 +105,34 @@ describe('seed 001: connecting two jobs', () => {
     ).toBe(true);
   });
 
+  test('a database ending just as its web app starts: the web app always hears of it', async () => {
+    // Fifteen pairs, each terminate aimed at the moment its web app starts. On PostgreSQL, two transactions could
+    // each read the other's job as it was before, and the web app would hear neither "connected, then gone" nor
+    // "could not connect"; the provider's changes are serialised so that it cannot.
+    await t.close();
+    t = await buildTestApp({ ...FAST, exampleQueueDelayMs: 40, exampleTickMs: 5 });
+    const databases: string[] = [];
+    for (let i = 0; i < 15; i++) {
+      const body = structuredClone(databaseBody);
+      body.items[0]!.parameters = { dataStore: { type: 'file', path: `/race/${i}`, readOnly: false } };
+      databases.push((await t.call('POST', '/api/jobs', t.tokens.user, body)).json().responses[0].id as string);
+    }
+    for (const id of databases) await waitForState(t, id, 'RUNNING');
+    const webApps = await Promise.all(
+      databases.map(async (databaseId, i) => {
+        const webId = (await t.call('POST', '/api/jobs', t.tokens.user, webAppConnectedTo(databaseId))).json().responses[0].id as string;
+        // Setup, not an assertion: spread the terminates around the web apps' start (queue delay 40 ms).
+        await new Promise((resolve) => setTimeout(resolve, 25 + (i % 6) * 5));
+        await t.call('POST', '/api/jobs/terminate', t.tokens.user, { items: [{ id: databaseId }] });
+        return webId;
+      }),
+    );
+    for (const webId of webApps) {
+      const web = await waitForStatus(t, webId, /^(Could not connect to job|Peer 'database' is gone)/);
+      expect(web.status.state).toBe('RUNNING');
+    }
+  });
+
   test("the firewall view is the owner's only: another user's job is 404, and bad input names the field", async () => {
     const databaseId = (await t.call('POST', '/api/jobs', t.tokens.user, databaseBody)).json().responses[0].id as string;
     const other = await t.call('POST', '/api/admin/users', t.tokens.admin, { username: 'mallory' });
