@@ -42,6 +42,16 @@ function parseJson(body: string): unknown {
   }
 }
 
+/**
+ * A lost or refused database connection is an outage, not a bug in the request: PostgreSQL's connection-exception
+ * (08…) and operator-intervention (57P…) classes, and the driver's own "connection terminated" errors.
+ */
+function isDatabaseUnavailable(error: unknown): boolean {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && (/^08/.test(code) || /^57P0[1-3]$/.test(code) || code === 'ECONNREFUSED' || code === 'ECONNRESET')) return true;
+  return typeof message === 'string' && /Connection terminated|Client has encountered a connection error|terminating connection/i.test(message);
+}
+
 /** Builds the whole server as a Fastify instance; it never listens (main.ts does, tests use inject). */
 export async function buildApp(options: BuildOptions): Promise<FastifyInstance> {
   const config: Config = { ...configFromEnv(), publicDir: null, ...options.config };
@@ -96,6 +106,10 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     }
     if (status >= 400 && status < 500) {
       return reply.status(status).send({ why: error.message, errorCode: null });
+    }
+    if (isDatabaseUnavailable(error)) {
+      request.log.warn({ err: error }, 'database unavailable');
+      return reply.status(503).header('retry-after', '2').send({ why: 'The database is unavailable right now; try again in a few seconds', errorCode: 'DATABASE_UNAVAILABLE' });
     }
     request.log.error({ err: error }, 'unhandled error');
     return reply.status(500).send({ why: 'Internal server error', errorCode: null });
