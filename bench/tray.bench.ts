@@ -183,6 +183,9 @@ if (profileFile) {
   await cdp.send('Profiler.enable');
   await cdp.send('Profiler.start');
 }
+// TRAY_BENCH_TRACE=file.json records a Chrome trace of the run (open it in DevTools' Performance panel).
+const traceFile = process.env.TRAY_BENCH_TRACE;
+if (traceFile) await browser.startTracing(page, { path: traceFile, categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8'] });
 const heapBefore = await heapMB();
 const threadBefore = await mainThread();
 log(`heap before: ${round(heapBefore)} MB; driving ${RATE} updates/s over ${TASKS} tasks for ${SECONDS} s…`);
@@ -254,6 +257,7 @@ const { arrivals, socketArrivals, longTasks } = await page.evaluate(() => {
   return { arrivals: [...w.__arrivals.entries()], socketArrivals: [...w.__socketArrivals.entries()], longTasks: w.__longTasks };
 });
 const threadAfter = await mainThread();
+if (traceFile) await browser.stopTracing();
 if (profileFile) fs.writeFileSync(profileFile, JSON.stringify((await cdp.send('Profiler.stop')).profile));
 const heapAfter = await heapMB();
 
