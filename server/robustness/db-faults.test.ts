@@ -12,7 +12,7 @@ import { freshDatabase, postgresUnreachable, startServer, type ServerProcess } f
  * What the user sees:
  *   - a request that was in flight when its connection died answers 503 "The database is unavailable right now; try
  *     again in a few seconds" (or succeeds, on a connection the pool had already replaced); none hangs, none is a 500;
- *   - the processes stay up, and within a few seconds REST works again on both;
+ *   - the processes stay up, and REST works again on both at once (the test allows 10 s);
  *   - an open tasks.listen / jobs.listen socket stays open, and a client that reconnects gets live events again,
  *     also events written through the OTHER process (LISTEN/NOTIFY is re-established);
  *   - every write that was acknowledged (200) is in the database afterwards; events written while a process's
@@ -153,7 +153,7 @@ describe('the PostgreSQL connection drops and comes back', () => {
 
     // The fault: every backend of this database, twice (the second catches connections opened in between).
     const killed = await terminateBackends(dbName);
-    await vi.waitFor(() => expect(failures.length + ackedCount).toBeGreaterThan(60), { timeout: 5_000, interval: 10 });
+    await vi.waitFor(() => expect(failures.length + ackedCount).toBeGreaterThan(60), { timeout: 10_000, interval: 10 });
     const killedAgain = await terminateBackends(dbName);
     console.log(`db-faults: terminated ${killed} + ${killedAgain} PostgreSQL backends of ${dbName}`);
     expect(killed).toBeGreaterThanOrEqual(2); // at least each process's LISTEN connection
@@ -165,11 +165,12 @@ describe('the PostgreSQL connection drops and comes back', () => {
           expect(server.child.exitCode, `server exited:\n${server.output()}`).toBeNull();
           expect((await call(server.base, 'GET', '/api/tasks?itemsPerPage=10&page=0', user)).status).toBe(200);
         },
-        { timeout: 5_000, interval: 100 },
+        // Typically at once; the bound leaves room for a machine shared with other test runs.
+        { timeout: 10_000, interval: 100 },
       );
     }
     const ackedAtRecovery = ackedCount;
-    await vi.waitFor(() => expect(ackedCount).toBeGreaterThan(ackedAtRecovery + 50), { timeout: 10_000, interval: 20 });
+    await vi.waitFor(() => expect(ackedCount).toBeGreaterThan(ackedAtRecovery + 20), { timeout: 15_000, interval: 20 });
     stop = true;
     await Promise.all(workers);
 
