@@ -11,6 +11,11 @@ if (typeof globalThis.CSS === 'undefined' || typeof globalThis.CSS.supports !== 
   Object.defineProperty(globalThis, 'CSS', { value: { ...(globalThis.CSS ?? {}), supports: () => false }, configurable: true });
 }
 
+// jsdom does no layout, so it has no scrollIntoView; Ariakit calls it when a popover or combobox item gets focus.
+if (typeof Element.prototype.scrollIntoView !== 'function') {
+  Element.prototype.scrollIntoView = function scrollIntoView() {};
+}
+
 // Lazy routes and MSW answer asynchronously; two test files share two cores.
 configure({ asyncUtilTimeout: 4000 });
 
