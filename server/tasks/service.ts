@@ -105,23 +105,24 @@ export class TasksService {
   }
 
   /** Deletes tasks completed longer ago than the retention period; returns how many. */
-  async sweep(now = Date.now()): Promise<number> {
+  async sweep(now = Date.now(), vacuum = false): Promise<number> {
     const rows = await this.db.query(`DELETE FROM tasks WHERE complete AND completed_at <= $1 RETURNING 1 AS x`, [now - this.options.retentionMs]);
     // Embedded PGlite runs no autovacuum; the message log churns (an append and, in bulk, a trim per message).
-    if (this.db.kind === 'pglite') await this.db.query('VACUUM (ANALYZE) tasks, task_messages');
+    if (vacuum && this.db.kind === 'pglite') await this.db.query('VACUUM (ANALYZE) tasks, task_messages');
     return rows.length;
   }
 
   /** Starts the retention sweep: once now, then hourly (or more often for a short retention). */
   start(onError: (error: unknown) => void) {
-    const run = () => {
+    const run = (vacuum: boolean) => {
       if (this.sweeping) return;
-      this.sweeping = this.sweep()
+      this.sweeping = this.sweep(Date.now(), vacuum)
         .catch(onError)
         .finally(() => (this.sweeping = null));
     };
-    run();
-    this.sweepTimer = setInterval(run, Math.max(1000, Math.min(HOUR, this.options.retentionMs)));
+    // At start only the delete: a fresh process has nothing to vacuum yet, and starting should be quick.
+    run(false);
+    this.sweepTimer = setInterval(() => run(true), Math.max(1000, Math.min(HOUR, this.options.retentionMs)));
     this.sweepTimer.unref();
   }
 
