@@ -27,7 +27,8 @@ async function start(log?: Writable) {
   return { app, call, close: async () => { await app.close(); await db.close(); } };
 }
 
-describe(`a restart (${TEST_DATABASE_URL ? 'PostgreSQL' : 'PGlite on disk'})`, () => {
+// Opening PGlite on disk takes seconds, and far longer on a loaded machine.
+describe(`a restart (${TEST_DATABASE_URL ? 'PostgreSQL' : 'PGlite on disk'})`, { timeout: 120_000 }, () => {
   it('loses no job, no update and no token, and keeps the same credentials', async () => {
     const first = await start();
     const creds = first.app.services.credentials;
