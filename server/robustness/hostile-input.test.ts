@@ -140,6 +140,35 @@ describe('hostile bodies', () => {
   });
 });
 
+/** Every path to a string leaf of a document. */
+function stringPaths(value: unknown, path: (string | number)[] = []): (string | number)[][] {
+  if (typeof value === 'string') return [path];
+  if (Array.isArray(value)) return value.flatMap((item, i) => stringPaths(item, [...path, i]));
+  if (value && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => stringPaths(v, [...path, k]));
+  return [];
+}
+function setAt(value: unknown, path: (string | number)[], replacement: unknown): unknown {
+  if (path.length === 0) return replacement;
+  const copy = (Array.isArray(value) ? [...value] : { ...(value as object) }) as Record<string | number, unknown>;
+  copy[path[0]!] = setAt(copy[path[0]!], path.slice(1), replacement);
+  return copy;
+}
+const pathText = (path: (string | number)[]) => path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+
+describe('a NUL character in any string field', () => {
+  it.each(bodyEndpoints)('$method $url refuses it with a 400 naming the field', async ({ method, url, caller, valid }) => {
+    const paths = stringPaths(valid);
+    expect(paths.length).toBeGreaterThan(0);
+    for (const path of paths) {
+      const body = setAt(valid, path, `before\u0000after`);
+      const response = await t.call(method, url, t.tokens[caller], JSON.stringify(body));
+      expectClientAnswer(response, `${url} ${pathText(path)}`);
+      expect(response.statusCode, pathText(path)).toBe(400);
+      expect(response.json().why, pathText(path)).toMatch(/must not contain the NUL character|must be|may contain only|unknown/);
+    }
+  });
+});
+
 describe('hostile queries', () => {
   it.each(queryEndpoints)('$method $url never answers 5xx', async ({ method, url, caller }) => {
     await fc.assert(
