@@ -104,7 +104,9 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<void> {
 const isMain = process.argv[1] && path.resolve(process.argv[1]).replace(/\.ts$/, '') === path.resolve(import.meta.filename ?? '').replace(/\.ts$/, '');
 if (isMain) {
   const dataDir = path.resolve(process.env.JOBDECK_DATA_DIR ?? './data');
-  const credentials = readCredentials(dataDir);
+  const argv = process.argv.slice(2);
+  const wantsHelp = argv.length === 0 || argv[0] === 'help' || argv[0] === '--help';
+  const credentials = readCredentials(dataDir) ?? (wantsHelp ? ({} as Credentials) : null);
   if (!credentials) {
     console.error(`No credentials in ${dataDir}/credentials.json. Start the server once (npm start), or set JOBDECK_DATA_DIR.`);
     process.exit(1);
