@@ -92,8 +92,10 @@ async function main() {
   const usersInsertMs = Math.round(performance.now() - t0);
 
   const get = async (p: string) => {
+    // A keep-alive connection that idled through a long insert may be closed as it is reused: retry once.
+    const send = () => fetch(`${base}${p}`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(60_000) });
     const s = performance.now();
-    const response = await fetch(`${base}${p}`, { headers: { authorization: `Bearer ${token}` } });
+    const response = await send().catch(send);
     const body = (await response.json()) as { items?: { id: string }[]; next?: string | null };
     if (!response.ok) throw new Error(`${p}: ${response.status} ${JSON.stringify(body)}`);
     return { ms: performance.now() - s, body };
