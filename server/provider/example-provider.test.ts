@@ -131,10 +131,10 @@ describe('the provider API', () => {
     expect(await why('POST', '/ucloud/example/admin/forget', { id: 5 }, t.tokens.admin)).toMatch(/^id: /);
     // PostgreSQL text cannot hold NUL: refused with the field named, never a 500.
     expect(await why('POST', '/ucloud/example/jobs', { items: [job('6', { owner: { createdBy: 'us\u0000er', project: null } })] })).toBe(
-      'items[0].owner.createdBy: must not contain NUL characters',
+      'items[0].owner.createdBy: must not contain the NUL character (U+0000)',
     );
-    expect(await why('POST', '/ucloud/example/admin/forget', { id: '1\u0000' }, t.tokens.admin)).toBe('id: must not contain NUL characters');
-    expect(await why('GET', '/ucloud/example/jobs/firewall?id=1%00', undefined)).toBe('id: must not contain NUL characters');
+    expect(await why('POST', '/ucloud/example/admin/forget', { id: '1\u0000' }, t.tokens.admin)).toBe('id: must not contain the NUL character (U+0000)');
+    expect(await why('GET', '/ucloud/example/jobs/firewall?id=1%00', undefined)).toBe('id: must not contain the NUL character (U+0000)');
   });
 
   test('unknown jobs: 404 naming the id for the firewall, retrieve and forget; terminate and extend report them to the core as gone', async () => {

@@ -19,32 +19,9 @@ const ADMIN = ['ADMIN'] as const;
 
 const ForgetRequest = Type.Object({ id: Type.String({ minLength: 1 }) }, { additionalProperties: false });
 
-/** The path of the first string that holds a NUL character, which PostgreSQL text cannot store. */
-function nulAt(value: unknown, path: string): string | null {
-  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const found = nulAt(value[i], `${path}[${i}]`);
-      if (found) return found;
-    }
-  } else if (value && typeof value === 'object') {
-    for (const [key, inner] of Object.entries(value)) {
-      const found = nulAt(inner, path ? `${path}.${key}` : key);
-      if (found) return found;
-    }
-  }
-  return null;
-}
-
-function checkText(value: unknown, path = '') {
-  const found = nulAt(value, path);
-  if (found !== null) throw badRequest(`${found || '(body)'}: must not contain NUL characters`);
-}
-
 /** What the schema cannot say: the job is for this provider, and its peers have usable hostnames. */
 function checkJobs(jobs: Job[], at: (i: number) => string) {
   jobs.forEach((job, i) => {
-    checkText(job, at(i));
     const provider = job.specification.product.provider;
     if (provider !== PROVIDER_ID) {
       throw badRequest(`${at(i)}.specification.product.provider: this is provider '${PROVIDER_ID}', not '${provider}'`);
@@ -99,7 +76,6 @@ export async function exampleProviderRoutes(app: FastifyInstance, opts: { provid
   // Who may connect to a job: the core's /api/jobs/firewall and the dashboard show this (README.md).
   app.get(`${base}/jobs/firewall`, { config: { roles: SERVICE_OR_ADMIN } }, async (request) => {
     const { id } = parseQuery(FindByStringId, request.query);
-    checkText(id, 'id');
     const view = await provider.firewall(id);
     if (!view) throw notFound(`id: provider '${PROVIDER_ID}' does not know job '${id}'`);
     return view;
@@ -108,7 +84,6 @@ export async function exampleProviderRoutes(app: FastifyInstance, opts: { provid
   // The provider's own view of a job: what it would answer verify with, for operators and tests.
   app.get(`${base}/jobs/retrieve`, { config: { roles: SERVICE_OR_ADMIN } }, async (request) => {
     const { id } = parseQuery(FindByStringId, request.query);
-    checkText(id, 'id');
     const view = await provider.describe(id);
     if (!view) throw notFound(`id: provider '${PROVIDER_ID}' does not know job '${id}'`);
     return view;
@@ -117,7 +92,6 @@ export async function exampleProviderRoutes(app: FastifyInstance, opts: { provid
   // `npm run cli -- provider forget <jobId>` (contract §8).
   app.post(`${base}/admin/forget`, { config: { roles: ADMIN } }, async (request) => {
     const { id } = parse(ForgetRequest, request.body);
-    checkText(id, 'id');
     if (!(await provider.forget(id))) throw notFound(`id: provider '${PROVIDER_ID}' does not know job '${id}'`);
     return { id, forgotten: true };
   });

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config';
-import type { TestApp } from '../test/helpers';
+import { injectCaller, type TestApp } from '../test/helpers';
 import { buildApp } from '../app';
 import type { Job, JobSpecification, JobState } from '../../contract/jobs';
 
@@ -149,16 +149,7 @@ export async function restart(t: TestApp, config: Partial<Config>, between?: () 
   return {
     ...t,
     app,
-    call: (method, url, token, body) =>
-      app.inject({
-        method,
-        url,
-        headers: {
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        },
-        ...(body !== undefined ? { payload: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
-      }),
+    call: injectCaller(app),
     close: async () => {
       await app.close();
       await t.close();

@@ -21,6 +21,20 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+/** `call(method, url, token, body)`: inject with a bearer token and a JSON body (a string is sent as is). */
+export function injectCaller(app: FastifyInstance): TestApp['call'] {
+  return (method, url, token, body) =>
+    app.inject({
+      method,
+      url,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body !== undefined ? { payload: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+    });
+}
+
 let template: Promise<Db> | undefined;
 
 export async function openTestDb(): Promise<{ db: Db; cleanup: () => Promise<void> }> {
@@ -50,16 +64,7 @@ export async function buildTestApp(config: Partial<Config> = {}): Promise<TestAp
     db,
     tokens,
     dataDir,
-    call: (method, url, token, body) =>
-      app.inject({
-        method,
-        url,
-        headers: {
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        },
-        ...(body !== undefined ? { payload: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
-      }),
+    call: injectCaller(app),
     close: async () => {
       await app.close();
       await cleanup();
