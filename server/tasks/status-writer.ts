@@ -97,7 +97,16 @@ export class StatusWriter {
       }
       if (unknown.length > 0) rows.push(...(await this.db.query<TaskRow>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ANY($1::uuid[])`, [unknown])));
       const plan = planBatch(pending, rows, Date.now());
-      const applied = plan.changed.length > 0 ? await this.commit(plan) : new Set<string>();
+      let applied: Set<string>;
+      try {
+        applied = plan.changed.length > 0 ? await this.commit(plan) : new Set<string>();
+      } catch (error) {
+        // Two processes writing the same tasks can deadlock or fail serialisation; nothing was written, so retry
+        // the whole batch like a seq conflict rather than answer 500.
+        if (!isRetryableConflict(error)) throw error;
+        await conflictBackoff(attempt);
+        continue;
+      }
       this.remember(rows, plan, applied);
       const retry: Pending[] = [];
       for (const p of pending) {
@@ -108,6 +117,8 @@ export class StatusWriter {
       }
       events.push(...plan.events.filter((e) => applied.has(e.taskId)));
       pending = retry;
+      // Two writers that lose to each other in lockstep would use up their attempts; a jittered pause breaks the tie.
+      if (pending.length > 0) await conflictBackoff(attempt);
     }
 
     // Committed: tell this process's listeners (other processes hear the NOTIFY), then answer the callers.
@@ -212,7 +223,15 @@ const WRITE_WITH_NOTIFY = `${WRITE.slice(0, -WRITE_TAIL.length).trimEnd()}, note
     JOIN upd ON upd.id = x.task_id ORDER BY x.i
   )
 ${WRITE_TAIL} WHERE (SELECT count(*) FROM note) >= 0`;
-const MAX_ATTEMPTS = 10;
+const MAX_ATTEMPTS = 20;
+
+/** PostgreSQL's deadlock_detected and serialization_failure: the statement was rolled back and may be retried. */
+function isRetryableConflict(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === '40P01' || code === '40001';
+}
+
+const conflictBackoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 * attempt)));
 const TRIM_EVERY = 250;
 const MAX_KNOWN = 10_000;
 
