@@ -1,11 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { SocketClient } from './test-client';
-import { freshDatabase, postgresUnreachable, request, startServer, type ServerProcess } from './server-process';
+import { freshDatabase, skipWithoutPostgres, request, startServer, type ServerProcess } from './server-process';
 
 // Runs whenever a PostgreSQL is reachable: the one of the PostgreSQL test leg, else this machine's default.
 const BASE_URL = process.env.JOBDECK_TEST_DATABASE_URL || 'postgres://root@127.0.0.1:5432/test';
-const unreachable = await postgresUnreachable(BASE_URL);
-const where = BASE_URL.replace(/\/\/[^@/]*@/, '//');
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
@@ -16,10 +14,7 @@ const wsUrl = (server: ServerProcess, path: string) => `${server.base.replace('h
 
 describe('two server processes on one PostgreSQL', () => {
   it('deliver each other\'s live events over LISTEN/NOTIFY, once each, whatever their size', async (ctx) => {
-    if (unreachable) {
-      console.warn(`Skipping the two-process test: no PostgreSQL reachable at ${where} (${unreachable})`);
-      ctx.skip(`no PostgreSQL reachable at ${where}: ${unreachable}`);
-    }
+    await skipWithoutPostgres(ctx, BASE_URL, 'the two-process test');
     const db = await freshDatabase(BASE_URL, 'jobdeck_mp');
     cleanups.push(db.drop);
     // One after the other: the first one migrates the fresh database.

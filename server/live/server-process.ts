@@ -22,6 +22,18 @@ export async function postgresUnreachable(url: string): Promise<string | null> {
   }
 }
 
+/**
+ * For tests that need a real PostgreSQL: skips the test, saying why, when none answers at `url` (a user's machine
+ * may have none; CI always has one). The URL is printed without credentials.
+ */
+export async function skipWithoutPostgres(ctx: { skip: (note?: string) => void }, url: string, what: string): Promise<void> {
+  const unreachable = await postgresUnreachable(url);
+  if (!unreachable) return;
+  const where = url.replace(/\/\/[^@/]*@/, '//');
+  console.warn(`Skipping ${what}: no PostgreSQL reachable at ${where} (${unreachable})`);
+  ctx.skip(`no PostgreSQL reachable at ${where}: ${unreachable}`);
+}
+
 /** A fresh database on the server of `baseUrl`; drop() removes it, disconnecting whoever is left. */
 export async function freshDatabase(baseUrl: string, prefix = 'jobdeck_t'): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `${prefix}_${crypto.randomBytes(6).toString('hex')}`;

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import pg from 'pg';
 import { SocketClient } from '../live/test-client';
-import { freshDatabase, postgresUnreachable, startServer, type ServerProcess } from '../live/server-process';
+import { freshDatabase, skipWithoutPostgres, startServer, type ServerProcess } from '../live/server-process';
 
 /*
  * The database connection drops and comes back (issue 7, durability). Two real server processes
@@ -20,8 +20,6 @@ import { freshDatabase, postgresUnreachable, startServer, type ServerProcess } f
  */
 
 const BASE_URL = process.env.JOBDECK_TEST_DATABASE_URL || 'postgres://root@127.0.0.1:5432/test';
-const unreachable = await postgresUnreachable(BASE_URL);
-const where = BASE_URL.replace(/\/\/[^@/]*@/, '//');
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
@@ -75,10 +73,7 @@ async function terminateBackends(dbName: string): Promise<number> {
 
 describe('the PostgreSQL connection drops and comes back', () => {
   it('requests answer (never hang), REST and live events recover, no acknowledged write is lost', async (ctx) => {
-    if (unreachable) {
-      console.warn(`Skipping the database-fault test: no PostgreSQL reachable at ${where} (${unreachable})`);
-      ctx.skip(`no PostgreSQL reachable at ${where}: ${unreachable}`);
-    }
+    await skipWithoutPostgres(ctx, BASE_URL, 'the database-fault test');
     const db = await freshDatabase(BASE_URL, 'jobdeck_fault');
     cleanups.push(db.drop);
     const dbName = new URL(db.url).pathname.slice(1);
