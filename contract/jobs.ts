@@ -128,6 +128,21 @@ export type JobsCreateResponse = Static<typeof JobsCreateResponse>;
 export const SortDirection = Type.Enum(['ascending', 'descending']);
 export type SortDirection = Static<typeof SortDirection>;
 
+/**
+ * Extension: what `jobs.browse` sorts by (UCloud's browse requests carry a free-form `sortBy`; Jobdeck names its
+ * values). Every order ends with the job id, so it is total and keyset pages are exact:
+ * - `createdAt` (default): creation order (the id sequence), as before the extension;
+ * - `name`: `specification.name`, case-insensitive, jobs without one (null or empty) last in both directions;
+ * - `application`: application name, then version (as text), then creation;
+ * - `state`: the current state in lifecycle order IN_QUEUE, RUNNING, SUSPENDED, SUCCESS, FAILURE, EXPIRED;
+ * - `lastUpdate`: when the job's last update was applied;
+ * - `expiresAt`: `status.expiresAt`, jobs without one (not started) last in both directions.
+ * A `next` token is only valid with the `sortBy` and `sortDirection` of the page that issued it.
+ */
+export const JOB_SORT_KEYS = ['createdAt', 'name', 'application', 'state', 'lastUpdate', 'expiresAt'] as const;
+export const JobsSortBy = Type.Enum(JOB_SORT_KEYS);
+export type JobsSortBy = Static<typeof JobsSortBy>;
+
 export const JobsBrowseQuery = StrictObject({
   itemsPerPage: Type.Optional(ItemsPerPage),
   next: Type.Optional(Type.String()),
@@ -135,6 +150,8 @@ export const JobsBrowseQuery = StrictObject({
   includeParameters: Type.Optional(Type.Boolean()),
   filterState: Type.Optional(JobState),
   filterApplication: Type.Optional(Type.String()),
+  /** Extension, see JobsSortBy. */
+  sortBy: Type.Optional(JobsSortBy),
   sortDirection: Type.Optional(SortDirection),
 });
 export type JobsBrowseQuery = Static<typeof JobsBrowseQuery>;

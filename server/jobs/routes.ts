@@ -4,34 +4,39 @@ import { FindByStringId, DEFAULT_ITEMS_PER_PAGE } from '../../contract/common';
 import { parse, parseQuery } from '../http/parse';
 import { badRequest } from '../http/errors';
 import { principal } from '../auth/plugin';
+import { parseNextToken, type PageCursor } from './sort';
 
 const USER = ['USER'] as const;
 
-export function checkNext(next: string | undefined): string | null {
+/** The control API's `next`: a bare job id (it pages in id order only). */
+export function checkNext(next: string | undefined): PageCursor | null {
   if (next === undefined || next === '') return null;
   if (!/^[0-9]{1,18}$/.test(next)) throw badRequest(`next: not a page token this server issued`);
-  return next;
+  return { values: [], id: Number(next) };
 }
 
 /** The user's jobs API (contract §3). */
 export async function jobsRoutes(app: FastifyInstance) {
   const jobs = app.services.jobs;
 
-  app.post('/api/jobs', { config: { roles: USER } }, async (request) => {
+  app.post('/api/jobs', { config: { roles: USER, shed: true } }, async (request) => {
     const { items } = parse(JobsCreateRequest, request.body);
     return { responses: await jobs.create(principal(request).username, items) };
   });
 
   app.get('/api/jobs/browse', { config: { roles: USER } }, async (request) => {
     const q = parseQuery(JobsBrowseQuery, request.query);
+    const sortBy = q.sortBy ?? 'createdAt';
+    const sortDirection = q.sortDirection ?? 'descending';
     return jobs.browse(principal(request).username, null, {
       itemsPerPage: q.itemsPerPage ?? DEFAULT_ITEMS_PER_PAGE,
-      next: checkNext(q.next),
+      after: parseNextToken(q.next, sortBy, sortDirection),
       includeUpdates: q.includeUpdates ?? false,
       includeParameters: q.includeParameters ?? true,
       filterState: q.filterState ?? null,
       filterApplication: q.filterApplication || null,
-      sortDirection: q.sortDirection ?? 'descending',
+      sortBy,
+      sortDirection,
     });
   });
 

@@ -1,12 +1,13 @@
 import type { Db, Queryable } from '../db/index';
 import type { Catalog } from '../catalog/catalog';
 import type { EventBus } from '../live/bus';
-import type { Job, JobSpecification, JobState, JobUpdate } from '../../contract/jobs';
+import type { Job, JobsSortBy, JobSpecification, JobState, JobUpdate, SortDirection } from '../../contract/jobs';
 import type { SimpleDuration } from '../../contract/common';
 import { badRequest, conflict, notFound } from '../http/errors';
 import { checkSpecification, type CheckedSpec } from './validate-spec';
 import { ACTIVE_STATES, isFinal, toJob, toJobStatus, toJobUpdate, type JobRow, type JobUpdateRow } from './model';
 import { durationToMillis } from '../../contract/common';
+import { nextToken, sortedQuery, type PageCursor } from './sort';
 
 /** How the core reaches providers (contract §5). The provider issue plugs the real one in. */
 export interface ProviderGateway {
@@ -19,12 +20,14 @@ export const noProviderGateway: ProviderGateway = { created() {}, terminate() {}
 
 export interface BrowseOptions {
   itemsPerPage: number;
-  next: string | null;
+  /** Where the previous page ended (from its `next` token), or null for the first page. */
+  after: PageCursor | null;
   includeUpdates: boolean;
   includeParameters: boolean;
   filterState: JobState | null;
   filterApplication: string | null;
-  sortDirection: 'ascending' | 'descending';
+  sortBy: JobsSortBy;
+  sortDirection: SortDirection;
 }
 
 export interface ControlItem {
@@ -155,12 +158,12 @@ export class JobsService {
     if (provider !== null) add('provider = ?', provider);
     if (opts.filterState) add('state = ?', opts.filterState);
     if (opts.filterApplication) add('app_name = ?', opts.filterApplication);
-    const descending = opts.sortDirection === 'descending';
-    if (opts.next !== null) add(descending ? 'id < ?' : 'id > ?', Number(opts.next));
+    const { after, orderBy } = sortedQuery(opts.sortBy, opts.sortDirection, opts.after, params);
+    if (after) where.push(after);
     params.push(opts.itemsPerPage + 1);
     const rows = await this.db.query<JobRow>(
       `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY id ${descending ? 'DESC' : 'ASC'} LIMIT $${params.length}`,
+       ORDER BY ${orderBy} LIMIT $${params.length}`,
       params,
     );
     const page = rows.slice(0, opts.itemsPerPage);
@@ -168,7 +171,7 @@ export class JobsService {
     return {
       items: page.map((row) => toJob(row, updates.get(row.id) ?? [], opts.includeParameters)),
       itemsPerPage: opts.itemsPerPage,
-      next: rows.length > opts.itemsPerPage ? String(page.at(-1)!.id) : null,
+      next: rows.length > opts.itemsPerPage ? nextToken(opts.sortBy, opts.sortDirection, page.at(-1)!) : null,
     };
   }
 
@@ -237,6 +240,11 @@ export class JobsService {
   async controlUpdate(provider: string, items: ControlItem[]): Promise<void> {
     items.forEach((item, i) => {
       if (!ID_PATTERN.test(item.id)) throw notFound(`items[${i}].id: no job '${item.id}' on provider '${provider}'`);
+      // Stored as int8 milliseconds; past 2^53 it is neither exact in JS nor, past 2^63, storable (a 500 before).
+      const allocation = item.update.newTimeAllocation;
+      if (allocation != null && allocation > Number.MAX_SAFE_INTEGER) {
+        throw badRequest(`items[${i}].update.newTimeAllocation: must be at most ${Number.MAX_SAFE_INTEGER}`);
+      }
     });
     const changed = await this.db.tx(async (q) => {
       const ids = [...new Set(items.map((i) => Number(i.id)))];

@@ -66,6 +66,19 @@ describe('job cache merges', () => {
     expect(ascendingNotLast).toBe(data);
   });
 
+  it('in other sort orders, updates known rows in place and leaves new jobs to the server', () => {
+    const data = { pages: [{ items: [job('2'), job('1')], itemsPerPage: 2, next: null }], pageParams: [null] };
+    const byState = { sortBy: 'state' as const, sortDirection: 'ascending' as const };
+    const changed = upsertJobInPages(data, job('2', 'SUCCESS'), byState);
+    expect(changed?.pages[0]?.items.map((j) => [j.id, j.status.state])).toEqual([
+      ['2', 'SUCCESS'],
+      ['1', 'RUNNING'],
+    ]);
+    expect(upsertJobInPages(data, job('3'), byState)).toBe(data);
+    expect(upsertJobInPages(data, job('3'), { sortBy: 'name', sortDirection: 'descending' })).toBe(data);
+    expect(upsertJobInPages(data, job('3'), { sortBy: 'createdAt', sortDirection: 'descending' })?.pages[0]?.items[0]?.id).toBe('3');
+  });
+
   it('adds a job that newly connects to a followed job, and updates known ones', () => {
     const db = job('1');
     const web = makeJob('2', spec({ application: { name: 'acme-web-app', version: '1.0.0' }, resources: [{ type: 'peer', hostname: 'database', jobId: '1' }] }), 'IN_QUEUE', NOW, 0);

@@ -49,9 +49,14 @@ export function matchesFilters(job: Job, filters: JobsBrowseParams): boolean {
 
 /**
  * Folds a job into an infinite list. A known job is replaced in place (its row
- * updates live). A job the list has never seen is new: it goes to the top of a
- * newest-first list, or to the end of an oldest-first list once its last page
- * is loaded; anything else will be fetched with the page it belongs to.
+ * updates live), in every sort order: it does not move even when the value it is
+ * sorted by changed (a new state, say), because moving rows under the reader's
+ * eyes is worse than a briefly stale order; it takes its new place the next time
+ * the list is fetched. A job the list has never seen is new: in creation order it
+ * goes to the top of a newest-first list, or to the end of an oldest-first list
+ * once its last page is loaded. In any other order it is left out here and shows
+ * up in its place with the page it belongs to (launching a job invalidates the
+ * lists, so it is there when the list is next shown).
  */
 export function upsertJobInPages(
   data: InfiniteData<PageV2<Job>> | undefined,
@@ -70,6 +75,7 @@ export function upsertJobInPages(
   });
   if (found) return { ...data, pages };
   if (!matchesFilters(job, filters) || data.pages.length === 0) return data;
+  if ((filters.sortBy ?? 'createdAt') !== 'createdAt') return data;
 
   const ascending = filters.sortDirection === 'ascending';
   if (!ascending) {

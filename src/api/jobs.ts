@@ -19,7 +19,7 @@ import type {
   PageV2,
 } from '@/api/types';
 
-export type JobListFilters = Pick<JobsBrowseParams, 'filterState' | 'filterApplication' | 'sortDirection'>;
+export type JobListFilters = Pick<JobsBrowseParams, 'filterState' | 'filterApplication' | 'sortBy' | 'sortDirection'>;
 
 export const JOB_PAGE_SIZE = 250;
 /** The picker needs every RUNNING job; 1000 is the server's page maximum. */
@@ -50,6 +50,7 @@ export function browseJobs(params: JobsBrowseParams, signal?: AbortSignal): Prom
       includeParameters: params.includeParameters,
       filterState: params.filterState,
       filterApplication: params.filterApplication,
+      sortBy: params.sortBy,
       sortDirection: params.sortDirection,
     },
     signal,

@@ -21,6 +21,7 @@ export type {
   JobStatus,
   JobUpdate,
   JobsBrowseQuery,
+  JobsSortBy,
   JobsExtendRequestItem,
   JobsFollowMessage,
   JobsListenMessage,
@@ -33,7 +34,7 @@ export type {
   SimpleDuration,
 } from '@contract/index';
 
-import type { JobState } from '@contract/index';
+import type { JobState, JobsSortBy } from '@contract/index';
 
 export type Role = 'USER' | 'SERVICE' | 'PROVIDER' | 'ADMIN';
 
@@ -51,5 +52,7 @@ export interface JobsBrowseParams {
   includeParameters?: boolean;
   filterState?: JobState | null;
   filterApplication?: string | null;
+  /** Extension: see JobsSortBy in contract/jobs.ts. */
+  sortBy?: JobsSortBy | null;
   sortDirection?: 'ascending' | 'descending' | null;
 }

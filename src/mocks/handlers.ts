@@ -37,6 +37,24 @@ function page<T extends JsonBodyType>(items: T[], itemsPerPage: number, offset: 
   return { items: slice, itemsPerPage, next };
 }
 
+const STATE_RANK: JobState[] = ['IN_QUEUE', 'RUNNING', 'SUSPENDED', 'SUCCESS', 'FAILURE', 'EXPIRED'];
+const SORT_KEYS: Record<string, (job: Job) => (string | number)[]> = {
+  createdAt: (j) => [j.createdAt],
+  name: (j) => [j.specification.name ? 0 : 1, (j.specification.name ?? '').toLowerCase()],
+  application: (j) => [j.specification.application.name, j.specification.application.version],
+  state: (j) => [STATE_RANK.indexOf(j.status.state)],
+  lastUpdate: (j) => [j.updates.at(-1)?.timestamp ?? j.createdAt],
+  expiresAt: (j) => [j.status.expiresAt == null ? 1 : 0, j.status.expiresAt ?? 0],
+};
+
+function compareKeys(a: (string | number)[], b: (string | number)[]): number {
+  for (let i = 0; i < a.length; i++) {
+    if (a[i]! < b[i]!) return -1;
+    if (a[i]! > b[i]!) return 1;
+  }
+  return 0;
+}
+
 function withoutUpdates(job: Job, includeUpdates: boolean): Job {
   return includeUpdates ? job : { ...job, updates: [] };
 }
@@ -84,9 +102,13 @@ export const handlers = [
     const app = q.get('filterApplication');
     const itemsPerPage = Math.min(1000, Number(q.get('itemsPerPage') ?? 50) || 50);
     const offset = Number(q.get('next') ?? 0) || 0;
+    const sortBy = q.get('sortBy') ?? 'createdAt';
+    const key = SORT_KEYS[sortBy];
+    if (!key) return apiError(400, `sortBy: must be one of ${Object.keys(SORT_KEYS).map((k) => `'${k}'`).join(', ')}`);
     let items = mockDb.jobs.filter((j) => (!state || j.status.state === state) && (!app || j.specification.application.name === app));
-    items = [...items].sort((a, b) => b.createdAt - a.createdAt);
-    if (q.get('sortDirection') === 'ascending') items.reverse();
+    // The server's orders (contract/jobs.ts, JobsSortBy), simplified: nulls last only ascending, ties by id.
+    items = [...items].sort((a, b) => compareKeys(key(a), key(b)) || Number(a.id) - Number(b.id));
+    if (q.get('sortDirection') !== 'ascending') items.reverse();
     const includeUpdates = q.get('includeUpdates') === 'true';
     return HttpResponse.json(page(items.map((j) => withoutUpdates(j, includeUpdates)), itemsPerPage, offset));
   }),

@@ -3,7 +3,7 @@ import { http, HttpResponse } from 'msw';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job, PageV2 } from '@/api/types';
 import { applyUpdate, mockDb } from '@/mocks/db';
-import { hasOpenStream } from '@/mocks/handlers';
+import { apiError, hasOpenStream } from '@/mocks/handlers';
 import { server } from '@/mocks/node';
 import { renderApp } from '@/test/render';
 
@@ -51,7 +51,7 @@ describe('job list', () => {
     expect(screen.queryByRole('link', { name: 'nightly-report' })).not.toBeInTheDocument();
 
     await user.click(screen.getByRole('button', { name: /sort oldest first/i }));
-    await waitFor(() => expect(router.state.location.search).toContain('sort=oldest'));
+    await waitFor(() => expect(router.state.location.search).toContain('sort=createdAt&dir=asc'));
     await waitFor(() => expect(seen.at(-1)?.get('sortDirection')).toBe('ascending'));
     expect(seen.at(-1)?.get('filterState')).toBe('FAILURE');
     expect(seen.at(-1)?.get('filterApplication')).toBe('acme-batch');
@@ -111,5 +111,103 @@ describe('job list', () => {
       scroller.dispatchEvent(new Event('scroll'));
     });
     expect(await screen.findByText('500+ jobs')).toBeInTheDocument();
+  });
+});
+
+describe('sorting the job list', () => {
+  const browseRequests: URLSearchParams[] = [];
+  const record = ({ request }: { request: Request }) => {
+    if (request.url.includes('/api/jobs/browse')) browseRequests.push(new URL(request.url).searchParams);
+  };
+  beforeAll(() => {
+    server.events.on('request:start', record);
+  });
+  afterAll(() => {
+    server.events.removeListener('request:start', record);
+  });
+  const header = (name: string) => screen.getAllByRole('columnheader').find((h) => h.textContent?.startsWith(name))!;
+  const jobNames = () => screen.getAllByRole('row').slice(1).map((row) => within(row).getAllByRole('link')[0]!.textContent);
+
+  it('sorts by a column when its header is clicked, and again the other way, keeping it in the URL', async () => {
+    const { user, router } = renderApp('/jobs?state=RUNNING');
+    await screen.findByRole('table', { name: 'Jobs' });
+    expect(header('Created')).toHaveAttribute('aria-sort', 'descending');
+    expect(header('Job')).not.toHaveAttribute('aria-sort');
+
+    await user.click(within(header('Job')).getByRole('button', { name: /^Job\. Sort A to Z/ }));
+    await waitFor(() => expect(router.state.location.search).toBe('?state=RUNNING&sort=name&dir=asc'));
+    await waitFor(() => expect(jobNames()).toEqual(['analytics-db', 'cache-store', 'my-database', 'shop-frontend']));
+    expect(header('Job')).toHaveAttribute('aria-sort', 'ascending');
+    expect(header('Created')).not.toHaveAttribute('aria-sort');
+    expect(browseRequests.at(-1)?.get('sortBy')).toBe('name');
+    expect(browseRequests.at(-1)?.get('sortDirection')).toBe('ascending');
+    expect(browseRequests.at(-1)?.get('filterState')).toBe('RUNNING');
+
+    const nameButton = within(header('Job')).getByRole('button', { name: 'Job, sorted A to Z. Sort Z to A' });
+    await user.click(nameButton);
+    await waitFor(() => expect(router.state.location.search).toBe('?state=RUNNING&sort=name&dir=desc'));
+    await waitFor(() => expect(jobNames()).toEqual(['shop-frontend', 'my-database', 'cache-store', 'analytics-db']));
+    expect(header('Job')).toHaveAttribute('aria-sort', 'descending');
+    // The button stays in the document (the rows are kept while the new order loads), so focus stays on it.
+    expect(within(header('Job')).getByRole('button')).toHaveFocus();
+  });
+
+  it('is operable from the keyboard', async () => {
+    const { user, router } = renderApp('/jobs');
+    await screen.findByRole('table', { name: 'Jobs' });
+    within(header('Application')).getByRole('button').focus();
+    await user.keyboard('{Enter}');
+    await waitFor(() => expect(router.state.location.search).toBe('?sort=application&dir=asc'));
+    await waitFor(() => expect(header('Application')).toHaveAttribute('aria-sort', 'ascending'));
+    await user.keyboard(' ');
+    await waitFor(() => expect(header('Application')).toHaveAttribute('aria-sort', 'descending'));
+    expect(router.state.location.search).toBe('?sort=application&dir=desc');
+  });
+
+  it('starts from the sort in the URL', async () => {
+    browseRequests.length = 0;
+    renderApp('/jobs?sort=state&dir=desc');
+    await screen.findByRole('table', { name: 'Jobs' });
+    expect(browseRequests[0]?.get('sortBy')).toBe('state');
+    expect(browseRequests[0]?.get('sortDirection')).toBe('descending');
+    expect(header('State')).toHaveAttribute('aria-sort', 'descending');
+    expect(within(header('State')).getByRole('button', { name: 'State, sorted finished first. Sort queued first' })).toBeInTheDocument();
+    expect(jobNames().slice(0, 2)).toEqual(['broken-import', 'nightly-report']);
+    expect(screen.getByText(/Your jobs, by state, finished first/)).toBeInTheDocument();
+  });
+
+  it('starts again from the first page when the sort changes', async () => {
+    const { resetMockDb } = await import('@/mocks/db');
+    resetMockDb({ extraJobs: 600 });
+    const { user } = renderApp('/jobs');
+    await screen.findByRole('table', { name: 'Jobs' });
+    const scroller = document.querySelector('.job-table__scroll') as HTMLElement;
+    act(() => {
+      scroller.scrollTop = 250 * 56;
+      scroller.dispatchEvent(new Event('scroll'));
+    });
+    expect(await screen.findByText('500+ jobs')).toBeInTheDocument();
+    browseRequests.length = 0;
+    await user.click(within(header('Job')).getByRole('button'));
+    expect(await screen.findByText('250+ jobs')).toBeInTheDocument();
+    expect(browseRequests[0]?.get('sortBy')).toBe('name');
+    expect(browseRequests[0]?.has('next')).toBe(false);
+    expect(scroller.scrollTop).toBe(0);
+  });
+
+  it("shows the server's why when a sorted page is refused", async () => {
+    server.use(
+      http.get('/api/jobs/browse', ({ request }) =>
+        new URL(request.url).searchParams.get('sortBy') === 'name'
+          ? apiError(400, "sortBy: must be one of 'createdAt', 'application'")
+          : undefined,
+      ),
+    );
+    const { user } = renderApp('/jobs');
+    await screen.findByRole('table', { name: 'Jobs' });
+    await user.click(within(header('Job')).getByRole('button'));
+    const alert = await screen.findByRole('alert');
+    expect(alert).toHaveTextContent('Could not load jobs');
+    expect(alert).toHaveTextContent("sortBy: must be one of 'createdAt', 'application'");
   });
 });
