@@ -3,12 +3,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { Db } from './db/index';
+import { startLeaderElection } from './db/leader';
 import { configFromEnv, type Config } from './config';
 import { loadCatalog } from './catalog/catalog';
 import { EventBus } from './live/bus';
 import { bootstrapPrincipals } from './auth/bootstrap';
 import { authPlugin } from './auth/plugin';
 import { HttpError } from './http/errors';
+import { LoadShedder } from './http/load-shed';
 import { authRoutes } from './auth/routes';
 import { catalogRoutes } from './catalog/routes';
 import { jobsRoutes } from './jobs/routes';
@@ -62,14 +64,21 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
 
   const catalog = loadCatalog(config.catalogFile ?? undefined);
   const bus = new EventBus();
+  const leader = startLeaderElection(options.db, { retryMs: config.leaderRetryMs, log: app.log });
   const services: Services = {
     db: options.db,
+    leader,
     config,
+    shedder: new LoadShedder({ maxLagMs: config.shedLagMs, retryAfterS: config.shedRetryAfterS }),
     catalog,
     bus,
     credentials: await bootstrapPrincipals(options.db, config.dataDir),
     jobs: new JobsService(options.db, catalog, bus),
-    tasks: new TasksService(options.db, bus, { retentionMs: config.taskRetentionMs }),
+    tasks: new TasksService(options.db, bus, {
+      retentionMs: config.taskRetentionMs,
+      maxQueue: config.shedTaskQueue,
+      retryAfterS: config.shedRetryAfterS,
+    }),
     live: new LiveHub(options.db, bus, (owner, id) => services.jobs.retrieve(owner, id, true), {
       pingIntervalMs: config.wsPingIntervalMs,
       maxBufferedBytes: config.wsMaxBufferedBytes,
@@ -95,6 +104,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
 
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
     if (error instanceof HttpError) {
+      if (error.retryAfterS !== null) reply.header('retry-after', String(error.retryAfterS));
       return reply.status(error.statusCode).send({ why: error.why, errorCode: error.errorCode });
     }
     const status = error.statusCode ?? 500;
@@ -116,6 +126,11 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   });
 
   await app.register(authPlugin, { db: options.db });
+  // After authentication (401/403 first), before the body is even parsed.
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.config.shed) services.shedder.check();
+  });
+  app.addHook('onClose', async () => services.shedder.stop());
   await app.register(websocket, { options: { maxPayload: MAX_CLIENT_FRAME_BYTES } });
   await app.register(authRoutes);
   await app.register(catalogRoutes);
@@ -126,7 +141,16 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(providerGatewayPlugin, { loopback: options.loopback ?? 'inject' });
   await app.register(exampleProviderPlugin, { loopback: options.loopback ?? 'inject' });
 
-  app.get('/api/health', async () => ({ status: 'ok', database: options.db.kind }));
+  // No database query: a load balancer's check must not depend on it. `leader`: this process runs the background loops.
+  // `load`: what load shedding looks at (server/http/load-shed.ts), so an operator can see why a replica sheds.
+  app.get('/api/health', async () => ({
+    status: 'ok',
+    database: options.db.kind,
+    leader: leader.isLeader(),
+    load: { eventLoopLagMs: Math.round(services.shedder.lag.lagMs()), taskQueue: services.tasks.queueDepth },
+  }));
+  // After every plugin's preClose (which stops its loops): give up leadership so another process takes over at once.
+  app.addHook('onClose', async () => leader.stop());
 
   const publicDir = config.publicDir;
   if (publicDir && fs.existsSync(path.join(publicDir, 'index.html'))) {

@@ -30,6 +30,16 @@ export interface Config {
   wsPingIntervalMs: number;
   wsMaxBufferedBytes: number;
   wsMaxStreamsPerSocket: number;
+  /** Leader election among processes sharing a PostgreSQL (server/db/leader.ts): a follower's retry interval. */
+  leaderRetryMs: number;
+  /**
+   * Load shedding (server/http/load-shed.ts): write paths answer 503 with Retry-After while the event loop runs
+   * more than shedLagMs late, and postStatus/markAsComplete while more than shedTaskQueue updates wait to be
+   * written. 0 turns either off.
+   */
+  shedLagMs: number;
+  shedTaskQueue: number;
+  shedRetryAfterS: number;
 }
 
 function providerUrlsFromEnv(raw: string | undefined): Record<string, string> {
@@ -77,5 +87,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     wsPingIntervalMs: intFromEnv(env, 'JOBDECK_WS_PING_MS', 30_000),
     wsMaxBufferedBytes: intFromEnv(env, 'JOBDECK_WS_MAX_BUFFERED_BYTES', 4 * 1024 * 1024),
     wsMaxStreamsPerSocket: intFromEnv(env, 'JOBDECK_WS_MAX_STREAMS', 64),
+    leaderRetryMs: Math.max(100, intFromEnv(env, 'JOBDECK_LEADER_RETRY_MS', 2_000)),
+    shedLagMs: intFromEnv(env, 'JOBDECK_SHED_LAG_MS', 1_000),
+    shedTaskQueue: intFromEnv(env, 'JOBDECK_SHED_TASK_QUEUE', 2_000),
+    shedRetryAfterS: Math.max(1, intFromEnv(env, 'JOBDECK_SHED_RETRY_AFTER_S', 1)),
   };
 }

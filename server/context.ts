@@ -1,4 +1,6 @@
 import type { Db } from './db/index';
+import type { Leadership } from './db/leader';
+import type { LoadShedder } from './http/load-shed';
 import type { Config } from './config';
 import type { Catalog } from './catalog/catalog';
 import type { EventBus } from './live/bus';
@@ -13,7 +15,11 @@ import type { ExampleProvider } from './provider/example-provider';
 /** What every route plugin may use; built once in app.ts. */
 export interface Services {
   db: Db;
+  /** Whether this process runs the background loops (server/db/leader.ts). */
+  leader: Leadership;
   config: Config;
+  /** Answers 503 on write paths while the process is overloaded. */
+  shedder: LoadShedder;
   catalog: Catalog;
   bus: EventBus;
   credentials: Credentials;

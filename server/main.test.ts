@@ -37,7 +37,7 @@ describe('the server process', () => {
     const creds = JSON.parse(fs.readFileSync(path.join(dataDir, 'credentials.json'), 'utf8'));
     expect(first.output()).toContain(`${first.base}/#token=${creds.user}`);
     const health = await fetch(`${first.base}/api/health`);
-    expect(await health.json()).toEqual({ status: 'ok', database: 'pglite' });
+    expect(await health.json()).toMatchObject({ status: 'ok', database: 'pglite', leader: true, load: { taskQueue: 0 } });
     const created = await fetch(`${first.base}/api/jobs`, {
       method: 'POST',
       headers: { authorization: `Bearer ${creds.user}`, 'content-type': 'application/json' },

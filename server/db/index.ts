@@ -18,6 +18,8 @@ export interface Db extends Queryable {
   /** Subscribes to a NOTIFY channel; resolves to an unsubscribe function. */
   listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   notify(channel: string, payload: string): Promise<void>;
+  /** Real PostgreSQL only: a connection of its own, outside the pool (leader election holds one for its lifetime). */
+  openSession?(): Promise<pg.Client>;
   close(): Promise<void>;
 }
 
@@ -118,6 +120,10 @@ class PostgresDb implements Db {
   ) {
     // An idle client that loses its connection must not crash the process; the pool replaces it.
     pool.on('error', () => {});
+    // And no pool client may ever emit 'error' with nobody listening: the db-faults test once crashed a server
+    // with an unhandled 'error' event (FATAL 57P01 on an idle pg Client, not in a query) after
+    // pg_terminate_backend. Errors still reach queries, and the pool still discards broken clients.
+    pool.on('connect', (client) => client.on('error', () => {}));
   }
 
   async exec(script: string) {
@@ -213,6 +219,18 @@ class PostgresDb implements Db {
 
   async notify(channel: string, payload: string) {
     await this.pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
+  }
+
+  async openSession(): Promise<pg.Client> {
+    const client = new pg.Client({ ...this.clientConfig, keepAlive: true, connectionTimeoutMillis: 5000 });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+    } catch (error) {
+      client.end().catch(() => {});
+      throw error;
+    }
+    return client;
   }
 
   async close() {

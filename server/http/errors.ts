@@ -4,6 +4,8 @@ export class HttpError extends Error {
     readonly statusCode: number,
     readonly why: string,
     readonly errorCode: string | null = null,
+    /** Sent as `Retry-After` (a 503 of load shedding). */
+    readonly retryAfterS: number | null = null,
   ) {
     super(why);
   }

@@ -35,6 +35,15 @@ describe('POST /api/jobs/control/update', () => {
     expect(extended.status.startedAt).toBe(started.status.startedAt);
   });
 
+  it('a newTimeAllocation past 2^53 ms is a 400 naming the field, not a 500 (hostile-input found 2^63)', async () => {
+    const id = await newJob();
+    const response = await t.call('POST', '/api/jobs/control/update', t.tokens.provider, {
+      items: [{ id, update: update({ newTimeAllocation: 9223372036854776000 }) }],
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().why).toBe(`items[0].update.newTimeAllocation: must be at most ${Number.MAX_SAFE_INTEGER}`);
+  });
+
   it('outputFolder sets output.outputFolder', async () => {
     const id = await newJob();
     await control(t, id, { outputFolder: '/output/1' });

@@ -21,11 +21,12 @@ export async function controlRoutes(app: FastifyInstance) {
     const q = parseQuery(JobsControlBrowseQuery, request.query);
     return jobs.browse(null, principal(request).username, {
       itemsPerPage: q.itemsPerPage ?? DEFAULT_ITEMS_PER_PAGE,
-      next: checkNext(q.next),
+      after: checkNext(q.next),
       includeUpdates: q.includeUpdates ?? false,
       includeParameters: true,
       filterState: q.filterState ?? null,
       filterApplication: null,
+      sortBy: 'createdAt',
       sortDirection: 'ascending',
     });
   });

@@ -79,11 +79,13 @@ describe('a provider that fails', () => {
     expect(statuses(ended)).toContain('Terminated by user');
   });
 
-  test('retries wait longer and longer', async () => {
+  /** An app whose provider is down, with these retry delays; returns when each call reached the provider. */
+  async function downProvider(retryMs: number, retryMaxMs: number): Promise<{ app: TestApp; times: number[] }> {
     stub = new StubProvider();
     const url = await stub.listen();
-    t = await buildTestApp({ ...FAST, providerUrls: { example: url }, providerRetryMs: 20, providerRetryMaxMs: 160 });
-    stub.target = t.app;
+    const app = await buildTestApp({ ...FAST, providerUrls: { example: url }, providerRetryMs: retryMs, providerRetryMaxMs: retryMaxMs });
+    t = app;
+    stub.target = app.app;
     stub.mode = 'down';
     const times: number[] = [];
     const original = stub.calls.push.bind(stub.calls);
@@ -91,13 +93,36 @@ describe('a provider that fails', () => {
       times.push(Date.now());
       return original(...items);
     };
-    await createJob(t, webApp());
+    return { app, times };
+  }
+
+  test('retries wait longer and longer', async () => {
+    const { app, times } = await downProvider(20, 160);
+    await createJob(app, webApp());
     await expect.poll(() => times.length, POLL).toBeGreaterThanOrEqual(7);
     const gaps = times.slice(1).map((time, i) => time - times[i]!);
     // Scheduled 20, 40, 80, 160, 160… ms, each at least 80 % of that. A loaded machine can only make gaps
     // longer, so only the lower bounds are checked here; the cap is checked on backoffDelay itself.
     const floor = (i: number) => Math.min(20 * 2 ** i, 160) * 0.8 - 10;
     gaps.slice(0, 6).forEach((gap, i) => expect(gap, `gap ${i}`).toBeGreaterThanOrEqual(floor(i)));
+  });
+
+  test("another process's NOTIFY of queued calls, arriving during a failing delivery or a backoff, does not cut the backoff short", async () => {
+    const { app, times } = await downProvider(100, 100);
+    const gateway = app.app.services.providers!.gateway;
+    await createJob(app, webApp());
+    // The user's call is tried at once (by whichever delivery runs first); from its first failure on, it backs off.
+    await expect.poll(() => times.length, POLL).toBeGreaterThanOrEqual(1);
+    // What a PostgreSQL leg sees when other apps share the database's NOTIFY channel: a stream of "calls queued".
+    const noise = setInterval(() => gateway.notified(JSON.stringify({ from: 'another-process', provider: 'example' })), 3);
+    try {
+      await expect.poll(() => times.length, POLL).toBeGreaterThanOrEqual(6);
+    } finally {
+      clearInterval(noise);
+    }
+    const gaps = times.slice(1, 6).map((time, i) => time - times[i]!);
+    // Every retry waits its backoff (100 ms ± 20 %), however many notifications came meanwhile.
+    for (const [i, gap] of gaps.entries()) expect(gap, `gap ${i}`).toBeGreaterThanOrEqual(70);
   });
 
   test('backoffDelay doubles from the base, is capped, and is jittered by ±20 %', () => {
@@ -130,5 +155,44 @@ describe('request size', () => {
     expect(prefixWithin(['{}', '{}'])).toBe(2);
     // A single item is always sent, so it gets a clear answer rather than waiting forever.
     expect(prefixWithin(['x'.repeat(2 * 1024 * 1024)])).toBe(1);
+  });
+});
+
+describe('claims on queued calls (several processes share the queue)', () => {
+  test('a call claimed by another live process is not sent; once that process is gone it is sent, once', async () => {
+    stub = new StubProvider();
+    stub.mode = 'up';
+    const url = await stub.listen();
+    t = await buildTestApp({ ...FAST, providerUrls: { example: url }, verifyIntervalMs: 0 });
+    stub.target = t.app;
+    const gateway = t.app.services.providers!.gateway;
+
+    // Queue a create while delivery is stopped, and claim it as another process would, under a session of its own.
+    await gateway.stop();
+    const id = await createJob(t, webApp());
+    await expect.poll(async () => (await t!.db.query('SELECT 1 FROM provider_calls')).length, POLL).toBe(1);
+    const other = t.db.openSession ? await t.db.openSession() : null;
+    const session = other ? (await other.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid : null;
+    await t.db.query(`UPDATE provider_calls SET claimed_by = 'another-process', claimed_session = $1, claimed_until = $2`, [session, Date.now() + 60_000]);
+    await gateway.start();
+
+    if (other) {
+      // PostgreSQL: while the other process's session lives, its claim holds, however often the queue is looked at.
+      gateway.kick('example');
+      await gateway.settled();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      gateway.kick('example');
+      await gateway.settled();
+      expect(stub.callsTo('/ucloud/example/jobs')).toHaveLength(0);
+      expect((await getJob(t, id)).status.state).toBe('IN_QUEUE');
+      // It dies: its claim goes with its session, long before the lease would have run out.
+      await other.end();
+      await expect.poll(async () => (await t!.db.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [session])).length, POLL).toBe(0);
+      gateway.kick('example');
+    }
+    // (PGlite: one process, so a claim it did not make is cleared when delivery starts.)
+    await waitForState(t, id, 'RUNNING');
+    expect(stub.callsTo('/ucloud/example/jobs')).toHaveLength(1);
+    expect(await t.db.query('SELECT 1 FROM provider_calls')).toHaveLength(0);
   });
 });

@@ -1,5 +1,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import crypto from 'node:crypto';
+import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type { Db } from '../db/index';
 import type { Job, JobUpdate } from '../../contract/jobs';
@@ -11,6 +13,7 @@ import { principal } from '../auth/plugin';
 import type { JobsService, ProviderGateway } from './service';
 import { toJob, type JobRow } from './model';
 import { VerifyLoop } from './verify';
+import { whileLeader } from '../db/leader';
 
 /*
  * Core → provider (contract §5). Every call goes over HTTP with the `ucloud` service token, to a base URL per
@@ -182,25 +185,50 @@ export interface GatewayOptions {
   transportFor: (provider: string) => Transport;
   retryMs: number;
   retryMaxMs: number;
+  /** This process's leader session (backend pid), which its claims live no longer than; null on PGlite. */
+  session?: () => number | null;
+  /** The transport's time limit for one call; a claim on a call lasts this long plus a margin. */
+  timeoutMs?: number;
   log: FastifyBaseLogger;
 }
 
 interface ProviderQueue {
   running: Promise<void> | null;
-  again: boolean;
+  /**
+   * Asked to deliver while a delivery was running: 'now' for calls a user just made (tried at once, even during a
+   * backoff), 'soft' for a poll or a NOTIFY (which must not cut a backoff short), false for neither.
+   */
+  again: false | 'soft' | 'now';
   timer: NodeJS.Timeout | null;
   failures: number;
 }
 
 type Outcome = 'delivered' | 'retry';
 
+/** NOTIFY channel: a process that queued calls tells the leader which provider has work (payload: provider id). */
+export const CALLS_CHANNEL = 'jobdeck_provider_calls';
+
+/** How often the leader looks for queued calls it was not told about (a NOTIFY lost while reconnecting, an expired claim). */
+const POLL_MS = 5_000;
+
+/** A job younger than this may still have its create on the way into the queue; see start(). */
+const RECOVER_AFTER_MS = 2_000;
+
 export class HttpProviderGateway implements ProviderGateway {
   private readonly queues = new Map<string, ProviderQueue>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private started = false;
   private stopped = false;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private recoverTimer: NodeJS.Timeout | null = null;
+  /** Who holds a claim on a call (provider_calls.claimed_by): this gateway, in this process. */
+  private readonly claimant = `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
+  /** A claim outlives one delivery attempt (the HTTP time limit) with room to spare; it is renewed before each send. */
+  private readonly leaseMs: number;
 
-  constructor(private readonly opts: GatewayOptions) {}
+  constructor(private readonly opts: GatewayOptions) {
+    this.leaseMs = (opts.timeoutMs ?? 10_000) + 5_000;
+  }
 
   created(jobs: Job[]): void {
     this.enqueue('create', jobs.map((job) => ({ job, payload: null })));
@@ -230,7 +258,11 @@ export class HttpProviderGateway implements ProviderGateway {
           [op, items.map((i) => i.job.specification.product.provider), items.map((i) => Number(i.job.id)),
            items.map((i) => (i.payload ? JSON.stringify(i.payload) : null)), Date.now()],
         );
-        for (const provider of new Set(items.map((i) => i.job.specification.product.provider))) this.kick(provider);
+        for (const provider of new Set(items.map((i) => i.job.specification.product.provider))) {
+          this.kick(provider);
+          // The leader may be another process sharing the database.
+          if (this.opts.db.kind === 'postgres') await this.opts.db.notify(CALLS_CHANNEL, JSON.stringify({ from: this.claimant, provider }));
+        }
       })(),
     );
   }
@@ -238,9 +270,39 @@ export class HttpProviderGateway implements ProviderGateway {
   /** Starts delivery, after queueing a create for any job left without one (see recover). */
   async start(): Promise<void> {
     this.started = true;
-    await this.recover(0);
-    const providers = await this.opts.db.query<{ provider: string }>(`SELECT DISTINCT provider FROM provider_calls`);
-    for (const { provider } of providers) this.kick(provider);
+    this.stopped = false;
+    // PGlite has one process: a claim not made by this gateway was made by a process that is gone.
+    if (this.opts.db.kind === 'pglite') {
+      await this.opts.db.query(`UPDATE provider_calls SET claimed_by = NULL, claimed_session = NULL, claimed_until = NULL WHERE claimed_by IS NOT NULL`);
+    }
+    // A job committed a moment ago may have its create on the way into the queue (in this process, or in another
+    // replica): only jobs older than RECOVER_AFTER_MS count as missing one, and a second look after that long
+    // catches the younger ones. (Recovering at once queued a second create for a job being created through this
+    // process while it took over: the leader test saw the provider receive it twice.)
+    await Promise.all([...this.inFlight]);
+    // A database error here (a takeover often follows a dropped connection) must not leave delivery half started:
+    // the second look below and the polls carry on.
+    await this.recover(RECOVER_AFTER_MS).catch((error) => this.opts.log.error({ err: error }, 'provider gateway: recovering missing creates failed'));
+    this.recoverTimer = setTimeout(() => this.track(this.recover(RECOVER_AFTER_MS)), RECOVER_AFTER_MS + 500);
+    this.recoverTimer.unref?.();
+    await this.poll().catch((error) => this.opts.log.error({ err: error }, 'provider gateway: reading the queue failed; will poll again'));
+  }
+
+  /** Kicks every provider with queued calls, now and every POLL_MS while started. */
+  private async poll(): Promise<void> {
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.pollTimer = null;
+    if (this.stopped) return;
+    try {
+      const providers = await this.opts.db.query<{ provider: string }>(`SELECT DISTINCT provider FROM provider_calls`);
+      // A provider waiting out its backoff keeps waiting: the poll finds forgotten work, it does not retry sooner.
+      for (const { provider } of providers) this.kick(provider, 'soft');
+    } finally {
+      if (!this.stopped) {
+        this.pollTimer = setTimeout(() => this.track(this.poll()), POLL_MS);
+        this.pollTimer.unref?.();
+      }
+    }
   }
 
   /**
@@ -261,17 +323,45 @@ export class HttpProviderGateway implements ProviderGateway {
       [now, now - minAgeMs],
     );
     if (rows.length > 0) this.opts.log.warn({ jobs: rows.length }, 'provider gateway: queued creates that were missing');
-    for (const provider of new Set(rows.map((r) => r.provider))) this.kick(provider);
+    for (const provider of new Set(rows.map((r) => r.provider))) this.kick(provider, 'soft');
   }
 
+  /** Stops delivery (this process is no longer the leader, or it is closing); start() resumes it. */
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const queue of this.queues.values()) if (queue.timer) clearTimeout(queue.timer);
+    this.started = false;
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.pollTimer = null;
+    if (this.recoverTimer) clearTimeout(this.recoverTimer);
+    this.recoverTimer = null;
+    for (const queue of this.queues.values()) {
+      if (queue.timer) clearTimeout(queue.timer);
+      queue.timer = null;
+    }
     await Promise.all([...this.inFlight, ...[...this.queues.values()].map((q) => q.running)]);
   }
 
-  /** Delivers the provider's queued calls now; a call the user just made is tried at once, even during backoff. */
-  kick(provider: string): void {
+  /**
+   * A NOTIFY on CALLS_CHANNEL: another process queued calls for a provider (this process's own were kicked already).
+   * It does not cut a backoff short: NOTIFY channels are per database, so in a test run that gives each app a schema
+   * of the same database, other apps' calls arrive here too (the PostgreSQL leg saw extra retries from them).
+   */
+  notified(payload: string): void {
+    let message: { from?: unknown; provider?: unknown };
+    try {
+      message = JSON.parse(payload) as typeof message;
+    } catch {
+      return;
+    }
+    if (message.from === this.claimant || typeof message.provider !== 'string') return;
+    this.kick(message.provider, 'soft');
+  }
+
+  /**
+   * Delivers the provider's queued calls now. `urgency` 'now' (a call the user just made) is tried at once, even
+   * during a backoff; 'soft' (a poll, a NOTIFY, a recovery) leaves a provider that is waiting out its backoff alone.
+   */
+  kick(provider: string, urgency: 'now' | 'soft' = 'now'): void {
     if (!this.started || this.stopped) return;
     let queue = this.queues.get(provider);
     if (!queue) {
@@ -279,9 +369,11 @@ export class HttpProviderGateway implements ProviderGateway {
       this.queues.set(provider, queue);
     }
     if (queue.running) {
-      queue.again = true;
+      // Remembered for when this delivery ends; a soft request then yields to a backoff that delivery started.
+      if (queue.again !== 'now') queue.again = urgency;
       return;
     }
+    if (urgency === 'soft' && queue.timer) return;
     if (queue.timer) clearTimeout(queue.timer);
     queue.timer = null;
     const q = queue;
@@ -294,10 +386,9 @@ export class HttpProviderGateway implements ProviderGateway {
       })
       .finally(() => {
         q.running = null;
-        if (q.again) {
-          q.again = false;
-          this.kick(provider);
-        }
+        const again = q.again;
+        q.again = false;
+        if (again) this.kick(provider, again);
       });
   }
 
@@ -308,12 +399,61 @@ export class HttpProviderGateway implements ProviderGateway {
     }
   }
 
+  /**
+   * Claims the head of a provider's queue (up to 1000 calls, in order) for this process, unless another process
+   * holds a live claim on any of them: then nothing is claimed, and the queue is looked at again at the next poll.
+   * FOR UPDATE makes two claimants take turns, so two live processes never both claim a call. A claim is live
+   * until its lease ends, and no longer than its claimant's leader session: a process that died (its session is
+   * gone) leaves nothing to wait for, and the new leader sends its calls again at once (at-least-once: a call the
+   * dead process had already sent goes out twice; see server/provider/README.md).
+   */
+  private async claim(provider: string): Promise<CallRow[]> {
+    const now = Date.now();
+    const rows = await this.opts.db.query<CallRow>(
+      `WITH head AS (
+         SELECT id, claimed_by, claimed_session, claimed_until FROM provider_calls WHERE provider = $1 ORDER BY id LIMIT 1000 FOR UPDATE
+       )
+       UPDATE provider_calls c SET claimed_by = $2, claimed_session = $5, claimed_until = $4
+       FROM head
+       WHERE c.id = head.id
+         AND NOT EXISTS (
+           SELECT 1 FROM head h WHERE h.claimed_by IS DISTINCT FROM $2 AND h.claimed_until > $3
+             AND (h.claimed_session IS NULL OR EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = h.claimed_session))
+         )
+       RETURNING c.*`,
+      [provider, this.claimant, now, now + this.leaseMs, this.opts.session?.() ?? null],
+    );
+    return rows.sort((a, b) => a.id - b.id);
+  }
+
+  /** Renews this process's claim on `calls` just before sending them; false if any is no longer ours. */
+  private async renew(calls: CallRow[]): Promise<boolean> {
+    const rows = await this.opts.db.query(
+      `UPDATE provider_calls SET claimed_until = $3 WHERE id = ANY($1::bigint[]) AND claimed_by = $2 RETURNING id`,
+      [calls.map((c) => c.id), this.claimant, Date.now() + this.leaseMs],
+    );
+    return rows.length === calls.length;
+  }
+
+  /** Lets go of this process's claims on a provider's calls, so a new leader need not wait for them to expire. */
+  private async release(provider: string): Promise<void> {
+    await this.opts.db.query(
+      `UPDATE provider_calls SET claimed_by = NULL, claimed_session = NULL, claimed_until = NULL WHERE provider = $1 AND claimed_by = $2`,
+      [provider, this.claimant],
+    );
+  }
+
   private async drain(provider: string, queue: ProviderQueue): Promise<void> {
+    try {
+      await this.drainClaimed(provider, queue);
+    } finally {
+      await this.release(provider);
+    }
+  }
+
+  private async drainClaimed(provider: string, queue: ProviderQueue): Promise<void> {
     while (!this.stopped) {
-      const calls = await this.opts.db.query<CallRow>(
-        `SELECT * FROM provider_calls WHERE provider = $1 ORDER BY id LIMIT 1000`,
-        [provider],
-      );
+      const calls = await this.claim(provider);
       if (calls.length === 0) {
         queue.failures = 0;
         return;
@@ -353,6 +493,8 @@ export class HttpProviderGateway implements ProviderGateway {
     });
     const count = prefixWithin(parts);
     const batch = run.slice(0, count);
+    // Never send once this process has stopped delivering, nor a call whose claim another process has taken.
+    if (this.stopped || !(await this.renew(batch))) return 'retry';
     let result: HttpResult;
     try {
       result = await this.opts.transportFor(provider)('POST', `/ucloud/${provider}/${PATH[op]}`, this.opts.token, itemsBody(parts.slice(0, count)));
@@ -480,6 +622,8 @@ export const providerGatewayPlugin = fp(async (app: FastifyInstance, opts: Provi
     transportFor,
     retryMs: config.providerRetryMs,
     retryMaxMs: config.providerRetryMaxMs,
+    timeoutMs: config.providerTimeoutMs,
+    session: () => app.services.leader.session(),
     log: app.log,
   });
   jobs.gateway = gateway;
@@ -494,13 +638,26 @@ export const providerGatewayPlugin = fp(async (app: FastifyInstance, opts: Provi
   });
   app.services.providers = { gateway, verify, transportFor };
 
-  app.addHook(opts.loopback === 'http' ? 'onListen' : 'onReady', async () => {
-    await gateway.start();
-    verify.start();
-  });
+  // Delivery and verify run in the leader only (server/db/leader.ts); any process may queue calls.
+  const loops = whileLeader(
+    app.services.leader,
+    {
+      start: async () => {
+        verify.start();
+        await gateway.start();
+      },
+      stop: async () => {
+        await verify.stop();
+        await gateway.stop();
+      },
+    },
+    (error) => app.log.error({ err: error }, 'provider gateway: starting or stopping failed'),
+  );
+  const unlisten = db.kind === 'postgres' ? await db.listen(CALLS_CHANNEL, (payload) => gateway.notified(payload)) : null;
+  app.addHook(opts.loopback === 'http' ? 'onListen' : 'onReady', () => loops.enable());
   app.addHook('preClose', async () => {
-    await verify.stop();
-    await gateway.stop();
+    await loops.disable();
+    await unlisten?.();
   });
 
   // Extension: who may connect to the caller's job, as its provider's firewall has it (server/provider/README.md).

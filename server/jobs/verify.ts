@@ -46,13 +46,17 @@ export class VerifyLoop {
     this.pageSize = Math.min(opts.pageSize ?? 1000, 1000);
   }
 
+  /** Starts the sweeps (this process became the leader); stop() ends them, and start() may resume them. */
   start(): void {
+    if (this.started && !this.closed) return;
     this.started = true;
+    this.closed = false;
     this.schedule();
   }
 
   async stop(): Promise<void> {
     this.closed = true;
+    this.started = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.running;
@@ -60,7 +64,7 @@ export class VerifyLoop {
 
   // The next sweep is timed from the end of the last one, so sweeps never overlap however long one takes.
   private schedule() {
-    if (!this.started || this.closed || this.opts.intervalMs <= 0) return;
+    if (!this.started || this.closed || this.opts.intervalMs <= 0 || this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = null;
       void this.sweep().finally(() => this.schedule());

@@ -221,3 +221,17 @@ describe('restarts', () => {
     expect(running.providerGeneratedId).toBe(orphan);
   });
 });
+
+describe('calls received twice (at-least-once delivery after a leader dies mid-call)', () => {
+  test('a repeated terminate of a job that has ended changes nothing and sends nothing', async () => {
+    t = await buildTestApp(FAST);
+    const id = await createJob(t, webApp());
+    await waitForState(t, id, 'RUNNING');
+    await t.call('POST', '/api/jobs/terminate', t.tokens.user, { items: [{ id }] });
+    const ended = await waitForState(t, id, 'SUCCESS');
+    const again = await t.call('POST', '/ucloud/example/jobs/terminate', t.tokens.ucloud, { items: [await getJob(t, id)] });
+    expect(again.statusCode).toBe(200);
+    await t.app.services.example!.settled();
+    expect(statuses(await getJob(t, id))).toEqual(statuses(ended));
+  });
+});

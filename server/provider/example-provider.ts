@@ -147,6 +147,9 @@ export class ExampleProvider {
 
   /** Accepts jobs into the queue. Receiving a job again (a retried call) changes nothing. */
   async create(jobs: Job[]): Promise<{ id: string }[]> {
+    // One line per call received, so a test (or an operator) can count deliveries: the state table cannot show a
+    // repeated create, which changes nothing.
+    this.opts.log.info({ received: 'create', jobIds: jobs.map((j) => j.id) }, 'example provider: create received');
     const now = Date.now();
     const fresh = await this.tx(async (q) => {
       const rows: ExampleJobRow[] = jobs.map((job) => ({
@@ -196,6 +199,7 @@ export class ExampleProvider {
   }
 
   async terminate(jobs: Job[]): Promise<void> {
+    this.opts.log.info({ received: 'terminate', jobIds: jobs.map((j) => j.id) }, 'example provider: terminate received');
     await this.change(jobs.map((j) => j.id), (row) => {
       row.status = text.terminated();
       return this.end(row, 'SUCCESS', Date.now());
@@ -601,8 +605,11 @@ export class ExampleProvider {
     if (this.running) return;
     this.running = true;
     this.stopping = false;
+    this.puller?.resume();
     const loop = () => {
       this.tickTimer = setTimeout(() => {
+        // Updates queued by another process's routes (it serves requests, the leader runs this loop) go out too.
+        this.kickFlush();
         this.track(this.tick().finally(() => this.running && loop()));
       }, this.opts.tickMs);
       this.tickTimer.unref?.();

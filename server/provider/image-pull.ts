@@ -51,6 +51,11 @@ export class ImagePuller {
     for (const wake of this.wakers) wake();
   }
 
+  /** Pulls may start again (the provider's process became the leader again). */
+  resume() {
+    this.stopped = false;
+  }
+
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {

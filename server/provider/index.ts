@@ -2,6 +2,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { loopbackTransport, type Loopback } from '../jobs/provider-gateway';
 import { ExampleProvider } from './example-provider';
+import { whileLeader } from '../db/leader';
 import { exampleProviderRoutes } from './routes';
 
 export { ExampleProvider, PROVIDER_ID } from './example-provider';
@@ -28,6 +29,10 @@ export const exampleProviderPlugin = fp(async (app: FastifyInstance, opts: { loo
   });
   app.services.example = provider;
   await app.register(exampleProviderRoutes, { provider });
-  app.addHook(opts.loopback === 'http' ? 'onListen' : 'onReady', async () => provider.start());
-  app.addHook('preClose', async () => provider.stop());
+  // The simulator and the outbox run in the leader only; every process serves the routes (server/db/leader.ts).
+  const loops = whileLeader(app.services.leader, { start: () => provider.start(), stop: () => provider.stop() }, (error) =>
+    app.log.error({ err: error }, 'example provider: starting or stopping failed'),
+  );
+  app.addHook(opts.loopback === 'http' ? 'onListen' : 'onReady', () => loops.enable());
+  app.addHook('preClose', () => loops.disable());
 });

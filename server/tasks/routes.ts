@@ -4,6 +4,7 @@ import { MarkAsCompleteRequest, PostStatusRequest, TasksCreateRequest, TasksList
 import { parse, parseQuery } from '../http/parse';
 import { badRequest } from '../http/errors';
 import { authorize, bearerOf, principal } from '../auth/plugin';
+import { whileLeader } from '../db/leader';
 
 const PROCESSORS = ['SERVICE', 'PROVIDER'] as const;
 const USER = ['USER'] as const;
@@ -13,22 +14,26 @@ const MAX_PAGE = 1_000_000;
 export async function tasksRoutes(app: FastifyInstance) {
   const { tasks, db } = app.services;
   const hub = app.services.live;
-  tasks.start((error) => app.log.error({ err: error }, 'deleting expired tasks failed'));
+  // The retention sweep runs in the leader only (server/db/leader.ts).
+  const onError = (error: unknown) => app.log.error({ err: error }, 'deleting expired tasks failed');
+  const sweep = whileLeader(app.services.leader, { start: () => tasks.start(onError), stop: () => tasks.stop() }, onError);
+  app.addHook('onReady', () => sweep.enable());
+  app.addHook('preClose', () => sweep.disable());
   // Every accepted update is written before the database closes.
   app.addHook('onClose', async () => tasks.close());
 
-  app.put('/api/tasks', { config: { roles: PROCESSORS } }, async (request) => {
+  app.put('/api/tasks', { config: { roles: PROCESSORS, shed: true } }, async (request) => {
     const body = parse(TasksCreateRequest, request.body);
     return tasks.create(principal(request), body);
   });
 
-  app.post('/api/tasks/postStatus', { config: { roles: PROCESSORS } }, async (request) => {
+  app.post('/api/tasks/postStatus', { config: { roles: PROCESSORS, shed: true } }, async (request) => {
     const { update } = parse(PostStatusRequest, request.body);
     await tasks.postStatus(principal(request), update);
     return {};
   });
 
-  app.post('/api/tasks/markAsComplete', { config: { roles: PROCESSORS } }, async (request) => {
+  app.post('/api/tasks/markAsComplete', { config: { roles: PROCESSORS, shed: true } }, async (request) => {
     const { id } = parse(MarkAsCompleteRequest, request.body);
     await tasks.markAsComplete(principal(request), id);
     return {};

@@ -11,6 +11,9 @@ import { TASK_COLUMNS, TASK_MESSAGE_LIMIT, checkText, checkUpdateText, isTaskId,
 export interface TasksOptions {
   /** How long a completed task is kept (contract §6: 7 days by default). */
   retentionMs: number;
+  /** postStatus/markAsComplete answer 503 while this many updates wait to be written (0: never). */
+  maxQueue?: number;
+  retryAfterS?: number;
 }
 
 const HOUR = 3600_000;
@@ -33,7 +36,7 @@ export class TasksService {
     bus: EventBus,
     private readonly options: TasksOptions,
   ) {
-    this.writer = new StatusWriter(db, bus);
+    this.writer = new StatusWriter(db, bus, { maxQueue: options.maxQueue ?? 0, retryAfterS: options.retryAfterS ?? 1 });
   }
 
   async create(principal: Principal, request: TasksCreateRequest): Promise<Task> {
@@ -104,6 +107,11 @@ export class TasksService {
     return toTask(row, row.messages);
   }
 
+  /** Updates accepted and not yet written (health, tests, benchmarks). */
+  get queueDepth(): number {
+    return this.writer.depth;
+  }
+
   /** Deletes tasks completed longer ago than the retention period; returns how many. */
   async sweep(now = Date.now(), vacuum = false): Promise<number> {
     const rows = await this.db.query(`DELETE FROM tasks WHERE complete AND completed_at <= $1 RETURNING 1 AS x`, [now - this.options.retentionMs]);
@@ -114,6 +122,7 @@ export class TasksService {
 
   /** Starts the retention sweep: once now, then hourly (or more often for a short retention). */
   start(onError: (error: unknown) => void) {
+    if (this.sweepTimer) return;
     const run = (vacuum: boolean) => {
       if (this.sweeping) return;
       this.sweeping = this.sweep(Date.now(), vacuum)
@@ -126,11 +135,16 @@ export class TasksService {
     this.sweepTimer.unref();
   }
 
-  /** Stops the sweep and waits for every accepted update to be written. */
-  async close() {
+  /** Stops the retention sweep (this process is no longer the leader, or it is closing). */
+  async stop() {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = null;
     await this.sweeping;
+  }
+
+  /** Stops the sweep and waits for every accepted update to be written. */
+  async close() {
+    await this.stop();
     await this.writer.drain();
   }
 }

@@ -2,6 +2,7 @@ import type { Db } from '../db/index';
 import type { EventBus, TaskEvent } from '../live/bus';
 import type { TaskUpdate } from '../../contract/tasks';
 import { conflict, notFound, type HttpError } from '../http/errors';
+import { overloaded } from '../http/load-shed';
 import { TASK_COLUMNS, TASK_MESSAGE_LIMIT, completionUpdate, normalizeUpdate, type TaskRow } from './model';
 
 /** One postStatus or markAsComplete call waiting for its batch to commit. */
@@ -37,13 +38,29 @@ export class StatusWriter {
    * costs one re-read, never a wrong result. Completed tasks are not kept.
    */
   private readonly known = new Map<string, TaskRow>();
+  /** Updates in the batch being written now. */
+  private writing = 0;
 
   constructor(
     private readonly db: Db,
     private readonly bus: EventBus,
+    private readonly limits: { maxQueue: number; retryAfterS: number } = { maxQueue: 0, retryAfterS: 1 },
   ) {}
 
+  /** Updates accepted and not yet written: waiting, and in the batch being written. */
+  get depth(): number {
+    return this.queue.length + this.writing;
+  }
+
   submit(processor: string, update: TaskUpdate, completion: boolean, field: string): Promise<void> {
+    // Load shedding: past maxQueue a new update would only wait longer behind the others; refuse it before it is
+    // queued, so it is either written whole later or not at all.
+    const { maxQueue, retryAfterS } = this.limits;
+    if (maxQueue > 0 && this.depth >= maxQueue) {
+      return Promise.reject(
+        overloaded(`The server is overloaded (${this.depth} task updates are waiting to be written, the limit is ${maxQueue}); nothing was written, try again in ${retryAfterS} s`, retryAfterS),
+      );
+    }
     return new Promise((resolve, reject) => {
       this.queue.push({ processor, update, completion, field, resolve, reject });
       this.schedule();
@@ -71,10 +88,13 @@ export class StatusWriter {
   private async run(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, MAX_BATCH);
+      this.writing = batch.length;
       try {
         await this.write(batch);
       } catch (error) {
         for (const p of batch) p.reject(error as Error);
+      } finally {
+        this.writing = 0;
       }
     }
     this.running = null;

@@ -52,10 +52,12 @@ export async function buildTestApp(config: Partial<Config> = {}): Promise<TestAp
   const { db, cleanup } = await openTestDb();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobdeck-test-'));
   // The example provider accepts jobs but leaves them IN_QUEUE (tests drive states with control/update), and
-  // its image-pull tasks would land in every test's task streams; tests that want either ask for it.
+  // its image-pull tasks would land in every test's task streams; tests that want either ask for it. Shedding on
+  // event-loop lag is off: on a machine loaded by other runs a PGlite clone can stall the loop past any limit, and
+  // a 503 there would say nothing about the code under test (server/tasks/load-shed.test.ts turns it on).
   const app = await buildApp({
     db,
-    config: { dataDir, publicDir: null, exampleImagePull: false, exampleQueueDelayMs: 3_600_000, ...config },
+    config: { dataDir, publicDir: null, exampleImagePull: false, exampleQueueDelayMs: 3_600_000, shedLagMs: 0, ...config },
   });
   await app.ready();
   const tokens = app.services.credentials;

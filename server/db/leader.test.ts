@@ -1,0 +1,59 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { openTestDb, TEST_DATABASE_URL } from '../test/helpers';
+import { startLeaderElection, type Leadership } from './leader';
+import type { Db } from './index';
+
+const log = { info: () => {}, warn: () => {} };
+const open: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const close of open.reverse()) await close();
+  open.length = 0;
+});
+
+async function elect(db: Db): Promise<Leadership> {
+  const leadership = startLeaderElection(db, { retryMs: 100, log });
+  open.push(() => leadership.stop());
+  return leadership;
+}
+
+describe('leader election', () => {
+  // The suite runs once per store (scripts/test.mjs); each leg defines only the test for its store.
+  const onPglite = (name: string, fn: () => Promise<void>) => (TEST_DATABASE_URL ? undefined : it(name, fn));
+  const onPostgres = (name: string, fn: () => Promise<void>) => (TEST_DATABASE_URL ? it(name, fn) : undefined);
+  onPglite('on PGlite the one process is always the leader', async () => {
+    const { db, cleanup } = await openTestDb();
+    open.push(cleanup);
+    expect((await elect(db)).isLeader()).toBe(true);
+  });
+
+  onPostgres('on PostgreSQL one of two contenders leads; a stop or a dropped connection hands over at once', async () => {
+    const { db, cleanup } = await openTestDb();
+    open.push(cleanup);
+    const first = await elect(db);
+    await vi.waitFor(() => expect(first.isLeader()).toBe(true), { timeout: 5000, interval: 20 });
+    const second = await elect(db);
+    const changes: boolean[] = [];
+    first.onChange((leader) => changes.push(leader));
+    // The second one keeps trying (every 100 ms here) and never gets it while the first holds the lock.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect([first.isLeader(), second.isLeader()]).toEqual([true, false]);
+
+    // The leader's connection is killed: it knows at once, and the other one takes over.
+    await db.query(
+      `SELECT pg_terminate_backend(l.pid) FROM pg_locks l WHERE l.locktype = 'advisory' AND l.classid = 7263252 AND l.granted
+         AND l.objid = hashtext(current_schema())::oid AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+    );
+    await vi.waitFor(() => expect(changes).toEqual([false]), { timeout: 5000, interval: 10 });
+    await vi.waitFor(() => expect([first.isLeader(), second.isLeader()].filter(Boolean)).toHaveLength(1), { timeout: 5000, interval: 20 });
+    // Never two at once, whoever won: check for a while.
+    for (let i = 0; i < 20; i++) {
+      expect([first.isLeader(), second.isLeader()].filter(Boolean).length).toBeLessThanOrEqual(1);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+
+    // Stopping the leader hands over to the other.
+    const [leader, other] = first.isLeader() ? [first, second] : [second, first];
+    await leader.stop();
+    await vi.waitFor(() => expect(other.isLeader()).toBe(true), { timeout: 5000, interval: 20 });
+  });
+});
