@@ -103,6 +103,46 @@ describe('tasks.listen', () => {
   });
 });
 
+describe('tasks.listen with {batch: true} (extension)', () => {
+  it('sends the updates of one commit as one {updates} message, in seq order, alongside a plain listener', async () => {
+    const client = await SocketClient.inject(t.app);
+    client.call('tasks.listen', 'batched', { batch: true }, alice);
+    client.call('tasks.listen', 'plain', {}, alice);
+    await client.sync(alice);
+    const id = await createTask('alice');
+    // Concurrent posts land in the writer's same group commit, so they share a message.
+    const lines = Array.from({ length: 40 }, (_, i) => `line ${i + 1}`);
+    await Promise.all(lines.map((line) => post(id, line)));
+    await client.waitMessages('plain', 40);
+    const batched = await client.until(() => {
+      const got = client.messages('batched').flatMap((m) => (m as { updates: unknown[] }).updates);
+      return got.length >= 40 ? got : undefined;
+    }, '40 batched updates');
+    const messages = client.messages('batched');
+    expect(messages.length).toBeLessThan(40);
+    for (const m of messages) expect(Object.keys(m as object)).toEqual(['updates']);
+    expect(batched.map((u) => (u as { seq: number }).seq)).toEqual(lines.map((_, i) => i + 1));
+    // The same updates, byte for byte, as the contract's one-per-message stream, in the same order.
+    expect(batched).toEqual(client.messages('plain'));
+    expect(batched.map((u) => (u as { messageToAppend: string }).messageToAppend).sort()).toEqual([...lines].sort());
+    await client.close();
+  });
+
+  it("never batches another user's updates in, and a bad batch flag is a 400 naming it", async () => {
+    const client = await SocketClient.inject(t.app);
+    client.call('tasks.listen', 'mine', { batch: true }, bob);
+    client.call('tasks.listen', 'bad', { batch: 'yes' }, bob);
+    await client.sync(bob);
+    expect(client.on('bad')).toEqual([{ type: 'response', streamId: 'bad', status: 400, payload: { why: expect.stringMatching(/^payload\.batch: /), errorCode: null } }]);
+    const aliceTask = await createTask('alice');
+    const bobTask = await createTask('bob');
+    await Promise.all([post(aliceTask, 'for alice'), post(bobTask, 'for bob'), post(aliceTask, 'for alice again')]);
+    const [message] = await client.waitMessages('mine', 1);
+    expect(message).toEqual({ updates: [expect.objectContaining({ jobId: bobTask, messageToAppend: 'for bob' })] });
+    await client.close();
+  });
+});
+
 describe('frames that are not a valid call get a response frame naming the problem', () => {
   let client: SocketClient;
   beforeAll(async () => {

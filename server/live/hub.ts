@@ -3,7 +3,16 @@ import type { RawData, WebSocket } from 'ws';
 import type { Db } from '../db/index';
 import type { Principal } from '../auth/tokens';
 import type { Job } from '../../contract/jobs';
-import { ClientFrame, JobsFollowRequest, JobsListenRequest, SOCKET_CALLS, TasksListenRequest, type SocketCall } from '../../contract/socket';
+import {
+  ClientFrame,
+  JobsFollowRequest,
+  JobsListenRequest,
+  SOCKET_CALLS,
+  TASKS_BATCH_LIMIT,
+  TasksListenRequest,
+  type SocketCall,
+} from '../../contract/socket';
+import type { TasksListenRequest as TasksListenPayload } from '../../contract/socket';
 import { validate } from '../../contract/validate';
 import type { TSchema } from 'typebox';
 import { authorize } from '../auth/plugin';
@@ -48,6 +57,8 @@ interface Stream {
   readonly bearer: string;
   closed: boolean;
   follow?: { jobId: string; cursor: number; busy: boolean; dirty: boolean };
+  /** tasks.listen with `batch: true`: updates serialised and waiting for this turn's message. */
+  batch?: { queued: string[]; scheduled: boolean };
 }
 
 interface Connection {
@@ -127,7 +138,34 @@ export class LiveHub {
     if (!streams) return;
     // Serialised once, whatever the number of listeners.
     const json = JSON.stringify(event.update);
-    for (const stream of streams) this.sendRaw(stream.conn, `${stream.head}${json}}`);
+    for (const stream of streams) {
+      if (stream.batch) this.queueUpdate(stream, stream.batch, json);
+      else this.sendRaw(stream.conn, `${stream.head}${json}}`);
+    }
+  }
+
+  /**
+   * Batched tasks.listen: the writer publishes a whole commit in one turn, so one setImmediate gathers it into
+   * one message. No timer, so no added latency.
+   */
+  private queueUpdate(stream: Stream, batch: NonNullable<Stream['batch']>, json: string) {
+    batch.queued.push(json);
+    if (batch.queued.length >= TASKS_BATCH_LIMIT) this.flushBatch(stream);
+    else if (!batch.scheduled) {
+      batch.scheduled = true;
+      setImmediate(() => {
+        batch.scheduled = false;
+        this.flushBatch(stream);
+      });
+    }
+  }
+
+  private flushBatch(stream: Stream) {
+    const batch = stream.batch;
+    if (!batch || batch.queued.length === 0) return;
+    const updates = batch.queued;
+    batch.queued = [];
+    if (!stream.closed) this.sendRaw(stream.conn, `${stream.head}{"updates":[${updates.join(',')}]}}`);
   }
 
   private onJob(event: JobEvent) {
@@ -275,7 +313,10 @@ export class LiveHub {
       closed: false,
     };
     conn.streams.set(streamId, stream);
-    if (call === 'tasks.listen') addTo(this.taskListeners, principal.username, stream);
+    if (call === 'tasks.listen') {
+      if ((payload.value as TasksListenPayload).batch) stream.batch = { queued: [], scheduled: false };
+      addTo(this.taskListeners, principal.username, stream);
+    }
     else if (call === 'jobs.listen') addTo(this.jobListeners, principal.username, stream);
     else {
       const { id } = payload.value as { id: string };
@@ -300,6 +341,8 @@ export class LiveHub {
   /** Ends a call with its response frame. */
   private end(stream: Stream, status: number, why: string) {
     if (stream.closed) return;
+    // Updates already committed go out before the call ends.
+    this.flushBatch(stream);
     this.remove(stream);
     this.respond(stream.conn, stream.id, status, why);
   }

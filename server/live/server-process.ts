@@ -6,7 +6,7 @@ import path from 'node:path';
 import pg from 'pg';
 import type { Credentials } from '../auth/bootstrap';
 
-/** Test and bench helpers: real server processes (`tsx server/main.ts`) and throw-away PostgreSQL databases. */
+/** Test and bench helpers: real server processes (`node --import tsx server/main.ts`) and throw-away PostgreSQL databases. */
 
 /** Why PostgreSQL at `url` cannot be used, or null when it can. */
 export async function postgresUnreachable(url: string): Promise<string | null> {
@@ -69,7 +69,9 @@ export interface ServerProcess {
 
 /** Starts `server/main.ts` on a free port with its own data directory, and waits until it listens. */
 export function startServer(env: Record<string, string>, dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobdeck-proc-'))): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'server/main.ts'], {
+  // One process: tsx's CLI would run the server in a child of its own, which a SIGKILL of the CLI leaves running
+  // (an orphan still holding its port, its database connections and, here, the leader lock).
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     env: {
       ...process.env,
       PORT: '0',

@@ -41,12 +41,21 @@ export interface TaskStreamHandlers {
   onEnd?: StreamHandlers['onEnd'];
 }
 
-/** Subscribes to `tasks.listen`; returns the unsubscribe function. */
+const isUpdate = (value: unknown): value is TaskUpdate =>
+  typeof value === 'object' && value !== null && typeof (value as { jobId?: unknown }).jobId === 'string';
+
+/**
+ * Subscribes to `tasks.listen`; returns the unsubscribe function. Asks for batched messages (the server's
+ * extension: `{updates: TaskUpdate[]}` per commit rather than a message per update) and still understands the
+ * contract's one update per message.
+ */
 export function listenToTasks(handlers: TaskStreamHandlers): () => void {
-  return socketClient.subscribe('/api/tasks', 'tasks.listen', {}, {
+  return socketClient.subscribe('/api/tasks', 'tasks.listen', { batch: true }, {
     onMessage: (payload) => {
-      const update = payload as TaskUpdate | null;
-      if (update && typeof update.jobId === 'string') handlers.onUpdate(update);
+      const updates = typeof payload === 'object' && payload !== null ? (payload as { updates?: unknown }).updates : undefined;
+      if (Array.isArray(updates)) {
+        for (const update of updates) if (isUpdate(update)) handlers.onUpdate(update);
+      } else if (isUpdate(payload)) handlers.onUpdate(payload);
     },
     onEnd: handlers.onEnd,
   });

@@ -14,7 +14,8 @@ const MESSAGE_LIMIT = 1000;
 interface MockTasks {
   tasks: Map<string, Task>;
   nextId: number;
-  clients: Set<{ send: (data: string) => void; close: () => void; streams: Set<string> }>;
+  /** Each socket's tasks.listen streams, and whether the stream asked for batched messages (the server's extension). */
+  clients: Set<{ send: (data: string) => void; close: () => void; streams: Map<string, { batch: boolean }> }>;
 }
 
 const db: MockTasks = { tasks: new Map(), nextId: 1, clients: new Set() };
@@ -62,9 +63,12 @@ export function findMockTask(id: string): Task | undefined {
   return db.tasks.get(id);
 }
 
+/** Like the server: a batching stream gets `{updates: [...]}`, any other one message per update. */
 function broadcast(update: TaskUpdate): void {
   for (const client of db.clients) {
-    for (const streamId of client.streams) client.send(JSON.stringify({ type: 'message', streamId, payload: update }));
+    for (const [streamId, { batch }] of client.streams) {
+      client.send(JSON.stringify({ type: 'message', streamId, payload: batch ? { updates: [update] } : update }));
+    }
   }
 }
 
@@ -104,9 +108,18 @@ export function completeMockTask(id: string, options: { deliver?: boolean } = {}
   return postMockStatus({ jobId: id, complete: true, speeds: [] }, options);
 }
 
-/** Sends an update frame as is (duplicates, out-of-order delivery). */
+/** Sends an update as is, one per message as in the contract (duplicates, out-of-order delivery). */
 export function sendRawTaskUpdate(update: TaskUpdate): void {
-  broadcast(update);
+  for (const client of db.clients) {
+    for (const streamId of client.streams.keys()) client.send(JSON.stringify({ type: 'message', streamId, payload: update }));
+  }
+}
+
+/** Sends several updates in one batched message, as is. */
+export function sendRawTaskBatch(updates: TaskUpdate[]): void {
+  for (const client of db.clients) {
+    for (const streamId of client.streams.keys()) client.send(JSON.stringify({ type: 'message', streamId, payload: { updates } }));
+  }
 }
 
 /** True once some socket listens to tasks.listen, so a test can wait for it instead of sleeping. */
@@ -147,7 +160,7 @@ export const taskHandlers = [
   }),
 
   tasksSocket.addEventListener('connection', ({ client }) => {
-    const entry = { send: (data: string) => client.send(data), close: () => client.close(), streams: new Set<string>() };
+    const entry = { send: (data: string) => client.send(data), close: () => client.close(), streams: new Map<string, { batch: boolean }>() };
     db.clients.add(entry);
     client.addEventListener('close', () => db.clients.delete(entry));
     client.addEventListener('message', (event) => {
@@ -157,7 +170,8 @@ export const taskHandlers = [
         client.send(JSON.stringify({ type: 'response', streamId: frame.streamId, status, payload: { why, errorCode: null } }));
       if (frame.bearer !== MOCK_TOKEN) return end(401, 'Missing or unknown token');
       if (frame.call !== 'tasks.listen') return end(400, `call: unknown call '${frame.call}'`);
-      entry.streams.add(frame.streamId);
+      const payload = frame.payload as { batch?: unknown } | null;
+      entry.streams.set(frame.streamId, { batch: payload?.batch === true });
       return undefined;
     });
   }),

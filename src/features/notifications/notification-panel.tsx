@@ -162,18 +162,18 @@ export function NotificationPanel() {
             </span>
           ) : null}
         </PopoverDisclosure>
-        <Popover className="notif-popover" gutter={8} portal unmountOnHide>
-          <div className="notif-popover__head">
-            <PopoverHeading className="notif-popover__title" render={<h2 />}>
+        <Popover className="top-popover notif-popover" gutter={8} portal unmountOnHide>
+          <div className="top-popover__head">
+            <PopoverHeading className="top-popover__title" render={<h2 />}>
               Notifications
             </PopoverHeading>
             <button type="button" className="button button--ghost button--small" onClick={allNotificationsRead} disabled={unread === 0}>
               Mark all read
             </button>
           </div>
-          <div className="notif-popover__body">
+          <div className="top-popover__body">
             {items.length === 0 ? (
-              <p className="notif-empty">Nothing yet. Finished tasks and job state changes show up here.</p>
+              <p className="top-popover__empty">Nothing yet. Finished tasks and job state changes show up here.</p>
             ) : (
               <ul className="notif-list" aria-label="Notifications">
                 {items.map((n) => (

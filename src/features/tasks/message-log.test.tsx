@@ -26,4 +26,18 @@ describe('MessageLog', () => {
     expect(rendered()).toEqual(['<img src=x onerror=alert(1)>', 'line 0', 'line 1', 'line 2']);
     expect(screen.getByRole('log').querySelector('img')).toBeNull();
   });
+
+  it('re-renders only the lines that changed: an appended line, or a line replaced under the same key', () => {
+    const log = (messages: string[], dropped = 0) => <MessageLog messages={messages} dropped={dropped} label="Messages" />;
+    const { rerender } = render(log(lines(35)));
+    const first = screen.getByRole('log').children[0];
+    rerender(log(lines(36)));
+    expect(rendered()).toEqual(lines(36));
+    // The DOM node of the first line was kept: its chunk did not render again.
+    expect(screen.getByRole('log').children[0]).toBe(first);
+
+    // A detail view that reads the task again starts its keys at 0: a changed line under the same key shows.
+    rerender(log(['changed', ...lines(35, 1)]));
+    expect(rendered()).toEqual(['changed', ...lines(35, 1)]);
+  });
 });

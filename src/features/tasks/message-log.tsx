@@ -15,6 +15,48 @@ const Line = memo(function Line({ text }: { text: string }) {
   return <div className="message-log__line">{text}</div>;
 });
 
+/** Lines per chunk: a new line re-renders its chunk (at most this many lines), not the whole log. */
+const CHUNK_LINES = 10;
+
+interface ChunkProps {
+  messages: readonly string[];
+  /** `messages[from..to)`, the lines with keys `key..key + (to - from)`. */
+  from: number;
+  to: number;
+}
+
+/**
+ * A run of lines that starts on a key that is a multiple of CHUNK_LINES (or where the window starts). Only
+ * the chunk whose lines changed renders (in a live log, the last one), even though `messages` is a new array
+ * each time. A fragment, so the lines stay the log's own children.
+ */
+const Chunk = memo(
+  function Chunk({ messages, from, to }: ChunkProps) {
+    const lines = [];
+    for (let i = from; i < to; i++) lines.push(<Line key={i - from} text={messages[i]!} />);
+    return <>{lines}</>;
+  },
+  sameLines,
+);
+
+function sameLines(a: ChunkProps, b: ChunkProps): boolean {
+  if (a.to - a.from !== b.to - b.from) return false;
+  for (let i = 0; i < a.to - a.from; i++) if (a.messages[a.from + i] !== b.messages[b.from + i]) return false;
+  return true;
+}
+
+/** The shown lines (keys from `offset`) as chunks keyed by their first line's key. */
+function chunks(shown: readonly string[], offset: number) {
+  const out = [];
+  for (let from = 0; from < shown.length; ) {
+    const key = offset + from;
+    const to = Math.min(shown.length, from + CHUNK_LINES - (key % CHUNK_LINES));
+    out.push(<Chunk key={key} messages={shown} from={from} to={to} />);
+    from = to;
+  }
+  return out;
+}
+
 /** Within this many pixels of the end counts as "at the end" (fractional scroll positions). */
 const STICK_THRESHOLD_PX = 8;
 
@@ -81,9 +123,7 @@ export function MessageLog({ messages, dropped, label, limit, className }: Messa
     <div className={`message-log-frame ${className ?? ''}`}>
       {/* Focusable so keyboard users can scroll it. */}
       <div ref={ref} role="log" aria-label={label} tabIndex={0} className="message-log" onScroll={onScroll}>
-        {shown.map((text, i) => (
-          <Line key={offset + i} text={text} />
-        ))}
+        {chunks(shown, offset)}
       </div>
       {behind ? (
         <button type="button" className="message-log__jump" onClick={jump}>

@@ -1,4 +1,5 @@
-import { memo, useId } from 'react';
+import { memo, useId, useRef, type CSSProperties } from 'react';
+import { useInView } from '@/features/tasks/in-view';
 import { MessageLog } from '@/features/tasks/message-log';
 import { taskOutcome, type TaskOutcome, type TaskView } from '@/features/tasks/task-merge';
 import { TaskProgress } from '@/features/tasks/task-progress';
@@ -35,15 +36,24 @@ interface TaskCardProps {
   onOpen: (id: string) => void;
 }
 
-/** One task in the tray. Subscribes to its own entry, so only tasks that changed re-render. */
+/** Lines a log shows before it scrolls (`.message-log`'s max-height). */
+const LOG_VISIBLE_LINES = 5;
+
+/**
+ * One task in the tray. Subscribes to its own entry, so only tasks that changed re-render. Title, status,
+ * progress and speeds are always live; the message log is mounted only while the card is in view (the tray's
+ * ViewWatcher), with a blank box of its height otherwise. The detail view has the whole log.
+ */
 export const TaskCard = memo(function TaskCard({ id, onOpen }: TaskCardProps) {
   const task = useTask(id);
   const headingId = useId();
+  const ref = useRef<HTMLLIElement>(null);
+  const inView = useInView(ref);
   if (!task) return null;
   const outcome = taskOutcome(task);
   const title = taskTitle(task);
   return (
-    <li className="task-card" data-outcome={outcome} aria-labelledby={headingId}>
+    <li ref={ref} className="task-card" data-outcome={outcome} aria-labelledby={headingId}>
       <div className="task-card__head">
         <h3 id={headingId} className="task-card__title">
           {title}
@@ -53,9 +63,15 @@ export const TaskCard = memo(function TaskCard({ id, onOpen }: TaskCardProps) {
       {task.status ? <p className="task-card__status">{task.status}</p> : null}
       <TaskProgress task={task} label={`Progress of ${title}`} />
       <TaskSpeeds task={task} />
-      {task.messages.length > 0 ? (
+      {task.messages.length === 0 ? null : inView ? (
         <MessageLog messages={task.messages} dropped={task.dropped} label={`Messages of ${title}`} limit={TRAY_LOG_LINES} />
-      ) : null}
+      ) : (
+        <div
+          className="message-log message-log--placeholder"
+          aria-hidden="true"
+          style={{ '--log-lines': Math.min(LOG_VISIBLE_LINES, task.messages.length) } as CSSProperties}
+        />
+      )}
       <div className="task-card__actions">
         <button type="button" className="button button--ghost button--small" aria-label={`Details of ${title}`} onClick={() => onOpen(id)}>
           Details

@@ -1,6 +1,6 @@
 import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { http, HttpResponse } from 'msw';
-import { beforeEach, describe, expect, it, onTestFinished } from 'vitest';
+import { beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { server } from '@/mocks/node';
 import {
   completeMockTask,
@@ -10,6 +10,7 @@ import {
   hasTaskListener,
   postMockStatus,
   resetMockTasks,
+  sendRawTaskBatch,
   sendRawTaskUpdate,
 } from '@/mocks/tasks';
 import { renderApp } from '@/test/render';
@@ -126,6 +127,62 @@ describe('task tray', () => {
     const log = await within(card).findByRole('log');
     await waitFor(() => expect(logLines(log)).toEqual(['line 1', 'line 2', 'line 3']));
     expect(logLines(log)).toEqual(findMockTask(task.jobId)!.messages);
+  });
+
+  it('applies a batched message in order and drops a duplicate inside it', async () => {
+    const task = createMockTask({ title: 'Batched' });
+    const { user } = await openApp();
+    const popover = await openTray(user);
+    const card = await within(popover).findByRole('listitem', { name: 'Batched' });
+    const updates: ReturnType<typeof postMockStatus>[] = [];
+    act(() => {
+      for (const line of ['one', 'two', 'three']) updates.push(postMockStatus({ jobId: task.jobId, messageToAppend: line }, { deliver: false }));
+    });
+    // One message with the three updates and the second one again.
+    act(() => sendRawTaskBatch([updates[0]!, updates[1]!, updates[1]!, updates[2]!]));
+    const log = await within(card).findByRole('log');
+    await waitFor(() => expect(logLines(log)).toEqual(['one', 'two', 'three']));
+    expect(logLines(log)).toEqual(findMockTask(task.jobId)!.messages);
+  });
+
+  it('mounts a log only while its card is in view, and shows the lines that arrived meanwhile when it comes into view', async () => {
+    // jsdom has no IntersectionObserver: a fake one that the test drives.
+    const observed = new Map<Element, IntersectionObserverCallback>();
+    class FakeObserver {
+      constructor(private readonly callback: IntersectionObserverCallback) {}
+      observe(el: Element) {
+        observed.set(el, this.callback);
+      }
+      unobserve(el: Element) {
+        observed.delete(el);
+      }
+      disconnect() {}
+    }
+    vi.stubGlobal('IntersectionObserver', FakeObserver);
+    onTestFinished(() => void vi.unstubAllGlobals());
+    const report = (el: Element, isIntersecting: boolean) =>
+      act(() => observed.get(el)?.([{ target: el, isIntersecting } as unknown as IntersectionObserverEntry], {} as IntersectionObserver));
+
+    const task = createMockTask({ title: 'Far down' });
+    act(() => void postMockStatus({ jobId: task.jobId, messageToAppend: 'first', progress: { title: 'Steps', current: 1, maximum: 3 } }));
+    const { user } = await openApp();
+    const popover = await openTray(user);
+    const card = await within(popover).findByRole('listitem', { name: 'Far down' });
+    // Not reported in view yet: no log, but the progress is live.
+    expect(within(card).queryByRole('log')).toBeNull();
+    act(() => void postMockStatus({ jobId: task.jobId, messageToAppend: 'second', progress: { title: 'Steps', current: 2, maximum: 3 } }));
+    await waitFor(() => expect(within(card).getByRole('progressbar')).toHaveAttribute('aria-valuenow', '2'));
+    expect(within(card).queryByRole('log')).toBeNull();
+
+    report(card, true);
+    const log = within(card).getByRole('log', { name: 'Messages of Far down' });
+    expect(logLines(log)).toEqual(['first', 'second']);
+
+    report(card, false);
+    expect(within(card).queryByRole('log')).toBeNull();
+    act(() => void postMockStatus({ jobId: task.jobId, messageToAppend: 'third' }));
+    report(card, true);
+    await waitFor(() => expect(logLines(within(card).getByRole('log'))).toEqual(['first', 'second', 'third']));
   });
 
   it('after the socket drops, resubscribes and reconciles over REST with no duplicated line', async () => {

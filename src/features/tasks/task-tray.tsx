@@ -1,5 +1,6 @@
 import { Popover, PopoverDisclosure, PopoverHeading, PopoverProvider } from '@ariakit/react';
-import { useCallback, useEffect, useRef } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState, type ReactNode } from 'react';
+import { createViewWatcher, ViewWatcherContext, type ViewWatcher } from '@/features/tasks/in-view';
 import { useSearchParams } from 'react-router-dom';
 import { TASK_DETAIL_PARAM } from '@/api/tasks';
 import { useTaskFeed } from '@/features/tasks/task-feed';
@@ -60,7 +61,7 @@ function TrayContent({ onOpen }: { onOpen: (id: string) => void }) {
   const running = useRunningTaskIds();
   const finished = useFinishedTaskIds();
   if (running.length === 0 && finished.length === 0) {
-    return <p className="tray-empty">No tasks yet. Long-running work reports its progress here.</p>;
+    return <p className="top-popover__empty">No tasks yet. Long-running work reports its progress here.</p>;
   }
   return (
     <>
@@ -82,6 +83,26 @@ function TrayContent({ onOpen }: { onOpen: (id: string) => void }) {
           </section>
         ) : null}
     </>
+  );
+}
+
+/** Cards this far above or below the visible part of the tray mount their logs, so they are there when scrolled to. */
+const LOG_MOUNT_MARGIN = '200px 0px';
+
+/** The popover's scrolling body, watching which cards are in view. Its content renders once the watcher exists. */
+function WatchedBody({ children }: { children: ReactNode }) {
+  const ref = useRef<HTMLDivElement>(null);
+  // undefined: not created yet; null: no IntersectionObserver here, so every card counts as in view.
+  const [watcher, setWatcher] = useState<ViewWatcher | null | undefined>(undefined);
+  useLayoutEffect(() => {
+    const created = ref.current ? createViewWatcher(ref.current, LOG_MOUNT_MARGIN) : null;
+    setWatcher(created);
+    return () => created?.disconnect();
+  }, []);
+  return (
+    <div ref={ref} className="top-popover__body">
+      {watcher === undefined ? null : <ViewWatcherContext value={watcher}>{children}</ViewWatcherContext>}
+    </div>
   );
 }
 
@@ -132,15 +153,15 @@ export function TaskTray({ onTaskFinished }: { onTaskFinished?: (task: FinishedT
             </span>
           ) : null}
         </PopoverDisclosure>
-        <Popover className="tray-popover" gutter={8} portal unmountOnHide>
-          <div className="tray-popover__head">
-            <PopoverHeading className="tray-popover__title" render={<h2 />}>
+        <Popover className="top-popover tray-popover" gutter={8} portal unmountOnHide>
+          <div className="top-popover__head">
+            <PopoverHeading className="top-popover__title" render={<h2 />}>
               Tasks
             </PopoverHeading>
           </div>
-          <div className="tray-popover__body">
+          <WatchedBody>
             <TrayContent onOpen={openTask} />
-          </div>
+          </WatchedBody>
         </Popover>
       </PopoverProvider>
       {/* Outside the provider, so the dialog does not pick up the popover's store. */}
