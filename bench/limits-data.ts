@@ -21,12 +21,9 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { buildApp } from '../server/app';
 import { dropSchema, openDb, type Db } from '../server/db/index';
+import { seedJobs } from './seed-jobs';
+import { option } from './cli-options';
 
-const args = process.argv.slice(2);
-const option = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
-};
 const STEPS = option('steps', '20000,100000,300000').split(',').map(Number);
 const USERS = Number(option('users', '10000'));
 const ACTIVE = Number(option('active', '0.2'));
@@ -35,40 +32,15 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 const round = (n: number) => Math.round(n * 10) / 10;
 const MB = 1024 * 1024;
 
-const spec = {
-  application: { name: 'acme-web-app', version: '1.0.0' },
-  product: { id: 'example-compute', category: 'example-compute', provider: 'example' },
-  name: 'bench',
-  replicas: 1,
-  allowDuplicateJob: true,
-  parameters: null,
-  resources: null,
-  timeAllocation: { hours: 8, minutes: 0, seconds: 0 },
-  openedFile: null,
-  restartOnExit: null,
-  sshEnabled: null,
-};
-
 /** Inserts `count` jobs; every 1/ACTIVE-th is RUNNING (and known to the provider), the others SUCCESS. */
 async function insertJobs(db: Db, from: number, count: number) {
-  const now = Date.now();
   const every = Math.max(1, Math.round(1 / ACTIVE));
-  const active = await db.query<{ id: number }>(
-    `INSERT INTO jobs (owner, provider, app_name, app_version, name, specification, duplicate_key, state, time_allocation_ms,
-                       started_at, expires_at, created_at, modified_at, provider_acked_at, provider_generated_id)
-     SELECT CASE WHEN g % 2 = 0 THEN 'user' ELSE 'lu' || (g % $5::int) END, 'example', 'acme-web-app', '1.0.0', 'bench',
-            $1::jsonb, 'bench-' || g, CASE WHEN g % $6::int = 0 THEN 'RUNNING' ELSE 'SUCCESS' END, 28800000,
-            $2::bigint, $2::bigint + 28800000, $2::bigint, $2::bigint, $2::bigint, NULL
-     FROM generate_series($3::int, $4::int) g RETURNING id, state`,
-    [JSON.stringify(spec), now, from, from + count - 1, USERS, every],
-  );
-  const running = (active as unknown as { id: number; state: string }[]).filter((r) => r.state === 'RUNNING').map((r) => r.id);
-  await db.query(
-    `INSERT INTO example_jobs (job_id, owner, app_name, product_id, finishes, state, status, time_allocation_ms, received_at, started_at)
-     SELECT id::text, 'user', 'acme-web-app', 'example-compute', false, 'RUNNING', 'bench', 28800000, $2, $2
-     FROM unnest($1::bigint[]) AS id`,
-    [running, now],
-  );
+  const running = await seedJobs(db, {
+    from,
+    count,
+    owner: `CASE WHEN g % 2 = 0 THEN 'user' ELSE 'lu' || (g % ${Math.trunc(USERS)}) END`,
+    state: `CASE WHEN g % ${every} = 0 THEN 'RUNNING' ELSE 'SUCCESS' END`,
+  });
   return running.length;
 }
 

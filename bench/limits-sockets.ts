@@ -21,12 +21,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { freshDatabase } from '../server/live/server-process';
+import { option } from './cli-options';
 
-const args = process.argv.slice(2);
-const option = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
-};
 const STEPS = option('steps', '1000,2000,5000,10000,15000,19000').split(',').map(Number);
 const STREAMS = Number(option('streams', '1'));
 const FD_LIMIT = Number(option('fd-limit', '0'));

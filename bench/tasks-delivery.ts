@@ -3,7 +3,8 @@
  *
  *   npx tsx bench/tasks-delivery.ts [--rate 2000] [--seconds 10] [--warmup 3] [--tasks 100] [--listeners 50]
  *                                   [--concurrency 64] [--postgres <url>] [--only jobdeck]
- *                                   [--external <base URL> <data dir>]
+ *                                   [--external <base URL> <data dir>] [--max-sockets 256]
+ *                                   [--server-env KEY=VALUE,…]
  *
  * Each listener is its own user and owns tasks/listeners of the tasks (so every update has one listener).
  * Two phases run against Jobdeck (`tsx server/main.ts`, PGlite in a temp dir, or a fresh PostgreSQL
@@ -13,7 +14,10 @@
  *     --seconds; latency is from starting the POST to the frame arriving at the listener;
  *   - saturation: --concurrency posters send back to back for --seconds; the delivered rate is the most the
  *     pipeline does on this machine. Our rate as a ratio of the bare relay's is this phase's ratio.
- * "lost" counts updates acknowledged with 200 that never reached their listener (waiting up to 10 s).
+ * "lost" counts updates acknowledged with 200 that never reached their listener (waiting up to 10 s). "shed"
+ * counts 503 answers (load shedding, server/http/load-shed.ts): refused, not lost, and not errors. --max-sockets
+ * caps the driver's connections (so the requests it keeps in flight); --server-env sets the server's environment
+ * (e.g. JOBDECK_SHED_LAG_MS=0,JOBDECK_SHED_TASK_QUEUE=0 turns shedding off). The server's peak RSS is sampled.
  * Prints one JSON document as its last line.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -24,12 +28,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { freshDatabase, startServer } from '../server/live/server-process';
+import { args, option } from './cli-options';
 
-const args = process.argv.slice(2);
-const option = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
-};
 const RATE = Number(option('rate', '2000'));
 const SECONDS = Number(option('seconds', '10'));
 const TASKS = Number(option('tasks', '100'));
@@ -38,7 +38,13 @@ const CONCURRENCY = Number(option('concurrency', '64'));
 const POSTGRES = option('postgres', '');
 const WARMUP_SECONDS = Number(option('warmup', '3'));
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+const agent = new http.Agent({ keepAlive: true, maxSockets: Number(option('max-sockets', '256')) });
+const SERVER_ENV = Object.fromEntries(
+  option('server-env', '')
+    .split(',')
+    .filter(Boolean)
+    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+);
 
 function httpPost(port: number, url: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -57,11 +63,18 @@ function httpPost(port: number, url: string, body: string, headers: Record<strin
 }
 
 async function json(base: string, method: string, url: string, token: string, body?: unknown) {
-  const response = await fetch(`${base}${url}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
+  const call = () =>
+    fetch(`${base}${url}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+  let response = await call();
+  // Set-up calls of a server that sheds load (a just-started one may run late): wait as told, a few times.
+  for (let attempt = 0; response.status === 503 && attempt < 10; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 1000 * Number(response.headers.get('retry-after') ?? 1)));
+    response = await call();
+  }
   if (!response.ok) throw new Error(`${method} ${url}: ${response.status} ${await response.text()}`);
   return response.json() as Promise<Record<string, unknown>>;
 }
@@ -74,6 +87,18 @@ interface Target {
   /** Called by the listeners with the n of each update they receive. */
   onDelivery: (n: number) => void;
   close(): Promise<void>;
+  /** The server's resident memory now (MB), when it is a local process. */
+  rssMB?: () => number | null;
+}
+
+function rssOf(pid: number | undefined): number | null {
+  if (!pid) return null;
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Math.round(Number(match[1]) / 1024) : null;
+  } catch {
+    return null;
+  }
 }
 
 function percentile(sorted: number[], p: number) {
@@ -86,10 +111,15 @@ interface PhaseResult {
   posted: number;
   acknowledged: number;
   errors: number;
+  /** Answered 503 (load shedding). */
+  shed: number;
   delivered: number;
   lost: number;
   deliveredPerSecond: number;
   latencyMs: { p50: number | null; p99: number | null; max: number | null };
+  /** Time to the HTTP answer, 200 or 503. */
+  answerMs: { p50: number | null; p99: number | null };
+  serverRssPeakMB: number | null;
 }
 
 async function phase(target: Target, mode: 'fixed' | 'saturation', nextN: { value: number }, seconds = SECONDS): Promise<PhaseResult> {
@@ -98,6 +128,13 @@ async function phase(target: Target, mode: 'fixed' | 'saturation', nextN: { valu
   const latencies: number[] = [];
   let delivered = 0;
   let errors = 0;
+  let shed = 0;
+  const answers: number[] = [];
+  let rssPeak: number | null = null;
+  const sampler = setInterval(() => {
+    const rss = target.rssMB?.() ?? null;
+    if (rss !== null) rssPeak = Math.max(rssPeak ?? 0, rss);
+  }, 200);
   let posted = 0;
   let deliveredInWindow = 0;
   let windowOpen = true;
@@ -115,9 +152,14 @@ async function phase(target: Target, mode: 'fixed' | 'saturation', nextN: { valu
     posted += 1;
     sentAt.set(n, performance.now());
     try {
+      const t0 = performance.now();
       const status = await target.post(task, n);
+      answers.push(performance.now() - t0);
       if (status === 200) acked.add(n);
-      else errors += 1;
+      else if (status === 503) {
+        shed += 1;
+        sentAt.delete(n);
+      } else errors += 1;
     } catch {
       errors += 1;
     }
@@ -151,12 +193,17 @@ async function phase(target: Target, mode: 'fixed' | 'saturation', nextN: { valu
   const drainUntil = performance.now() + 10_000;
   while (performance.now() < drainUntil && [...acked].some((n) => sentAt.has(n))) await new Promise((resolve) => setTimeout(resolve, 20));
   const lost = [...acked].filter((n) => sentAt.has(n)).length;
+  clearInterval(sampler);
   latencies.sort((a, b) => a - b);
+  answers.sort((a, b) => a - b);
   return {
     seconds: Math.round(elapsed * 100) / 100,
     posted,
     acknowledged: acked.size,
     errors,
+    shed,
+    answerMs: { p50: percentile(answers, 50), p99: percentile(answers, 99) },
+    serverRssPeakMB: rssPeak,
     delivered,
     lost,
     deliveredPerSecond: Math.round(deliveredInWindow / elapsed),
@@ -192,7 +239,7 @@ async function jobdeck(): Promise<Target & { storage: string }> {
   const server =
     external >= 0
       ? { base: args[external + 1]!, credentials: JSON.parse(fs.readFileSync(path.join(args[external + 2]!, 'credentials.json'), 'utf8')), stop: async () => 0 }
-      : await startServer({ ...env, LOG_LEVEL: 'error' }, dataDir);
+      : await startServer({ ...env, LOG_LEVEL: 'error', ...SERVER_ENV }, dataDir);
   const { base, credentials } = server;
   const port = Number(new URL(base).port);
   const users = await Promise.all(
@@ -210,6 +257,7 @@ async function jobdeck(): Promise<Target & { storage: string }> {
     name: 'jobdeck',
     storage: POSTGRES ? 'PostgreSQL' : 'PGlite',
     onDelivery: () => {},
+    rssMB: () => rssOf('child' in server ? server.child.pid : undefined),
     post: async (task, n) => {
       const body = `{"update":{"jobId":"${tasks[task]}","newTitle":null,"speeds":[],"progress":null,"complete":false,"messageToAppend":"${n}","newStatus":null}}`;
       return (await httpPost(port, '/api/tasks/postStatus', body, { authorization: `Bearer ${credentials.ucloud}` })).status;

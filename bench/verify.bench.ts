@@ -17,6 +17,7 @@ import vm from 'node:vm';
 import crypto from 'node:crypto';
 import { buildApp } from '../server/app';
 import { openDb, dropSchema, type Db } from '../server/db/index';
+import { seedJobs } from './seed-jobs';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = (globalThis as { gc?: () => void }).gc ?? (vm.runInNewContext('gc') as () => void);
@@ -31,35 +32,7 @@ function memory() {
 }
 
 async function insertJobs(db: Db, from: number, count: number) {
-  const spec = {
-    application: { name: 'acme-web-app', version: '1.0.0' },
-    product: { id: 'example-compute', category: 'example-compute', provider: 'example' },
-    name: 'bench',
-    replicas: 1,
-    allowDuplicateJob: true,
-    parameters: null,
-    resources: null,
-    timeAllocation: { hours: 8, minutes: 0, seconds: 0 },
-    openedFile: null,
-    restartOnExit: null,
-    sshEnabled: null,
-  };
-  const now = Date.now();
-  // Set-based: one statement per table, however many rows.
-  const ids = await db.query<{ id: number }>(
-    `INSERT INTO jobs (owner, provider, app_name, app_version, name, specification, duplicate_key, state, time_allocation_ms,
-                       started_at, expires_at, created_at, modified_at, provider_acked_at, provider_generated_id)
-     SELECT 'user', 'example', 'acme-web-app', '1.0.0', 'bench', $1::jsonb, 'bench-' || g, 'RUNNING', 28800000,
-            $2::bigint, $2::bigint + 28800000, $2::bigint, $2::bigint, $2::bigint, NULL
-     FROM generate_series($3::int, $4::int) g RETURNING id`,
-    [JSON.stringify(spec), now, from, from + count - 1],
-  );
-  await db.query(
-    `INSERT INTO example_jobs (job_id, owner, app_name, product_id, finishes, state, status, time_allocation_ms, received_at, started_at)
-     SELECT id::text, 'user', 'acme-web-app', 'example-compute', false, 'RUNNING', 'bench', 28800000, $2, $2
-     FROM unnest($1::bigint[]) AS id`,
-    [ids.map((r) => r.id), now],
-  );
+  await seedJobs(db, { from, count });
 }
 
 async function main() {

@@ -26,9 +26,20 @@ const headlines = {
       `saturation ${fmt(s.deliveredPerSecond, 0)}/s = ${fmt(r.ratioOfBare, 2)} × a bare ws relay`
     );
   },
+  'job-list': (r) => {
+    const c = r.runs?.createdAt ?? {};
+    const n = r.runs?.name ?? {};
+    return (
+      `scrolling ${fmt(r.jobs, 0)} jobs (newest first / by name): frame p99 ${ms(c.frameIntervalMs?.p99)} / ${ms(n.frameIntervalMs?.p99)}; ` +
+      `${fmt(c.longTasksOver50ms, 0)} / ${fmt(n.longTasksOver50ms, 0)} long tasks > 50 ms; ≤ ${fmt(Math.max(c.maxRowsInDom ?? 0, n.maxRowsInDom ?? 0), 0)} rows in the DOM; ` +
+      `page fetch p50 ${ms(c.pageFetchMs?.p50)}; first rows ${ms(c.timeToFirstRowsMs)}; live rows ${fmt(c.liveUpdates?.rowUpdatedInDom, 0)}/${fmt(c.liveUpdates?.sent, 0)}`
+    );
+  },
   tray: (r) =>
-    `${fmt(r.achievedRatePerSecond, 0)} updates/s over ${fmt(r.tasks, 0)} tasks into the page: postStatus→DOM p50 ${ms(r.latencyMs?.p50)}, p99 ${ms(r.latencyMs?.p99)}; ` +
-    `${fmt(r.longTasksOver50ms, 0)} long tasks > 50 ms; heap growth ${fmt(r.heapMB?.growth)} MB`,
+    `${fmt(r.achievedRatePerSecond, 0)} updates/s over ${fmt(r.tasks, 0)} tasks into the page: postStatus→DOM p50 ${ms(r.latencyMs?.p50)}, p99 ${ms(r.latencyMs?.p99)}` +
+    (r.logLineLatencyMs ? ` (log lines of the cards in view: p99 ${ms(r.logLineLatencyMs.p99)})` : '') +
+    `; ${fmt(r.longTasksOver50ms, 0)} long tasks > 50 ms; heap growth ${fmt(r.heapMB?.growth)} MB` +
+    (r.loadAverage ? `; load average ${fmt(r.loadAverage[0])}` : ''),
 };
 
 function generic(r) {

@@ -6,7 +6,7 @@
 // Starts the bundled server (dist/server/main.js) on a spare port with a temporary data directory, fills it with
 // realistic content over the REST API (a database, a web app connected to it, a running batch job, a terminated
 // job), then saves <page>-<light|dark>.png at 1280×860 for the applications, launch (a "Connect to job" row with
-// the job picker open), job list and job detail pages. CHROMIUM_PATH overrides the browser (default /usr/bin/chromium).
+// the job picker open), job list (newest first, and sorted by name) and job detail pages. CHROMIUM_PATH overrides the browser (default /usr/bin/chromium).
 import { chromium } from '@playwright/test';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -173,6 +173,15 @@ try {
     await table.getByRole('link', { name: 'nightly-report' }).waitFor();
     await table.getByRole('row').filter({ hasText: 'staging-db' }).getByText('Success').waitFor();
     await shot('jobs');
+
+    // The same list sorted by name, from its column header (the sort goes into the URL).
+    await table.getByRole('columnheader', { name: /^Job/ }).getByRole('button').click();
+    await table.locator('[role="columnheader"][aria-sort="ascending"]', { hasText: 'Job' }).waitFor();
+    await page.waitForURL(/sort=name&dir=asc/);
+    // The old rows stay (dimmed, aria-busy) until the sorted page arrives.
+    await page.locator('[role="table"][aria-label="Jobs"]:not([aria-busy])').waitFor();
+    await table.getByRole('row').nth(1).getByRole('link', { name: 'nightly-report' }).waitFor();
+    await shot('jobs-sorted');
 
     // Job detail: the web app, connected to the database as "database".
     await table.getByRole('link', { name: 'shop-frontend' }).click();
