@@ -3,6 +3,7 @@
 // Ends with one plain line: "N passed, N failed".
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import crypto from 'node:crypto';
 import pg from 'pg';
 
@@ -10,6 +11,12 @@ const results = 'test-results';
 fs.mkdirSync(results, { recursive: true });
 const node = process.execPath;
 const totals = { passed: 0, failed: 0, skipped: 0 };
+// Names of failed tests, printed in the summary: CI keeps only the tail of the output, and the tail must say what failed.
+const failures = [];
+
+function firstLine(text) {
+  return String(text ?? '').replace(/\x1b\[[0-9;]*m/g, '').split('\n').find((l) => l.trim() !== '')?.trim().slice(0, 300) ?? '';
+}
 const legs = [];
 
 function run(label, args, env = {}) {
@@ -35,6 +42,13 @@ function countVitest(file, label, status) {
   totals.failed += failed;
   totals.skipped += skipped;
   legs.push(`${label}: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  for (const file of report.testResults ?? []) {
+    const relative = path.relative(process.cwd(), file.name ?? '');
+    for (const test of file.assertionResults ?? []) {
+      if (test.status === 'failed') failures.push(`${label}: ${relative} > ${test.fullName}: ${firstLine(test.failureMessages?.[0])}`);
+    }
+    if ((file.assertionResults ?? []).length === 0 && file.status === 'failed') failures.push(`${label}: ${relative}: ${firstLine(file.message)}`);
+  }
 }
 
 function countPlaywright(file, label, status) {
@@ -53,6 +67,18 @@ function countPlaywright(file, label, status) {
   totals.failed += failed;
   totals.skipped += s.skipped ?? 0;
   legs.push(`${label}: ${passed} passed, ${failed} failed${s.flaky ? ` (${s.flaky} flaky)` : ''}`);
+  const walk = (suite, titles) => {
+    for (const spec of suite.specs ?? []) {
+      for (const test of spec.tests ?? []) {
+        if (test.status === 'unexpected' || test.status === 'flaky') {
+          const error = test.results?.find((r) => r.error)?.error?.message;
+          failures.push(`${label}${test.status === 'flaky' ? ' (flaky, passed on retry)' : ''}: ${[...titles, spec.title].filter(Boolean).join(' > ')}: ${firstLine(error)}`);
+        }
+      }
+    }
+    for (const child of suite.suites ?? []) walk(child, [...titles, child.title]);
+  };
+  for (const suite of report.suites ?? []) walk(suite, [suite.title]);
 }
 
 async function postgresReachable(url) {
@@ -74,15 +100,15 @@ function findChromium() {
 }
 
 function ensureChromium() {
-  let path = findChromium();
-  if (path) return path;
+  let chromium = findChromium();
+  if (chromium) return chromium;
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (isRoot && spawnSync('sh', ['-c', 'command -v apt-get']).status === 0) {
     console.log('No Chromium found; installing Debian\'s chromium with apt-get (about a minute)...');
     spawnSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium'], { stdio: 'inherit' });
-    path = findChromium();
+    chromium = findChromium();
   }
-  return path;
+  return chromium;
 }
 
 const args = new Set(process.argv.slice(2));
@@ -137,6 +163,10 @@ if (args.has('--no-e2e')) {
 
 console.log('\n=== summary ===');
 for (const leg of legs) console.log(`- ${leg}`);
+if (failures.length > 0) {
+  console.log('failed tests:');
+  for (const failure of failures) console.log(`  x ${failure}`);
+}
 const line = `${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`;
 fs.writeFileSync(`${results}/summary.txt`, line + '\n');
 console.log(line);
