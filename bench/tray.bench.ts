@@ -29,6 +29,17 @@ const TICK_MS = 10;
 const MAX_IN_FLIGHT = 512;
 
 const MB = 1024 * 1024;
+
+/** A frame over 50 ms, from the Long Animation Frames API: where its time went. */
+interface LongFrame {
+  start: number;
+  duration: number;
+  blocking: number;
+  scriptMs: number;
+  styleAndLayoutMs: number;
+  renderMs: number;
+  scripts: string[];
+}
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 const now = () => performance.timeOrigin + performance.now();
@@ -174,10 +185,12 @@ await page.evaluate(() => {
     __arrivals: Map<number, number>;
     __progress: Record<number, [number, number][]>;
     __longTasks: { start: number; duration: number }[];
+    __longFrames: LongFrame[];
   };
   w.__arrivals = new Map();
   w.__progress = {};
   w.__longTasks = [];
+  w.__longFrames = [];
   const marker = /^m:(\d+):/;
   const barLabel = /^Progress of Bench task (\d+)/;
   const recordBar = (el: Element, t: number) => {
@@ -213,6 +226,33 @@ await page.evaluate(() => {
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) w.__longTasks.push({ start: performance.timeOrigin + e.startTime, duration: e.duration });
   }).observe({ type: 'longtask' });
+  // What a long task was made of: the Long Animation Frames API attributes a slow frame to scripts, style and
+  // layout, and rendering (Chromium ≥ 123; absent elsewhere, and then this records nothing).
+  type Loaf = PerformanceEntry & {
+    blockingDuration: number;
+    renderStart: number;
+    styleAndLayoutStart: number;
+    scripts: (PerformanceEntry & { invoker: string; forcedStyleAndLayoutDuration: number; sourceFunctionName: string })[];
+  };
+  if (PerformanceObserver.supportedEntryTypes.includes('long-animation-frame')) {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries() as Loaf[]) {
+        if (e.duration <= 50) continue;
+        const end = e.startTime + e.duration;
+        w.__longFrames.push({
+          start: performance.timeOrigin + e.startTime,
+          duration: Math.round(e.duration),
+          blocking: Math.round(e.blockingDuration),
+          scriptMs: Math.round(e.scripts.reduce((sum, x) => sum + x.duration, 0)),
+          styleAndLayoutMs: e.styleAndLayoutStart > 0 ? Math.round(end - e.styleAndLayoutStart) : 0,
+          renderMs: e.renderStart > 0 ? Math.round(end - e.renderStart) : 0,
+          scripts: e.scripts
+            .filter((x) => x.duration >= 5)
+            .map((x) => `${x.invoker} ${Math.round(x.duration)} ms${x.forcedStyleAndLayoutDuration >= 1 ? ` (forced layout ${Math.round(x.forcedStyleAndLayoutDuration)} ms)` : ''}`),
+        });
+      }
+    }).observe({ type: 'long-animation-frame' });
+  }
 });
 
 /**
@@ -357,8 +397,9 @@ while (Date.now() < deadline) {
   if (done) break;
   await new Promise((r) => setTimeout(r, 250));
 }
-const { arrivals, progressSeen, socketArrivals, socketMessages, longTasks } = await page.evaluate(() => {
+const { arrivals, progressSeen, socketArrivals, socketMessages, longTasks, longFrames } = await page.evaluate(() => {
   const w = window as unknown as {
+    __longFrames: LongFrame[];
     __socketMessages: number;
     __arrivals: Map<number, number>;
     __progress: Record<number, [number, number][]>;
@@ -371,6 +412,7 @@ const { arrivals, progressSeen, socketArrivals, socketMessages, longTasks } = aw
     socketArrivals: [...w.__socketArrivals.entries()],
     socketMessages: w.__socketMessages,
     longTasks: w.__longTasks,
+    longFrames: w.__longFrames,
   };
 });
 const threadAfter = await mainThread();
@@ -491,6 +533,8 @@ const result = {
   renderMs: { p50: round(percentile(rendering, 50)), p99: round(percentile(rendering, 99)) },
   longTasksOver50ms: during.filter((t) => t.duration > 50).length,
   longestTaskMs: round(Math.max(0, ...during.map((t) => t.duration))),
+  // Frames over 50 ms during the run and what they were made of (diagnosis; see the observer above).
+  longFrames: longFrames.filter((f) => f.start >= started - 1000).map(({ start: _start, ...rest }) => rest),
   // Where the page's main thread spent the run (CDP Performance metrics; durations in seconds).
   mainThread: Object.fromEntries(Object.keys(threadAfter).map((k) => [k, round(threadAfter[k]! - (threadBefore[k] ?? 0), 2)])),
   // CPU seconds each part used over the run (the machine's cores are shared by all of them).

@@ -164,4 +164,44 @@ test.describe('live tasks', () => {
     await expect(done.getByRole('list', { name: 'Speeds' })).toHaveText(server.speeds!.map((s) => `${s.title} ${s.asText}`).join(''));
     await expect(page.getByText(/Reconnecting…/)).toBeHidden();
   });
+
+  test('a log follows its newest line, stays put while the reader scrolls up, and "Jump to latest" follows again', async ({ page, creds, baseURL }) => {
+    await signIn(page, creds.user);
+    const ucloud = (method: string, url: string, body: unknown) => api(baseURL!, creds.ucloud, method, url, body);
+    const task = (await ucloud('PUT', '/api/tasks', { title: 'Long build log', owner: 'user', initialStatus: 'Building' })) as Task;
+    const say = async (from: number, to: number) => {
+      for (let i = from; i <= to; i++) {
+        await ucloud('POST', '/api/tasks/postStatus', { update: { jobId: task.jobId, messageToAppend: `step ${i}` } });
+      }
+    };
+
+    const popover = await openTray(page);
+    await say(1, 15);
+    const card = popover.getByRole('listitem', { name: 'Long build log' });
+    const log = card.getByRole('log', { name: 'Messages of Long build log' });
+    await expect(log.locator('.message-log__line').last()).toHaveText('step 15');
+    // Pixels between the bottom of what the log shows and the end of its content.
+    const belowView = () => log.evaluate((el) => Math.round(el.scrollHeight - el.scrollTop - el.clientHeight));
+    const scrollTop = () => log.evaluate((el) => Math.round(el.scrollTop));
+    expect(await log.evaluate((el) => el.scrollHeight > el.clientHeight)).toBe(true);
+    await expect.poll(belowView).toBeLessThanOrEqual(1);
+
+    // The reader scrolls up with the mouse wheel: new lines arrive, the view stays where it is.
+    await log.hover();
+    await page.mouse.wheel(0, -1000);
+    await expect.poll(scrollTop).toBe(0);
+    await expect(card.getByRole('button', { name: 'Jump to latest' })).toBeVisible();
+    await say(16, 18);
+    await expect(log.locator('.message-log__line').last()).toHaveText('step 18');
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    expect(await scrollTop()).toBe(0);
+
+    // "Jump to latest" goes to the end and follows again.
+    await card.getByRole('button', { name: 'Jump to latest' }).click();
+    await expect.poll(belowView).toBeLessThanOrEqual(1);
+    await expect(card.getByRole('button', { name: 'Jump to latest' })).toBeHidden();
+    await say(19, 22);
+    await expect(log.locator('.message-log__line').last()).toHaveText('step 22');
+    await expect.poll(belowView).toBeLessThanOrEqual(1);
+  });
 });

@@ -1,4 +1,4 @@
-import { memo, useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { memo, useCallback, useEffect, useRef, useState } from 'react';
 
 interface MessageLogProps {
   messages: readonly string[];
@@ -88,28 +88,21 @@ export function MessageLog({ messages, dropped, label, limit, className }: Messa
     setBehind(!atEnd);
   }, []);
 
-  // Off-screen logs (a hundred tasks in the tray) are not scrolled: reading scrollHeight inside a
-  // `content-visibility: auto` card forces its layout, a cost per card per frame. They catch up when shown.
-  const visible = useRef(true);
+  // Following the end without forcing a layout: a ResizeObserver on the lines is told after the browser's own
+  // layout of the frame, when reading scrollHeight is free. (Reading it in a layout effect, right after React's
+  // DOM writes, made every live log lay out the page once more per frame.) A log whose card is skipped by
+  // `content-visibility: auto` is not laid out, so it is not told either, until it is shown.
+  const content = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const el = ref.current;
-    if (!el || typeof IntersectionObserver === 'undefined') return undefined;
-    const observer = new IntersectionObserver((entries) => {
-      const entry = entries[entries.length - 1];
-      if (!entry) return;
-      visible.current = entry.isIntersecting;
-      if (entry.isIntersecting && following.current) el.scrollTop = el.scrollHeight;
+    const lines = content.current;
+    if (!el || !lines || typeof ResizeObserver === 'undefined') return undefined;
+    const observer = new ResizeObserver(() => {
+      if (following.current) el.scrollTop = el.scrollHeight;
     });
-    observer.observe(el);
+    observer.observe(lines);
     return () => observer.disconnect();
   }, []);
-
-  const lastKey = offset + shown.length;
-  useLayoutEffect(() => {
-    const el = ref.current;
-    // All of this frame's DOM writes are done before layout effects run, so this read costs one layout.
-    if (el && following.current && visible.current) el.scrollTop = el.scrollHeight;
-  }, [lastKey]);
 
   const jump = () => {
     const el = ref.current;
@@ -123,7 +116,9 @@ export function MessageLog({ messages, dropped, label, limit, className }: Messa
     <div className={`message-log-frame ${className ?? ''}`}>
       {/* Focusable so keyboard users can scroll it. */}
       <div ref={ref} role="log" aria-label={label} tabIndex={0} className="message-log" onScroll={onScroll}>
-        {chunks(shown, offset)}
+        <div ref={content} className="message-log__lines">
+          {chunks(shown, offset)}
+        </div>
       </div>
       {behind ? (
         <button type="button" className="message-log__jump" onClick={jump}>

@@ -34,7 +34,7 @@ async function openTray(user: ReturnType<typeof renderApp>['user']) {
 }
 
 function logLines(log: HTMLElement): string[] {
-  return Array.from(log.children).map((line) => line.textContent ?? '');
+  return Array.from(log.querySelectorAll('.message-log__line')).map((line) => line.textContent ?? '');
 }
 
 describe('task tray', () => {
@@ -275,35 +275,72 @@ describe('task tray', () => {
   });
 
   it('follows new lines at the end of the log, and stops following when the user scrolls up', async () => {
+    // jsdom has no layout and no ResizeObserver. The log scrolls when the browser reports that its lines were laid
+    // out at a new size; `laidOut()` plays the browser's part (e2e/tasks.spec.ts checks the same in Chromium).
+    const observers: { callback: (entries: unknown[]) => void; targets: Set<Element> }[] = [];
+    vi.stubGlobal(
+      'ResizeObserver',
+      class {
+        private readonly entry: { callback: (entries: unknown[]) => void; targets: Set<Element> };
+        constructor(callback: (entries: unknown[]) => void) {
+          this.entry = { callback, targets: new Set() };
+          observers.push(this.entry);
+        }
+        observe(target: Element) {
+          this.entry.targets.add(target);
+        }
+        unobserve(target: Element) {
+          this.entry.targets.delete(target);
+        }
+        disconnect() {
+          this.entry.targets.clear();
+        }
+      },
+    );
+    onTestFinished(() => void vi.unstubAllGlobals());
+    // Only the logs' observers: the popover's positioning (Floating UI) observes sizes too.
+    const laidOut = () =>
+      act(() => {
+        for (const o of observers) {
+          const lines = [...o.targets].filter((t) => t.classList.contains('message-log__lines'));
+          if (lines.length > 0) o.callback(lines.map((target) => ({ target })));
+        }
+      });
+
     const task = createMockTask({ title: 'Chatty' });
     const { user } = await openApp();
     const popover = await openTray(user);
     const card = await within(popover).findByRole('listitem', { name: 'Chatty' });
     act(() => void postMockStatus({ jobId: task.jobId, messageToAppend: 'line 1' }));
     const log = await within(card).findByRole('log');
+    const lineCount = () => logLines(log).length;
 
-    // jsdom does no layout: give the log a height and a content height that grows with its lines.
+    // Give the log a height, and a content height that grows with its lines.
     let scrollTop = 0;
     Object.defineProperty(log, 'clientHeight', { configurable: true, get: () => 100 });
-    Object.defineProperty(log, 'scrollHeight', { configurable: true, get: () => 40 * log.children.length });
+    Object.defineProperty(log, 'scrollHeight', { configurable: true, get: () => 40 * lineCount() });
     Object.defineProperty(log, 'scrollTop', { configurable: true, get: () => scrollTop, set: (v: number) => (scrollTop = v) });
 
     act(() => {
       for (let i = 2; i <= 10; i++) postMockStatus({ jobId: task.jobId, messageToAppend: `line ${i}` });
     });
-    await waitFor(() => expect(log.children).toHaveLength(10));
+    await waitFor(() => expect(lineCount()).toBe(10));
+    laidOut();
     expect(scrollTop).toBe(400);
 
     // The user scrolls up to read.
     scrollTop = 100;
     fireEvent.scroll(log);
     act(() => void postMockStatus({ jobId: task.jobId, messageToAppend: 'line 11' }));
-    await waitFor(() => expect(log.children).toHaveLength(11));
+    await waitFor(() => expect(lineCount()).toBe(11));
+    laidOut();
     expect(scrollTop).toBe(100);
 
     await user.click(within(card).getByRole('button', { name: 'Jump to latest' }));
     expect(scrollTop).toBe(440);
     act(() => void postMockStatus({ jobId: task.jobId, messageToAppend: 'line 12' }));
-    await waitFor(() => expect(scrollTop).toBe(480));
+    await waitFor(() => expect(lineCount()).toBe(12));
+    laidOut();
+    expect(scrollTop).toBe(480);
   });
 });
