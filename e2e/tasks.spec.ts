@@ -195,6 +195,7 @@ test.describe('live tasks', () => {
     await expect(log.locator('.message-log__line').last()).toHaveText('step 18');
     await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
     expect(await scrollTop()).toBe(0);
+    await card.screenshot({ path: `${SHOTS}/tray-log-scrolled-up.png` });
 
     // "Jump to latest" goes to the end and follows again.
     await card.getByRole('button', { name: 'Jump to latest' }).click();
