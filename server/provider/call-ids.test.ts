@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, onTestFinished, test } from 'vitest';
 import { buildTestApp, type TestApp } from '../test/helpers';
 import type { Job } from '../../contract/jobs';
 import { callIdsWithin } from '../jobs/provider-gateway';
@@ -11,10 +11,7 @@ const HOUR = 3600 * 1000;
 const oneHour = { hours: 1, minutes: 0, seconds: 0 };
 
 let t: TestApp | undefined;
-let stub: StubProvider | null = null;
 afterEach(async () => {
-  await stub?.close();
-  stub = null;
   await t?.close();
   t = undefined;
 });
@@ -166,6 +163,7 @@ describe('the gateway names each queued call', () => {
     const provider = new StubProvider();
     provider.mode = 'up';
     const url = await provider.listen();
+    onTestFinished(() => provider.close());
     const app = await buildTestApp({ ...FAST, providerUrls: { example: url } });
     provider.target = app.app;
     return { app, provider };
@@ -174,14 +172,15 @@ describe('the gateway names each queued call', () => {
   const callIds = (provider: StubProvider, suffix: string) => provider.callsTo(suffix).map((c) => c.callId);
 
   test('every retry of one call carries the same id; different calls carry different ids', async () => {
-    ({ app: t, provider: stub } = await stubbedApp());
+    const { app, provider: stub } = await stubbedApp();
+    t = app;
     const job = await runningJob(t);
     const [createId] = callIds(stub, '/ucloud/example/jobs');
     expect(createId).toMatch(/^\d+$/);
 
     stub.mode = 'down';
     await t.call('POST', '/api/jobs/extend', t.tokens.user, { items: [{ jobId: job.id, requestedTime: oneHour }] });
-    await expect.poll(() => stub!.callsTo('/jobs/extend').length, POLL).toBeGreaterThanOrEqual(3);
+    await expect.poll(() => stub.callsTo('/jobs/extend').length, POLL).toBeGreaterThanOrEqual(3);
     stub.mode = 'up';
     await waitForStatus(t, job.id, /^Time allocation extended/);
     const first = callIds(stub, '/jobs/extend');
@@ -200,7 +199,8 @@ describe('the gateway names each queued call', () => {
   });
 
   test('the provider applies an extend but its answer is lost: the gateway sends it again, and the job is extended once', async () => {
-    ({ app: t, provider: stub } = await stubbedApp());
+    const { app, provider: stub } = await stubbedApp();
+    t = app;
     const job = await runningJob(t);
     stub.loseAnswers.set('/ucloud/example/jobs/extend', 1);
     const extend = await t.call('POST', '/api/jobs/extend', t.tokens.user, { items: [{ jobId: job.id, requestedTime: oneHour }] });
