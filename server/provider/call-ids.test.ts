@@ -215,6 +215,25 @@ describe('the gateway names each queued call', () => {
     expect(extensions(after)).toEqual(['Time allocation extended by 1 h, to 2 h in total']);
   });
 
+  test('a leader that dies after the provider applied its call: the next leader sends the same id, and the job is extended once', async () => {
+    const { app, provider: stub } = await stubbedApp();
+    t = app;
+    const job = await runningJob(t);
+    const gateway = t.app.services.providers!.gateway;
+    await gateway.stop();
+    await t.call('POST', '/api/jobs/extend', t.tokens.user, { items: [{ jobId: job.id, requestedTime: oneHour }] });
+    await expect.poll(async () => (await t!.db.query(`SELECT 1 FROM provider_calls WHERE op = 'extend'`)).length, POLL).toBe(1);
+    const [row] = await t.db.query<{ id: number }>(`SELECT id FROM provider_calls WHERE op = 'extend'`);
+    // What the old leader sent before it died: the provider applied it, and the call is still queued.
+    expect((await extendBy1h(t, [job], String(row!.id))).statusCode).toBe(200);
+    await gateway.start();
+    await expect.poll(async () => (await t!.db.query('SELECT 1 FROM provider_calls')).length, POLL).toBe(0);
+    expect(callIds(stub, '/jobs/extend')).toEqual([String(row!.id)]);
+    const after = await settledJob(t, job.id);
+    expect(allocationOf(after)).toBe(2 * HOUR);
+    expect(extensions(after)).toHaveLength(1);
+  });
+
   test('a batch is cut so its ids fit one header', () => {
     expect(callIdsWithin([1, 2, 3])).toBe(3);
     expect(callIdsWithin([123, 456, 789], 7)).toBe(2);
