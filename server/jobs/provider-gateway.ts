@@ -29,8 +29,40 @@ export interface HttpResult {
   body: unknown;
 }
 
-/** One HTTP call: path (with its query) relative to the peer's base URL, bearer token, JSON text body. */
-export type Transport = (method: 'GET' | 'POST' | 'PUT', path: string, token: string, json?: string) => Promise<HttpResult>;
+/** One HTTP call: path (with its query) relative to the peer's base URL, bearer token, JSON text body, extra headers. */
+export type Transport = (
+  method: 'GET' | 'POST' | 'PUT',
+  path: string,
+  token: string,
+  json?: string,
+  headers?: Record<string, string>,
+) => Promise<HttpResult>;
+
+function requestHeaders(token: string, json: string | undefined, extra: Record<string, string> | undefined): Record<string, string> {
+  return { authorization: `Bearer ${token}`, ...(json !== undefined ? { 'content-type': 'application/json' } : {}), ...extra };
+}
+
+/**
+ * Extension (server/provider/README.md): each delivery of queued provider calls names them, one id per item of the
+ * bulk request, in item order, comma-separated: `Jobdeck-Call-Id: 17,18,21`. An id is the call's `provider_calls` id,
+ * the same on every retry and after a leader hand-over, so a provider can apply each call at most once. The JSON
+ * body is exactly the contract's; a provider that does not know the header ignores it.
+ */
+export const CALL_ID_HEADER = 'jobdeck-call-id';
+/** The longest call id a provider must accept. */
+export const MAX_CALL_ID_LENGTH = 100;
+/** The header stays well inside Node's 16 KiB limit on all of a request's headers. */
+export const MAX_CALL_ID_HEADER = 12 * 1024;
+
+/** How many of `ids` fit one Jobdeck-Call-Id header; at least one. */
+export function callIdsWithin(ids: readonly number[], maxChars = MAX_CALL_ID_HEADER): number {
+  let size = -1;
+  for (let i = 0; i < ids.length; i++) {
+    size += String(ids[i]).length + 1;
+    if (size > maxChars) return Math.max(1, i);
+  }
+  return ids.length;
+}
 
 /** The peer gave no HTTP answer at all (refused, reset, timed out). */
 export class TransportError extends Error {}
@@ -53,12 +85,12 @@ function parseBody(text: string): unknown {
 
 /** `fetch` against a base URL (which may carry a path prefix). */
 export function fetchTransport(baseUrl: string | (() => string), timeoutMs = 10_000): Transport {
-  return async (method, path, token, json) => {
+  return async (method, path, token, json, headers) => {
     const base = (typeof baseUrl === 'function' ? baseUrl() : baseUrl).replace(/\/+$/, '');
     try {
       const response = await fetch(base + path, {
         method,
-        headers: { authorization: `Bearer ${token}`, ...(json !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: requestHeaders(token, json, headers),
         body: json,
         signal: AbortSignal.timeout(timeoutMs),
       });
@@ -71,12 +103,12 @@ export function fetchTransport(baseUrl: string | (() => string), timeoutMs = 10_
 
 /** The same HTTP semantics without a socket: tests and an app that never listens. */
 export function injectTransport(app: FastifyInstance): Transport {
-  return async (method, path, token, json) => {
+  return async (method, path, token, json, headers) => {
     try {
       const response = await app.inject({
         method,
         url: path,
-        headers: { authorization: `Bearer ${token}`, ...(json !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: requestHeaders(token, json, headers),
         ...(json !== undefined ? { payload: json } : {}),
       });
       return { status: response.statusCode, body: parseBody(response.body) };
@@ -491,13 +523,16 @@ export class HttpProviderGateway implements ProviderGateway {
       const job = jobForProvider(byId.get(call.job_id)!);
       return JSON.stringify(op === 'extend' ? { job, requestedTime: call.payload } : job);
     });
-    const count = prefixWithin(parts);
+    const count = Math.min(prefixWithin(parts), callIdsWithin(run.map((c) => c.id)));
     const batch = run.slice(0, count);
     // Never send once this process has stopped delivering, nor a call whose claim another process has taken.
     if (this.stopped || !(await this.renew(batch))) return 'retry';
     let result: HttpResult;
     try {
-      result = await this.opts.transportFor(provider)('POST', `/ucloud/${provider}/${PATH[op]}`, this.opts.token, itemsBody(parts.slice(0, count)));
+      // Each item names its queued call, so the provider can tell a retry from a new call (see CALL_ID_HEADER).
+      result = await this.opts.transportFor(provider)('POST', `/ucloud/${provider}/${PATH[op]}`, this.opts.token, itemsBody(parts.slice(0, count)), {
+        [CALL_ID_HEADER]: batch.map((c) => c.id).join(','),
+      });
     } catch (error) {
       if (!(error instanceof TransportError)) throw error;
       return this.failed(provider, op, batch, `could not be reached (${error.message})`);

@@ -23,6 +23,13 @@ const isActive = (state: string) => ACTIVE.includes(state);
 
 type SimEvent = 'start' | 'finish' | 'expire';
 
+type CallOp = 'create' | 'terminate' | 'extend';
+
+/** How long the ids of applied calls are kept (example_applied_calls): far longer than any retry takes. */
+export const CALL_RETENTION_MS = 7 * 24 * 3600 * 1000;
+/** How often the simulator loop deletes older ids. */
+const PRUNE_EVERY_MS = 3600 * 1000;
+
 export interface ExampleJobRow {
   job_id: string;
   owner: string;
@@ -74,6 +81,8 @@ export interface ExampleProviderOptions {
   batchApplications?: string[];
   /** Report each new job's image pull as a task of its user, during its queue delay. */
   imagePull?: boolean;
+  /** How long applied call ids are remembered; CALL_RETENTION_MS by default. */
+  callRetentionMs?: number;
 }
 
 interface Outgoing {
@@ -117,6 +126,8 @@ export class ExampleProvider {
   private readonly inFlight = new Set<Promise<unknown>>();
   private running = false;
   private stopping = false;
+  /** When the simulator loop last deleted old call ids (0: not yet in this process). */
+  private prunedAt = 0;
 
   private readonly puller: ImagePuller | null;
 
@@ -145,14 +156,18 @@ export class ExampleProvider {
 
   // ─── Provider API (contract §5) ──────────────────────────────────────────────────────────────────────────
 
-  /** Accepts jobs into the queue. Receiving a job again (a retried call) changes nothing. */
-  async create(jobs: Job[]): Promise<{ id: string }[]> {
+  /**
+   * Accepts jobs into the queue. Receiving a job again (a retried call) changes nothing. `callIds` (header
+   * Jobdeck-Call-Id, one per job) are recorded with the change; a call already applied is skipped.
+   */
+  async create(jobs: Job[], callIds?: string[]): Promise<{ id: string }[]> {
     // One line per call received, so a test (or an operator) can count deliveries: the state table cannot show a
     // repeated create, which changes nothing.
     this.opts.log.info({ received: 'create', jobIds: jobs.map((j) => j.id) }, 'example provider: create received');
     const now = Date.now();
     const fresh = await this.tx(async (q) => {
-      const rows: ExampleJobRow[] = jobs.map((job) => ({
+      const firstTime = await this.firstTime(q, 'create', jobs.map((j) => j.id), callIds);
+      const rows: ExampleJobRow[] = jobs.filter((_, i) => firstTime[i]).map((job) => ({
         job_id: job.id,
         owner: job.owner.createdBy,
         app_name: job.specification.application.name,
@@ -198,19 +213,20 @@ export class ExampleProvider {
     return jobs.map((job) => ({ id: job.id }));
   }
 
-  async terminate(jobs: Job[]): Promise<void> {
+  async terminate(jobs: Job[], callIds?: string[]): Promise<void> {
     this.opts.log.info({ received: 'terminate', jobIds: jobs.map((j) => j.id) }, 'example provider: terminate received');
-    await this.change(jobs.map((j) => j.id), (row) => {
+    await this.change('terminate', jobs.map((j) => ({ jobId: j.id })), callIds, (row) => {
       row.status = text.terminated();
       return this.end(row, 'SUCCESS', Date.now());
     });
   }
 
-  async extend(items: { job: Job; requestedTime: SimpleDuration }[]): Promise<void> {
-    const requested = new Map<string, number>();
-    for (const item of items) requested.set(item.job.id, (requested.get(item.job.id) ?? 0) + durationToMillis(item.requestedTime));
-    await this.change([...requested.keys()], (row) => {
-      const by = requested.get(row.job_id)!;
+  /** Extends each job by its items' requested time; an item whose call id was applied before counts for nothing. */
+  async extend(items: { job: Job; requestedTime: SimpleDuration }[], callIds?: string[]): Promise<void> {
+    this.opts.log.info({ received: 'extend', jobIds: items.map((i) => i.job.id) }, 'example provider: extend received');
+    const calls = items.map((i) => ({ jobId: i.job.id, ms: durationToMillis(i.requestedTime) }));
+    await this.change('extend', calls, callIds, (row, applied) => {
+      const by = applied.reduce((sum, i) => sum + i.ms, 0);
       const now = Date.now();
       // A job without a limit so far gets one: what it has run, plus the extension.
       const current = row.time_allocation_ms ?? (row.started_at === null ? 0 : now - row.started_at);
@@ -310,21 +326,53 @@ export class ExampleProvider {
   }
 
   /**
-   * Applies `fn` to each active job of `ids` under a row lock, saves the rows, tells the peers of jobs that
-   * ended, and queues the updates. A job the provider does not know gets seed 000's FAILURE.
+   * Records the call ids of a request (example_applied_calls) inside the transaction of the change they make, and
+   * says, item by item, whether the call is new. Without ids (no Jobdeck-Call-Id header) every item is new.
    */
-  private async change(ids: string[], fn: (row: ExampleJobRow) => Outgoing[]): Promise<void> {
-    if (ids.length === 0) return;
+  private async firstTime(q: Queryable, op: CallOp, jobIds: string[], callIds: string[] | undefined): Promise<boolean[]> {
+    if (!callIds) return jobIds.map(() => true);
+    const inserted = await q.query<{ call_id: string }>(
+      `INSERT INTO example_applied_calls (call_id, op, job_id, applied_at)
+       SELECT c, $2, j, $4 FROM unnest($1::text[], $3::text[]) AS t(c, j)
+       ON CONFLICT (call_id) DO NOTHING RETURNING call_id`,
+      [callIds, op, jobIds, Date.now()],
+    );
+    const fresh = new Set(inserted.map((r) => r.call_id));
+    const repeated = callIds.filter((id) => !fresh.has(id));
+    if (repeated.length > 0) {
+      this.opts.log.info({ op, callIds: repeated }, 'example provider: calls already applied; answered without applying them again');
+    }
+    return callIds.map((id) => fresh.has(id));
+  }
+
+  /**
+   * Applies `fn` to each active job of `items` (with that job's items) under a row lock, saves the rows, tells the
+   * peers of jobs that ended, and queues the updates. A job the provider does not know gets seed 000's FAILURE.
+   * Items whose call id was applied before are left out, in the same transaction that records the new ones.
+   */
+  private async change<T extends { jobId: string }>(
+    op: CallOp,
+    items: T[],
+    callIds: string[] | undefined,
+    fn: (row: ExampleJobRow, items: T[]) => Outgoing[],
+  ): Promise<void> {
+    if (items.length === 0) return;
     await this.tx(async (q) => {
-      const rows = await q.query<ExampleJobRow>(`SELECT * FROM example_jobs WHERE job_id = ANY($1::text[]) FOR UPDATE`, [ids]);
+      const firstTime = await this.firstTime(q, op, items.map((i) => i.jobId), callIds);
+      const byJob = new Map<string, T[]>();
+      items.forEach((item, i) => {
+        if (firstTime[i]) byJob.set(item.jobId, [...(byJob.get(item.jobId) ?? []), item]);
+      });
+      if (byJob.size === 0) return;
+      const rows = await q.query<ExampleJobRow>(`SELECT * FROM example_jobs WHERE job_id = ANY($1::text[]) FOR UPDATE`, [[...byJob.keys()]]);
       const byId = new Map(rows.map((r) => [r.job_id, r]));
       const out: Outgoing[] = [];
       const changed: ExampleJobRow[] = [];
-      for (const id of ids) {
+      for (const [id, applied] of byJob) {
         const row = byId.get(id);
         if (!row) out.push({ jobId: id, update: unknownJobUpdate() });
         else if (isActive(row.state)) {
-          out.push(...fn(row));
+          out.push(...fn(row, applied));
           changed.push(row);
         }
       }
@@ -422,6 +470,23 @@ export class ExampleProvider {
       this.kickFlush();
       if (count < 500) return;
     }
+  }
+
+  /**
+   * Deletes the ids of calls applied longer ago than the retention period, at most once an hour (and at the first
+   * turn of the loop after a start). Only the simulator loop calls it, and that runs in the leader only.
+   */
+  async pruneCallIds(now = Date.now(), force = false): Promise<number> {
+    if (!force && now - this.prunedAt < PRUNE_EVERY_MS) return 0;
+    this.prunedAt = now;
+    const retention = this.opts.callRetentionMs ?? CALL_RETENTION_MS;
+    const [row] = await this.db.query<{ n: number }>(
+      `WITH gone AS (DELETE FROM example_applied_calls WHERE applied_at < $1 RETURNING 1) SELECT count(*)::int AS n FROM gone`,
+      [now - retention],
+    );
+    const deleted = row?.n ?? 0;
+    if (deleted > 0) this.opts.log.info({ deleted }, 'example provider: deleted old call ids');
+    return deleted;
   }
 
   /** "Connected to job 4101 as 'database'" for each peer of a job that just started. */
@@ -611,6 +676,8 @@ export class ExampleProvider {
         // Updates queued by another process's routes (it serves requests, the leader runs this loop) go out too.
         this.kickFlush();
         this.track(this.tick().finally(() => this.running && loop()));
+        // Old call ids go at most once an hour (the loop runs in the leader only).
+        this.track(this.pruneCallIds().then(() => undefined));
       }, this.opts.tickMs);
       this.tickTimer.unref?.();
     };

@@ -73,6 +73,8 @@ export interface RecordedCall {
   method: string;
   path: string;
   body: unknown;
+  /** The Jobdeck-Call-Id header, if the request carried one. */
+  callId: string | null;
 }
 
 /**
@@ -82,6 +84,11 @@ export interface RecordedCall {
 export class StubProvider {
   mode: 'down' | 'up' | 'refuse-create' = 'down';
   readonly calls: RecordedCall[] = [];
+  /**
+   * In 'up' mode, how many more requests to these paths have their answer lost: the app's provider routes apply
+   * the request, then the stub cuts the connection instead of answering (a reset, as after a crash or a timeout).
+   */
+  loseAnswers = new Map<string, number>();
   /** The app whose provider routes answer in 'up' mode. */
   target: FastifyInstance | null = null;
   private server: http.Server | null = null;
@@ -103,7 +110,8 @@ export class StubProvider {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse, body: string) {
     const path = req.url ?? '/';
-    this.calls.push({ method: req.method ?? 'GET', path, body: body ? JSON.parse(body) : null });
+    const callId = req.headers['jobdeck-call-id'];
+    this.calls.push({ method: req.method ?? 'GET', path, body: body ? JSON.parse(body) : null, callId: typeof callId === 'string' ? callId : null });
     const send = (status: number, payload: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(payload));
@@ -116,9 +124,19 @@ export class StubProvider {
     const response = await this.target.inject({
       method: req.method as 'GET' | 'POST',
       url: path,
-      headers: { authorization: req.headers.authorization ?? '', ...(body ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: req.headers.authorization ?? '',
+        ...(body ? { 'content-type': 'application/json' } : {}),
+        ...(typeof callId === 'string' ? { 'jobdeck-call-id': callId } : {}),
+      },
       ...(body ? { payload: body } : {}),
     });
+    const lose = this.loseAnswers.get(path) ?? 0;
+    if (lose > 0) {
+      this.loseAnswers.set(path, lose - 1);
+      req.socket.destroy();
+      return;
+    }
     res.writeHead(response.statusCode, { 'content-type': 'application/json' });
     res.end(response.body);
   }
