@@ -210,5 +210,16 @@ export type ProviderJobsExtendRequestItem = Static<typeof ProviderJobsExtendRequ
 export const ProviderJobsExtendRequest = BulkRequest(ProviderJobsExtendRequestItem);
 export type ProviderJobsExtendRequest = Static<typeof ProviderJobsExtendRequest>;
 
+/**
+ * Extension (server/provider/README.md): each delivery of queued provider calls (create, terminate, extend) names
+ * them, one id per item of the bulk request, in item order, comma-separated: `Jobdeck-Call-Id: 17,18,21`. An id is
+ * the same on every retry and after a leader hand-over, so a provider can apply each call at most once. The JSON
+ * body is exactly the contract's; a provider that does not know the header ignores it. (Header names arrive
+ * lower-cased.)
+ */
+export const CALL_ID_HEADER = 'jobdeck-call-id';
+/** The longest call id a provider must accept. */
+export const MAX_CALL_ID_LENGTH = 100;
+
 export const ProviderJobsVerifyRequest = BulkRequest(Job);
 export type ProviderJobsVerifyRequest = Static<typeof ProviderJobsVerifyRequest>;

@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type { Db } from '../db/index';
-import type { Job, JobUpdate } from '../../contract/jobs';
+import { CALL_ID_HEADER, type Job, type JobUpdate } from '../../contract/jobs';
 import type { SimpleDuration } from '../../contract/common';
 import { FindByStringId } from '../../contract/common';
 import { parseQuery } from '../http/parse';
@@ -42,15 +42,6 @@ function requestHeaders(token: string, json: string | undefined, extra: Record<s
   return { authorization: `Bearer ${token}`, ...(json !== undefined ? { 'content-type': 'application/json' } : {}), ...extra };
 }
 
-/**
- * Extension (server/provider/README.md): each delivery of queued provider calls names them, one id per item of the
- * bulk request, in item order, comma-separated: `Jobdeck-Call-Id: 17,18,21`. An id is the call's `provider_calls` id,
- * the same on every retry and after a leader hand-over, so a provider can apply each call at most once. The JSON
- * body is exactly the contract's; a provider that does not know the header ignores it.
- */
-export const CALL_ID_HEADER = 'jobdeck-call-id';
-/** The longest call id a provider must accept. */
-export const MAX_CALL_ID_LENGTH = 100;
 /** The header stays well inside Node's 16 KiB limit on all of a request's headers. */
 export const MAX_CALL_ID_HEADER = 12 * 1024;
 

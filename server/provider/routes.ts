@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import {
+  CALL_ID_HEADER,
+  MAX_CALL_ID_LENGTH,
   ProviderJobsCreateRequest,
   ProviderJobsExtendRequest,
   ProviderJobsTerminateRequest,
@@ -11,7 +13,6 @@ import { FindByStringId, durationToMillis } from '../../contract/common';
 import { isDnsName } from '../../contract/validators';
 import { parse, parseQuery } from '../http/parse';
 import { badRequest, notFound } from '../http/errors';
-import { CALL_ID_HEADER, MAX_CALL_ID_LENGTH } from '../jobs/provider-gateway';
 import { PROVIDER_ID, type ExampleProvider } from './example-provider';
 
 const SERVICE = ['SERVICE'] as const;
