@@ -10,14 +10,17 @@
  * tasks' updates. Long tasks come from a PerformanceObserver; the JS heap from CDP, after a forced GC, before
  * and after the run; CPU seconds per process from /proc.
  *
- * Targets: p99 ≤ 100 ms, no long task over 50 ms, heap growth under 20 MB. Prints one JSON line last.
+ * Targets: p99 ≤ 100 ms, no long task over 50 ms, heap growth under 20 MB. Prints one JSON line last: by default
+ * the median of 5 runs with the whole series (TRAY_BENCH_RUNS, below); TRAY_BENCH_RUNS=1 for a single run.
  */
 import type { CDPSession } from '@playwright/test';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { buildBundles, launchChromium, percentileOfSorted as percentile, startBundledServer } from './page-bench';
 import { PostClient } from './post-client';
 import { freshDatabase } from '../server/live/server-process';
@@ -79,6 +82,61 @@ function cpuSecondsOfDescendants(): Map<number, { seconds: number; name: string 
     }
   }
   return out;
+}
+
+// ---- a series of runs ---------------------------------------------------------------------------------
+
+// TRAY_BENCH_RUNS=n (default 5): n runs, each with a fresh server, page and data directory, one after the other.
+// The machine's two cores are shared by the server, Chromium and this driver, so one run's p99 and long tasks say
+// little alone. Prints the median run (by p99) with the whole series: every run's figures, and in how many all
+// three targets held.
+const RUNS = Number(process.env.TRAY_BENCH_RUNS ?? 5);
+if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`TRAY_BENCH_RUNS must be a whole number ≥ 1, got '${process.env.TRAY_BENCH_RUNS}'`);
+if (RUNS > 1) {
+  if (!process.env.TRAY_BENCH_NO_BUILD) buildBundles(log);
+  type Run = {
+    latencyMs: { p50: number; p99: number };
+    logLineLatencyMs: { p99: number };
+    longTasksOver50ms: number;
+    longestTaskMs: number;
+    heapMB: { growth: number };
+    missingInDom: number;
+    met: Record<string, boolean>;
+  };
+  const runs: Run[] = [];
+  for (let i = 1; i <= RUNS; i++) {
+    log(`run ${i} of ${RUNS}…`);
+    const child = spawnSync(process.execPath, ['node_modules/tsx/dist/cli.mjs', fileURLToPath(import.meta.url)], {
+      env: { ...process.env, TRAY_BENCH_RUNS: '1', TRAY_BENCH_NO_BUILD: '1' },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 64 * MB,
+    });
+    const last = (child.stdout ?? '').trim().split('\n').at(-1) ?? '';
+    if (child.status !== 0 || !last.startsWith('{')) throw new Error(`run ${i} failed (exit ${child.status})`);
+    const run = JSON.parse(last) as Run;
+    log(`run ${i}: p50 ${run.latencyMs.p50} ms, p99 ${run.latencyMs.p99} ms, ${run.longTasksOver50ms} long tasks, heap +${run.heapMB.growth} MB`);
+    runs.push(run);
+  }
+  const byP99 = [...runs].sort((a, b) => a.latencyMs.p99 - b.latencyMs.p99);
+  const median = byP99[Math.floor((byP99.length - 1) / 2)]!;
+  console.log(
+    JSON.stringify({
+      ...median,
+      series: {
+        runs: RUNS,
+        metAllTargets: runs.filter((r) => Object.values(r.met).every(Boolean)).length,
+        p50Ms: runs.map((r) => r.latencyMs.p50),
+        p99Ms: runs.map((r) => r.latencyMs.p99),
+        logLineP99Ms: runs.map((r) => r.logLineLatencyMs.p99),
+        longTasksOver50ms: runs.map((r) => r.longTasksOver50ms),
+        longestTaskMs: runs.map((r) => r.longestTaskMs),
+        heapGrowthMB: runs.map((r) => r.heapMB.growth),
+        lost: runs.map((r) => r.missingInDom),
+      },
+    }),
+  );
+  process.exit(0);
 }
 
 // ---- build and start the real server ----------------------------------------------------------------

@@ -35,11 +35,20 @@ const headlines = {
       `page fetch p50 ${ms(c.pageFetchMs?.p50)}; first rows ${ms(c.timeToFirstRowsMs)}; live rows ${fmt(c.liveUpdates?.rowUpdatedInDom, 0)}/${fmt(c.liveUpdates?.sent, 0)}`
     );
   },
-  tray: (r) =>
-    `${fmt(r.achievedRatePerSecond, 0)} updates/s over ${fmt(r.tasks, 0)} tasks into the page: postStatus→DOM p50 ${ms(r.latencyMs?.p50)}, p99 ${ms(r.latencyMs?.p99)}` +
-    (r.logLineLatencyMs ? ` (log lines of the cards in view: p99 ${ms(r.logLineLatencyMs.p99)})` : '') +
-    `; ${fmt(r.longTasksOver50ms, 0)} long tasks > 50 ms; heap growth ${fmt(r.heapMB?.growth)} MB` +
-    (r.loadAverage ? `; load average ${fmt(r.loadAverage[0])}` : ''),
+  tray: (r) => {
+    const s = r.series;
+    const range = (values) => (values?.length ? `${fmt(Math.min(...values))}–${fmt(Math.max(...values))}` : '–');
+    const head = s ? `median of ${fmt(s.runs, 0)} runs at ` : '';
+    return (
+      `${head}${fmt(r.achievedRatePerSecond, 0)} updates/s over ${fmt(r.tasks, 0)} tasks into the page: postStatus→DOM p50 ${ms(r.latencyMs?.p50)}, p99 ${ms(r.latencyMs?.p99)}` +
+      (r.logLineLatencyMs ? ` (log lines of the cards in view: p99 ${ms(r.logLineLatencyMs.p99)})` : '') +
+      `; ${fmt(r.longTasksOver50ms, 0)} long tasks > 50 ms; heap growth ${fmt(r.heapMB?.growth)} MB` +
+      (s
+        ? `; all targets met in ${fmt(s.metAllTargets, 0)} of ${fmt(s.runs, 0)} runs (p99 ${range(s.p99Ms)} ms; long tasks > 50 ms per run: ${s.longTasksOver50ms.join(', ')})`
+        : '') +
+      (r.loadAverage ? `; load average ${fmt(r.loadAverage[0])}` : '')
+    );
+  },
 };
 
 function generic(r) {
