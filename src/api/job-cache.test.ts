@@ -3,6 +3,7 @@ import {
   appendUpdates,
   applyFollowUpdate,
   extendJobLocally,
+  keepNewer,
   mergeJob,
   upsertJobInPages,
   upsertConnectedJob,
@@ -26,6 +27,29 @@ const update = (timestamp: number, partial: Partial<JobUpdate> = {}): JobUpdate 
 });
 
 describe('job cache merges', () => {
+  it('keeps a socket event that landed while a REST read was on its way, and takes reads that are as new or newer', () => {
+    const running = update(NOW + 1, { state: 'RUNNING', status: 'Started' });
+    const connected = update(NOW + 1, { status: "Connected to job 18 as 'db'" });
+    const success = update(NOW + 400, { state: 'SUCCESS', status: 'Terminated by user' });
+    const base = job('19', 'RUNNING');
+    // The read was answered before SUCCESS was written; the socket's SUCCESS is already in the cache.
+    const stale = { ...base, updates: [running, connected] };
+    const cached = { ...base, status: { ...base.status, state: 'SUCCESS' as const }, updates: [running, connected, success] };
+    const kept = keepNewer(cached, stale);
+    expect(kept.status.state).toBe('SUCCESS');
+    expect(kept.updates).toEqual([running, connected, success]);
+
+    // A read that knows everything the cache knows, or more, wins whole.
+    const later = update(NOW + 500, { status: 'Cleaned up' });
+    const fresher = { ...base, status: { ...base.status, state: 'SUCCESS' as const }, updates: [running, connected, success, later] };
+    expect(keepNewer(cached, fresher)).toEqual(fresher);
+    const sameTime = { ...cached, status: { ...cached.status, expiresAt: NOW + 1 } };
+    expect(keepNewer(cached, sameTime).status.expiresAt).toBe(NOW + 1);
+    // Nothing cached, or another job's entry: the read as it is.
+    expect(keepNewer(undefined, stale)).toBe(stale);
+    expect(keepNewer({ ...cached, id: '20' }, stale)).toBe(stale);
+  });
+
   it('appends updates once, in time order', () => {
     const a = update(1, { status: 'a' });
     const b = update(2, { status: 'b' });

@@ -29,6 +29,24 @@ export function mergeJob(prev: Job | undefined, next: Job): Job {
   return { ...next, updates };
 }
 
+function lastUpdateAt(job: Job): number {
+  let last = 0;
+  for (const u of job.updates) if (u.timestamp > last) last = u.timestamp;
+  return last;
+}
+
+/**
+ * A job read over REST, folded into what the cache already holds. The read can be older than a socket event that
+ * landed while it was on its way (a terminate's refetch, answered just before the provider's SUCCESS was written
+ * but arriving after it): then the cached state stays, and the read adds only updates the cache lacked. The socket
+ * will not send that SUCCESS again, so taking the read whole would leave the page on "Running" for good.
+ */
+export function keepNewer(cached: Job | undefined, fetched: Job): Job {
+  if (!cached || cached.id !== fetched.id) return fetched;
+  if (lastUpdateAt(cached) <= lastUpdateAt(fetched)) return mergeJob(cached, fetched);
+  return { ...fetched, status: cached.status, updates: appendUpdates(fetched.updates, cached.updates) };
+}
+
 /** Applies one `jobs.follow` message after the initial job. */
 export function applyFollowUpdate(job: Job, updates: JobUpdate[], newStatus: JobStatus | null): Job {
   const merged = appendUpdates(job.updates, updates);

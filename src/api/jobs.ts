@@ -6,7 +6,7 @@ import {
   type InfiniteData,
 } from '@tanstack/react-query';
 import { http } from '@/api/http';
-import { extendJobLocally } from '@/api/job-cache';
+import { extendJobLocally, keepNewer } from '@/api/job-cache';
 import { getSocketStatus } from '@/api/socket';
 import type {
   BulkRequest,
@@ -70,8 +70,12 @@ export const jobsQueries = {
   detail: (id: string) =>
     queryOptions({
       queryKey: jobKeys.detail(id),
-      queryFn: ({ signal }) =>
-        http.get<Job>('/api/jobs/retrieve', { query: { id, includeUpdates: true }, signal }),
+      // Folded into the cache rather than replacing it: a socket event may have landed while this was on its way.
+      queryFn: async ({ signal, client, queryKey }) => {
+        const fetched = await http.get<Job>('/api/jobs/retrieve', { query: { id, includeUpdates: true }, signal });
+        // Read the cache after the answer, not before: what matters is what landed while it was on its way.
+        return keepNewer(client.getQueryData<Job>(queryKey), fetched);
+      },
       refetchInterval: pollWhileSocketDown(10_000),
     }),
   running: () =>

@@ -1,5 +1,5 @@
 import { act, screen, waitFor, within } from '@testing-library/react';
-import { http } from 'msw';
+import { http, HttpResponse } from 'msw';
 import { describe, expect, it } from 'vitest';
 import { applyUpdate, findJob } from '@/mocks/db';
 import { apiError, hasOpenStream } from '@/mocks/handlers';
@@ -78,6 +78,48 @@ describe('job detail', () => {
     await user.click(within(await screen.findByRole('dialog')).getByRole('button', { name: 'Terminate job' }));
     expect(await screen.findByText(/the job has finished/i)).toBeInTheDocument();
     expect(findJob('4101')?.status.state).toBe('SUCCESS');
+  });
+
+  it('stays finished when the refetch after terminate was answered before the provider finished the job', async () => {
+    // The race a CI run caught in Chromium: terminate's refetch is answered with the job still RUNNING, the
+    // provider's SUCCESS arrives over the socket before that answer does, and the answer must not undo it.
+    let armed = false;
+    let answered = false;
+    let refetching: () => void = () => undefined;
+    const refetchStarted = new Promise<void>((resolve) => (refetching = resolve));
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    server.use(
+      http.post('/api/jobs/terminate', () => HttpResponse.json({})),
+      http.get('/api/jobs/retrieve', async () => {
+        if (!armed) return undefined;
+        const stale = structuredClone(findJob('4101'));
+        refetching();
+        await gate;
+        answered = true;
+        return HttpResponse.json(stale);
+      }),
+    );
+    const { user } = await openJob('4101', /my-database/);
+    await waitFor(() => expect(hasOpenStream('jobs.follow', '4101')).toBe(true));
+    armed = true;
+    await user.click(screen.getByRole('button', { name: 'Terminate' }));
+    await user.click(within(await screen.findByRole('dialog')).getByRole('button', { name: 'Terminate job' }));
+    await refetchStarted;
+
+    act(() => {
+      applyUpdate('4101', { state: 'SUCCESS', status: 'Terminated by user' });
+    });
+    expect(await screen.findByText(/the job has finished/i)).toBeInTheDocument();
+
+    release();
+    await waitFor(() => expect(answered).toBe(true));
+    // Let react-query store the answer and React render it.
+    await act(() => new Promise((resolve) => setTimeout(resolve, 50)));
+    expect(screen.getByText(/the job has finished/i)).toBeInTheDocument();
+    expect(screen.queryByText(/the job is running/i)).not.toBeInTheDocument();
+    const timeline = screen.getByRole('list', { name: /job updates/i });
+    expect(within(timeline).getByText('Terminated by user')).toBeInTheDocument();
   });
 
   it('extends at once, and rolls back with the reason when the server refuses', async () => {
