@@ -46,9 +46,7 @@ describe('a provider that cannot be reached', () => {
 describe('a provider that fails', () => {
   test('retries with backoff while it answers 503; verify never reports the job as unknown meanwhile; terminate is retried too', async () => {
     stub = new StubProvider();
-    const url = await stub.listen();
-    t = await buildTestApp({ ...FAST, providerUrls: { example: url }, verifyIntervalMs: 30 });
-    stub.target = t.app;
+    t = await stub.front({ ...FAST, verifyIntervalMs: 30 });
 
     // One job the provider has, so verify sweeps have something to send while the other one waits.
     stub.mode = 'up';
@@ -82,10 +80,8 @@ describe('a provider that fails', () => {
   /** An app whose provider is down, with these retry delays; returns when each call reached the provider. */
   async function downProvider(retryMs: number, retryMaxMs: number): Promise<{ app: TestApp; times: number[] }> {
     stub = new StubProvider();
-    const url = await stub.listen();
-    const app = await buildTestApp({ ...FAST, providerUrls: { example: url }, providerRetryMs: retryMs, providerRetryMaxMs: retryMaxMs });
+    const app = await stub.front({ ...FAST, providerRetryMs: retryMs, providerRetryMaxMs: retryMaxMs });
     t = app;
-    stub.target = app.app;
     stub.mode = 'down';
     const times: number[] = [];
     const original = stub.calls.push.bind(stub.calls);
@@ -135,9 +131,7 @@ describe('a provider that fails', () => {
 
   test('a provider that refuses a job (4xx) is not asked again; verify then lets the provider decide, so no job is stuck', async () => {
     stub = new StubProvider();
-    const url = await stub.listen();
-    t = await buildTestApp({ ...FAST, providerUrls: { example: url }, verifyIntervalMs: 30 });
-    stub.target = t.app;
+    t = await stub.front({ ...FAST, verifyIntervalMs: 30 });
     stub.mode = 'refuse-create';
     const id = await createJob(t, webApp());
     await waitForStatus(t, id, /^Provider 'example' refused to start the job \(400: items\[0\]\.specification: this provider cannot run the job\)\.$/);
@@ -162,9 +156,7 @@ describe('claims on queued calls (several processes share the queue)', () => {
   test('a call claimed by another live process is not sent; once that process is gone it is sent, once', async () => {
     stub = new StubProvider();
     stub.mode = 'up';
-    const url = await stub.listen();
-    t = await buildTestApp({ ...FAST, providerUrls: { example: url }, verifyIntervalMs: 0 });
-    stub.target = t.app;
+    t = await stub.front({ ...FAST, verifyIntervalMs: 0 });
     const gateway = t.app.services.providers!.gateway;
 
     // Queue a create while delivery is stopped, and claim it as another process would, under a session of its own.

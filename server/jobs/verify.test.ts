@@ -110,9 +110,7 @@ describe('the verify loop', () => {
     // A provider elsewhere, reached over HTTP: the stub hands the calls to the built-in provider's routes.
     stub = new StubProvider();
     stub.mode = 'up';
-    const url = await stub.listen();
-    t = await buildTestApp({ ...FAST, providerUrls: { example: url } });
-    stub.target = t.app;
+    t = await stub.front(FAST);
 
     // 2 500 active jobs, written set-based as the provider had answered for them; then a few that must not be sent.
     const now = Date.now();
@@ -151,9 +149,7 @@ describe('the verify loop', () => {
   test('a provider that is down is skipped for this sweep and tried again next sweep; no job changes', async () => {
     stub = new StubProvider();
     stub.mode = 'up';
-    const url = await stub.listen();
-    t = await buildTestApp({ ...FAST, providerUrls: { example: url }, verifyIntervalMs: 50 });
-    stub.target = t.app;
+    t = await stub.front({ ...FAST, verifyIntervalMs: 50 });
     const id = await createJob(t, webApp());
     await waitForState(t, id, 'RUNNING');
     stub.mode = 'down';

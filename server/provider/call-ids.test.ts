@@ -162,11 +162,8 @@ describe('the gateway names each queued call', () => {
   async function stubbedApp(): Promise<{ app: TestApp; provider: StubProvider }> {
     const provider = new StubProvider();
     provider.mode = 'up';
-    const url = await provider.listen();
     onTestFinished(() => provider.close());
-    const app = await buildTestApp({ ...FAST, providerUrls: { example: url } });
-    provider.target = app.app;
-    return { app, provider };
+    return { app: await provider.front(FAST), provider };
   }
 
   const callIds = (provider: StubProvider, suffix: string) => provider.callsTo(suffix).map((c) => c.callId);

@@ -3,7 +3,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config';
-import { injectCaller, type TestApp } from '../test/helpers';
+import { buildTestApp, injectCaller, type TestApp } from '../test/helpers';
+import { CALL_ID_HEADER } from '../../contract/jobs';
 import { buildApp } from '../app';
 import type { Job, JobSpecification, JobState } from '../../contract/jobs';
 
@@ -108,9 +109,17 @@ export class StubProvider {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
+  /** Listens, builds a test app whose provider `example` is this stub, and puts that app's provider routes behind it. */
+  async front(config: Partial<Config>): Promise<TestApp> {
+    const url = await this.listen();
+    const app = await buildTestApp({ ...config, providerUrls: { example: url } });
+    this.target = app.app;
+    return app;
+  }
+
   private async handle(req: http.IncomingMessage, res: http.ServerResponse, body: string) {
     const path = req.url ?? '/';
-    const callId = req.headers['jobdeck-call-id'];
+    const callId = req.headers[CALL_ID_HEADER];
     this.calls.push({ method: req.method ?? 'GET', path, body: body ? JSON.parse(body) : null, callId: typeof callId === 'string' ? callId : null });
     const send = (status: number, payload: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
@@ -127,7 +136,7 @@ export class StubProvider {
       headers: {
         authorization: req.headers.authorization ?? '',
         ...(body ? { 'content-type': 'application/json' } : {}),
-        ...(typeof callId === 'string' ? { 'jobdeck-call-id': callId } : {}),
+        ...(typeof callId === 'string' ? { [CALL_ID_HEADER]: callId } : {}),
       },
       ...(body ? { payload: body } : {}),
     });
