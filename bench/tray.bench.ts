@@ -86,11 +86,13 @@ function cpuSecondsOfDescendants(): Map<number, { seconds: number; name: string 
 
 // ---- a series of runs ---------------------------------------------------------------------------------
 
-// TRAY_BENCH_RUNS=n (default 5): n runs, each with a fresh server, page and data directory, one after the other.
+// TRAY_BENCH_RUNS=n (default 5, or 1 with a diagnosis variable set): n runs, each with a fresh server, page and data directory, one after the other.
 // The machine's two cores are shared by the server, Chromium and this driver, so one run's p99 and long tasks say
 // little alone. Prints the median run (by p99) with the whole series: every run's figures, and in how many all
 // three targets held.
-const RUNS = Number(process.env.TRAY_BENCH_RUNS ?? 5);
+// A diagnosis (a profile, a trace, screenshots, raw figures) writes its files once: one run unless asked otherwise.
+const DIAGNOSIS = ['PROFILE', 'TRACE', 'SERVER_PROFILE', 'SCREENSHOT', 'RAW', 'LONGTASKS'].some((k) => process.env[`TRAY_BENCH_${k}`]);
+const RUNS = Number(process.env.TRAY_BENCH_RUNS ?? (DIAGNOSIS ? 1 : 5));
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`TRAY_BENCH_RUNS must be a whole number ≥ 1, got '${process.env.TRAY_BENCH_RUNS}'`);
 if (RUNS > 1) {
   if (!process.env.TRAY_BENCH_NO_BUILD) buildBundles(log);
