@@ -47,7 +47,9 @@ describe('job detail', () => {
     const timeline = screen.getByRole('list', { name: /job updates/i });
     expect(await within(timeline).findByText('Disk full on the provider')).toBeInTheDocument();
     expect(screen.getByText(/the job has stopped because something went wrong/i)).toBeInTheDocument();
-    expect(screen.getByText(/job state changed to failed\. disk full on the provider/i)).toBeInTheDocument();
+    // The live region is filled by an effect after the render that shows the new state (a CI run under load read it
+    // in between), so wait for it.
+    expect(await screen.findByText(/job state changed to failed\. disk full on the provider/i)).toBeInTheDocument();
     expect(screen.queryByRole('button', { name: 'Terminate' })).not.toBeInTheDocument();
   });
 
