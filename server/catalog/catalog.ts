@@ -6,6 +6,7 @@ import { Type } from 'typebox';
 import { Application, Product } from '../../contract/catalog';
 import type { Application as ApplicationT, Product as ProductT } from '../../contract/catalog';
 import { validate } from '../../contract/validate';
+import { RunDefinition, checkRunDefinition } from './run';
 
 const CatalogFile = Type.Object(
   { applications: Type.Array(Application), products: Type.Array(Product) },
@@ -17,6 +18,8 @@ export interface Catalog {
   products: ProductT[];
   findApplication(name: string, version: string): ApplicationT | undefined;
   findProduct(id: string, category: string, provider: string): ProductT | undefined;
+  /** How the application runs on a provider that executes jobs (the YAML's `run:`); not part of the wire format. */
+  findRun(name: string, version: string): RunDefinition | undefined;
 }
 
 /** Fills the fields an operator may leave out of the YAML, so every object has the wire shape. */
@@ -48,12 +51,38 @@ export function defaultCatalogPath(): string {
   return candidates.find((p) => fs.existsSync(p)) ?? candidates[0]!;
 }
 
+/** Takes each application's `run:` block out of the document, so what remains is the wire's Application. */
+function takeRuns(raw: unknown, file: string): Map<number, RunDefinition> {
+  const runs = new Map<number, RunDefinition>();
+  const apps = (raw as { applications?: unknown } | null)?.applications;
+  if (!Array.isArray(apps)) return runs;
+  apps.forEach((app: unknown, i) => {
+    if (!app || typeof app !== 'object' || !('run' in app)) return;
+    const { run, ...rest } = app as Record<string, unknown>;
+    const result = validate(RunDefinition, run, `applications[${i}].run`);
+    if (!result.ok) throw new Error(`Catalog ${file} is invalid: ${result.path ? `applications[${i}].run.${result.path}: ${result.message}` : result.why}`);
+    runs.set(i, result.value);
+    apps[i] = rest;
+  });
+  return runs;
+}
+
 export function loadCatalog(file: string = defaultCatalogPath()): Catalog {
-  const parsed = normalise(YAML.parse(fs.readFileSync(file, 'utf8')));
+  const document: unknown = YAML.parse(fs.readFileSync(file, 'utf8'));
+  const runsByIndex = takeRuns(document, file);
+  const parsed = normalise(document);
   const result = validate(CatalogFile, parsed);
   if (!result.ok) throw new Error(`Catalog ${file} is invalid: ${result.why}`);
   const { applications, products } = result.value as { applications: ApplicationT[]; products: ProductT[] };
+  const runs = new Map<string, RunDefinition>();
+  for (const [i, run] of runsByIndex) {
+    const app = applications[i]!;
+    const problems = checkRunDefinition(app, run, `applications[${i}].run`);
+    if (problems.length > 0) throw new Error(`Catalog ${file} is invalid: ${problems.join('; ')}`);
+    runs.set(`${app.name}@${app.version}`, run);
+  }
   return {
+    findRun: (name, version) => runs.get(`${name}@${version}`),
     applications,
     products,
     findApplication: (name, version) => applications.find((a) => a.name === name && a.version === version),

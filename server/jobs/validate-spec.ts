@@ -4,6 +4,7 @@ import { isAbsoluteNormalisedPath, isDnsName } from '../../contract/validators';
 import type { Catalog } from '../catalog/catalog';
 import { badRequest } from '../http/errors';
 import { durationToMillis } from '../../contract/common';
+import { optionLikeValue } from '../catalog/run';
 
 /** A peer link as requested, with the path of the field that named it (for error messages). */
 export interface PeerRef {
@@ -142,6 +143,13 @@ export function checkSpecification(catalog: Catalog, raw: JobSpecification, at: 
       continue;
     }
     checkParameter(param, value, `${at}.parameters.${param.name}`, peers);
+  }
+  const run = catalog.findRun(application.name, application.version);
+  const optionLike = run ? optionLikeValue(application, run, values) : null;
+  if (optionLike !== null) {
+    throw badRequest(
+      `${at}.parameters.${optionLike}.value: must not start with '-': ${application.name} passes it to its program as an argument of its own, where it would be read as an option`,
+    );
   }
 
   (spec.resources ?? []).forEach((resource, i) => {
