@@ -19,6 +19,14 @@ export interface Config {
   providerRetryMaxMs: number;
   /** The built-in provider `example` (server/provider/): off with JOBDECK_EXAMPLE_PROVIDER=off, and its simulated delays. */
   exampleProvider: boolean;
+  /** 'local' runs jobs as real processes on this machine (the default); 'simulator' only plays their lifecycle (tests, benches). */
+  exampleBackend: 'local' | 'simulator';
+  /** SIGTERM → SIGKILL grace period when a real job is stopped. */
+  exampleGraceMs: number;
+  /** Real jobs keep running when the server stops (the default); off stops them with it. */
+  exampleKeepJobs: boolean;
+  /** 'off' runs real jobs without their own network namespace even as root. */
+  exampleIsolation: 'auto' | 'off';
   exampleQueueDelayMs: number;
   exampleBatchRunMs: number;
   exampleTickMs: number;
@@ -62,8 +70,16 @@ function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): num
   return value;
 }
 
+function choiceFromEnv<T extends string>(env: NodeJS.ProcessEnv, name: string, choices: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(choices as readonly string[]).includes(raw)) throw new Error(`${name} must be one of ${choices.join(', ')}, got '${raw}'`);
+  return raw as T;
+}
+
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = path.resolve(env.JOBDECK_DATA_DIR ?? './data');
+  const exampleBackend = choiceFromEnv(env, 'JOBDECK_EXAMPLE_BACKEND', ['local', 'simulator'] as const, 'local');
   return {
     port: intFromEnv(env, 'PORT', 8080),
     host: env.HOST ?? '127.0.0.1',
@@ -79,7 +95,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     providerRetryMs: intFromEnv(env, 'JOBDECK_PROVIDER_RETRY_MS', 1_000),
     providerRetryMaxMs: intFromEnv(env, 'JOBDECK_PROVIDER_RETRY_MAX_MS', 60_000),
     exampleProvider: env.JOBDECK_EXAMPLE_PROVIDER !== 'off',
-    exampleQueueDelayMs: intFromEnv(env, 'JOBDECK_EXAMPLE_QUEUE_MS', 3_000),
+    exampleBackend,
+    exampleGraceMs: intFromEnv(env, 'JOBDECK_EXAMPLE_GRACE_MS', 5_000),
+    exampleKeepJobs: env.JOBDECK_EXAMPLE_KEEP_JOBS !== 'off',
+    exampleIsolation: choiceFromEnv(env, 'JOBDECK_EXAMPLE_ISOLATION', ['auto', 'off'] as const, 'auto'),
+    // A real job starts as soon as it is received; the simulator pretends to queue for a while.
+    exampleQueueDelayMs: intFromEnv(env, 'JOBDECK_EXAMPLE_QUEUE_MS', exampleBackend === 'local' ? 0 : 3_000),
     exampleBatchRunMs: intFromEnv(env, 'JOBDECK_EXAMPLE_BATCH_MS', 30_000),
     exampleTickMs: intFromEnv(env, 'JOBDECK_EXAMPLE_TICK_MS', 250),
     exampleImagePull: env.JOBDECK_EXAMPLE_IMAGE_PULL !== 'off',

@@ -5,6 +5,9 @@ import { durationToMillis, type SimpleDuration } from '../../contract/common';
 import { TransportError, backoffDelay, isSuccess, whyOf, type Transport } from '../jobs/provider-gateway';
 import { text } from './messages';
 import { ImagePuller } from './image-pull';
+import type { Catalog } from '../catalog/catalog';
+import { LocalBackend } from './local/backend';
+import { LocalRunner, type RunnerHost } from './local/runner';
 
 /*
  * The built-in provider "example" (contract §5). It knows jobs only from the provider API, keeps its own
@@ -42,8 +45,15 @@ export interface ExampleJobRow {
   received_at: number;
   started_at: number | null;
   ended_at: number | null;
-  next_event: SimEvent | null;
+  next_event: SimEvent | 'launching' | null;
   next_event_at: number | null;
+  spec: Pick<Job['specification'], 'application' | 'product' | 'parameters' | 'resources'> | null;
+  slot: number | null;
+  pid: number | null;
+  address: string | null;
+  isolation: string | null;
+  limits: string | null;
+  stop_reason: string | null;
 }
 
 export interface FirewallView {
@@ -52,6 +62,8 @@ export interface FirewallView {
   allowsFrom: { jobId: string; hostname: string }[];
   /** Hostnames that resolve, inside this job, to the given job. */
   resolves: { hostname: string; jobId: string }[];
+  /** Extension: whether these rules are enforced by a firewall ('network-namespace') or only recorded ('none'). */
+  isolation: 'network-namespace' | 'none' | 'simulated';
 }
 
 export interface ProviderJobView {
@@ -63,6 +75,13 @@ export interface ProviderJobView {
   startedAt: number | null;
   expiresAt: number | null;
   peers: { hostname: string; jobId: string }[];
+  /** The job's main process on this machine while it runs (real execution only). */
+  pid: number | null;
+  /** Its network address, when it runs in a namespace of its own. */
+  address: string | null;
+  isolation: 'network-namespace' | 'none' | 'simulated';
+  /** The limits in force, in words. */
+  limits: string | null;
 }
 
 export interface ExampleProviderOptions {
@@ -83,6 +102,21 @@ export interface ExampleProviderOptions {
   imagePull?: boolean;
   /** How long applied call ids are remembered; CALL_RETENTION_MS by default. */
   callRetentionMs?: number;
+  /**
+   * 'local' (the default) runs each job as a real process on this machine (server/provider/local/); 'simulator' only
+   * moves rows through the lifecycle on timers, for tests and benchmarks of everything around the provider.
+   */
+  backend?: 'local' | 'simulator';
+  /** The catalog: how each application runs (local backend). */
+  catalog?: Catalog;
+  /** Where jobs' run folders, work folders and users' storage live (local backend). */
+  dataDir?: string;
+  /** SIGTERM → SIGKILL grace period when a job is stopped. */
+  graceMs?: number;
+  /** Jobs keep running when the provider stops (the default); false stops them and removes everything (tests). */
+  keepJobs?: boolean;
+  /** 'off' runs jobs without network namespaces even as root. */
+  isolation?: 'auto' | 'off';
 }
 
 interface Outgoing {
@@ -130,12 +164,25 @@ export class ExampleProvider {
   private prunedAt = 0;
 
   private readonly puller: ImagePuller | null;
+  /** Real execution (backend 'local'), once started. */
+  private runner: LocalRunner | null = null;
 
   constructor(private readonly opts: ExampleProviderOptions) {
     this.batchApps = new Set(opts.batchApplications ?? ['acme-batch']);
-    this.puller = opts.imagePull
+    // Image pulls are invented work: only the simulator reports them.
+    this.puller = opts.imagePull && this.simulated
       ? new ImagePuller({ core: opts.core, token: opts.token, log: opts.log, durationMs: opts.queueDelayMs * 0.8 })
       : null;
+  }
+
+  /** Whether jobs are only simulated (the 'simulator' backend) rather than run. */
+  get simulated(): boolean {
+    return (this.opts.backend ?? 'local') === 'simulator';
+  }
+
+  /** The local backend, while the provider runs jobs for real (operators, the interface proxy, tests). */
+  get local(): LocalBackend | null {
+    return this.runner?.backend ?? null;
   }
 
   private get db() {
@@ -147,7 +194,7 @@ export class ExampleProvider {
    * its peer ends could miss both "peer is gone" and "could not connect": each transaction would read the
    * other's row as it was before (write skew). Changes are short, so a single lock costs nothing here.
    */
-  private tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
     return this.db.tx(async (q) => {
       await q.query(`SELECT pg_advisory_xact_lock(${STATE_LOCK})`);
       return fn(q);
@@ -172,7 +219,7 @@ export class ExampleProvider {
         owner: job.owner.createdBy,
         app_name: job.specification.application.name,
         product_id: job.specification.product.id,
-        finishes: this.batchApps.has(job.specification.application.name),
+        finishes: this.simulated && this.batchApps.has(job.specification.application.name),
         state: 'IN_QUEUE',
         status: null,
         time_allocation_ms: job.specification.timeAllocation ? durationToMillis(job.specification.timeAllocation) : null,
@@ -181,16 +228,30 @@ export class ExampleProvider {
         ended_at: null,
         next_event: 'start',
         next_event_at: now + this.opts.queueDelayMs,
+        spec: {
+          application: job.specification.application,
+          product: job.specification.product,
+          parameters: job.specification.parameters ?? null,
+          resources: job.specification.resources ?? null,
+        },
+        slot: null,
+        pid: null,
+        address: null,
+        isolation: null,
+        limits: null,
+        stop_reason: null,
       }));
       const inserted = await q.query<{ job_id: string }>(
         `INSERT INTO example_jobs (job_id, owner, app_name, product_id, finishes, state, time_allocation_ms, received_at,
-                                   next_event, next_event_at)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[], $7::bigint[],
-                              $8::bigint[], $9::text[], $10::bigint[])
+                                   next_event, next_event_at, spec)
+         SELECT j, o, a, p, f, s, t, r, e, ea, sp::jsonb
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[], $7::bigint[],
+                     $8::bigint[], $9::text[], $10::bigint[], $11::text[]) AS u(j, o, a, p, f, s, t, r, e, ea, sp)
          ON CONFLICT (job_id) DO NOTHING RETURNING job_id`,
         [rows.map((r) => r.job_id), rows.map((r) => r.owner), rows.map((r) => r.app_name), rows.map((r) => r.product_id),
          rows.map((r) => r.finishes), rows.map((r) => r.state), rows.map((r) => r.time_allocation_ms),
-         rows.map((r) => r.received_at), rows.map((r) => r.next_event), rows.map((r) => r.next_event_at)],
+         rows.map((r) => r.received_at), rows.map((r) => r.next_event), rows.map((r) => r.next_event_at),
+         rows.map((r) => JSON.stringify(r.spec))],
       );
       const fresh = new Set(inserted.map((r) => r.job_id));
       const links = jobs.filter((j) => fresh.has(j.id)).flatMap((j) => peersOf(j).map((p) => ({ ...p, from: j.id })));
@@ -215,10 +276,20 @@ export class ExampleProvider {
 
   async terminate(jobs: Job[], callIds?: string[]): Promise<void> {
     this.opts.log.info({ received: 'terminate', jobIds: jobs.map((j) => j.id) }, 'example provider: terminate received');
+    const stopping: string[] = [];
     await this.change('terminate', jobs.map((j) => ({ jobId: j.id })), callIds, (row) => {
+      if (row.pid !== null) {
+        // A running process: SIGTERM, then SIGKILL after the grace period; its end is recorded when it has exited.
+        row.stop_reason = 'terminate';
+        stopping.push(row.job_id);
+        this.schedule(row);
+        return [];
+      }
       row.status = text.terminated();
       return this.end(row, 'SUCCESS', Date.now());
     });
+    for (const id of stopping) this.runner?.stop(id);
+    if (stopping.length > 0) this.kickTick();
   }
 
   /** Extends each job by its items' requested time; an item whose call id was applied before counts for nothing. */
@@ -252,7 +323,8 @@ export class ExampleProvider {
   async firewall(jobId: string): Promise<FirewallView | null> {
     const [job] = await this.db.query<ExampleJobRow>(`SELECT * FROM example_jobs WHERE job_id = $1`, [jobId]);
     if (!job) return null;
-    if (!isActive(job.state)) return { jobId, allowsFrom: [], resolves: [] };
+    const isolation = this.isolationOf(job);
+    if (!isActive(job.state)) return { jobId, allowsFrom: [], resolves: [], isolation };
     // Deny by default: a rule exists only for a link whose both ends are still active.
     const allowsFrom = await this.db.query<{ jobId: string; hostname: string }>(
       `SELECT p.job_id AS "jobId", p.hostname FROM example_peers p JOIN example_jobs a ON a.job_id = p.job_id
@@ -264,7 +336,14 @@ export class ExampleProvider {
        WHERE p.job_id = $1 AND b.state IN ('IN_QUEUE', 'RUNNING', 'SUSPENDED') ORDER BY p.hostname`,
       [jobId],
     );
-    return { jobId, allowsFrom, resolves };
+    return { jobId, allowsFrom, resolves, isolation };
+  }
+
+  /** How a job's firewall is enforced: by its own namespace, not at all (no privileges), or only simulated. */
+  private isolationOf(row: ExampleJobRow): FirewallView['isolation'] {
+    if (this.simulated) return 'simulated';
+    if (row.isolation === 'network-namespace' || row.isolation === 'none') return row.isolation;
+    return this.runner?.backend.isolation ?? 'none';
   }
 
   async describe(jobId: string): Promise<ProviderJobView | null> {
@@ -283,16 +362,28 @@ export class ExampleProvider {
       startedAt: row.started_at,
       expiresAt: row.started_at !== null && row.time_allocation_ms !== null ? row.started_at + row.time_allocation_ms : null,
       peers,
+      pid: row.state === 'RUNNING' ? row.pid : null,
+      address: row.isolation === 'network-namespace' ? row.address : null,
+      isolation: this.isolationOf(row),
+      limits: row.limits,
     };
   }
 
-  /** Drops a job from the provider's state (contract §8), so verify can be seen at work. */
+  /**
+   * Drops a job from the provider's state (contract §8), so verify can be seen at work. A job whose process runs loses
+   * it too: a provider that has forgotten a job cannot leave its process behind.
+   */
   async forget(jobId: string): Promise<boolean> {
-    return this.tx(async (q) => {
-      const rows = await q.query(`DELETE FROM example_jobs WHERE job_id = $1 RETURNING job_id`, [jobId]);
+    const [forgotten] = await this.tx(async (q) => {
+      const rows = await q.query<{ job_id: string; slot: number | null }>(
+        `DELETE FROM example_jobs WHERE job_id = $1 RETURNING job_id, slot`,
+        [jobId],
+      );
       await q.query(`DELETE FROM example_outbox WHERE job_id = $1`, [jobId]);
-      return rows.length > 0;
+      return rows;
     });
+    if (forgotten && this.runner) await this.runner.backend.killAll([{ jobId, slot: forgotten.slot }]);
+    return forgotten !== undefined;
   }
 
   // ─── State changes ───────────────────────────────────────────────────────────────────────────────────────
@@ -304,7 +395,7 @@ export class ExampleProvider {
     if (row.state === 'IN_QUEUE') {
       event = 'start';
       at = row.received_at + this.opts.queueDelayMs;
-    } else if (row.state === 'RUNNING' && row.started_at !== null) {
+    } else if (row.state === 'RUNNING' && row.started_at !== null && row.stop_reason === null) {
       if (row.finishes) {
         event = 'finish';
         at = row.started_at + this.opts.batchRunMs;
@@ -387,12 +478,14 @@ export class ExampleProvider {
     if (rows.length === 0) return;
     await q.query(
       `UPDATE example_jobs e SET state = t.state, status = t.status, time_allocation_ms = t.alloc, started_at = t.started,
-              ended_at = t.ended, next_event = t.ev, next_event_at = t.ev_at
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[])
-            AS t(id, state, status, alloc, started, ended, ev, ev_at)
+              ended_at = t.ended, next_event = t.ev, next_event_at = t.ev_at, stop_reason = t.stop
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[],
+                   $9::text[])
+            AS t(id, state, status, alloc, started, ended, ev, ev_at, stop)
        WHERE e.job_id = t.id`,
       [rows.map((r) => r.job_id), rows.map((r) => r.state), rows.map((r) => r.status), rows.map((r) => r.time_allocation_ms),
-       rows.map((r) => r.started_at), rows.map((r) => r.ended_at), rows.map((r) => r.next_event), rows.map((r) => r.next_event_at)],
+       rows.map((r) => r.started_at), rows.map((r) => r.ended_at), rows.map((r) => r.next_event), rows.map((r) => r.next_event_at),
+       rows.map((r) => r.stop_reason)],
     );
   }
 
@@ -411,7 +504,7 @@ export class ExampleProvider {
     }));
   }
 
-  private async enqueue(q: Queryable, out: Outgoing[]) {
+  async enqueue(q: Queryable, out: Outgoing[]) {
     if (out.length === 0) return;
     await q.query(
       `INSERT INTO example_outbox (job_id, body, created_at)
@@ -432,11 +525,23 @@ export class ExampleProvider {
   }
 
   private async runDue(): Promise<void> {
+    await this.runTimers();
+    if (this.runner) {
+      await this.runner.reap();
+      await this.runner.launchDue(Date.now());
+    }
+  }
+
+  /** Transitions that are due by the clock: the simulator's, and the expiry of real jobs. */
+  private async runTimers(): Promise<void> {
+    // Real jobs start when the runner has launched their process, not when a timer says so.
+    const events = this.runner ? `AND next_event = 'expire'` : '';
     for (;;) {
       const now = Date.now();
+      const stopping: string[] = [];
       const count = await this.tx(async (q) => {
         const due = await q.query<ExampleJobRow>(
-          `SELECT * FROM example_jobs WHERE next_event_at <= $1 ORDER BY next_event_at, job_id LIMIT 500 FOR UPDATE SKIP LOCKED`,
+          `SELECT * FROM example_jobs WHERE next_event_at <= $1 ${events} ORDER BY next_event_at, job_id LIMIT 500 FOR UPDATE SKIP LOCKED`,
           [now],
         );
         if (due.length === 0) return 0;
@@ -455,6 +560,11 @@ export class ExampleProvider {
           } else if (row.next_event === 'finish') {
             row.status = text.finished();
             out.push(...this.end(row, 'SUCCESS', now));
+          } else if (row.pid !== null) {
+            // A real process: stopped like a terminate; it is EXPIRED once it has exited.
+            row.stop_reason = 'expire';
+            this.schedule(row);
+            stopping.push(row.job_id);
           } else {
             row.status = now - at > overdueAfter ? text.expiredWhileDown(row.time_allocation_ms!, at) : text.expired(row.time_allocation_ms!);
             out.push(...this.end(row, 'EXPIRED', now));
@@ -466,10 +576,56 @@ export class ExampleProvider {
         await this.enqueue(q, out);
         return due.length;
       });
+      for (const id of stopping) this.runner?.stop(id);
       if (count === 0) return;
       this.kickFlush();
       if (count < 500) return;
     }
+  }
+
+  // ─── Real execution: what the runner (local/runner.ts) asks of the provider ──────────────────────────────
+
+  private runnerHost(): RunnerHost {
+    return {
+      tx: (fn) => this.tx(fn),
+      enqueue: (q, out) => this.enqueue(q, out),
+      kickFlush: () => this.kickFlush(),
+      log: this.opts.log,
+      endJob: async (q, jobId, state, status) => {
+        const [row] = await q.query<ExampleJobRow>(`SELECT * FROM example_jobs WHERE job_id = $1`, [jobId]);
+        if (!row || !isActive(row.state)) return;
+        row.status = status;
+        row.stop_reason = null;
+        const out = this.end(row, state, Date.now());
+        await this.save(q, [row]);
+        out.push(...(await this.peerNotices(q, [row])));
+        await this.enqueue(q, out);
+      },
+      startJob: async (q, jobId, fields) => {
+        const [row] = await q.query<ExampleJobRow>(`SELECT * FROM example_jobs WHERE job_id = $1`, [jobId]);
+        if (!row || row.state !== 'IN_QUEUE') return;
+        const now = Date.now();
+        row.state = 'RUNNING';
+        row.started_at = now;
+        row.status = text.started(row.product_id, row.time_allocation_ms);
+        this.schedule(row);
+        await this.save(q, [row]);
+        await q.query(`UPDATE example_jobs SET pid = $2, address = $3, isolation = $4, limits = $5 WHERE job_id = $1`, [
+          jobId,
+          fields.pid,
+          fields.address,
+          fields.isolation,
+          fields.limits,
+        ]);
+        const reason = this.runner?.backend.isolationReason ?? null;
+        const out: Outgoing[] = [
+          { jobId, update: stateUpdate('RUNNING', row.status) },
+          { jobId, update: statusUpdate(text.isolation(fields.isolation, fields.limits, reason)) },
+        ];
+        out.push(...(await this.connections(q, [row])));
+        await this.enqueue(q, out);
+      },
+    };
   }
 
   /**
@@ -583,7 +739,7 @@ export class ExampleProvider {
     this.flushTimer.unref?.();
   }
 
-  private kickFlush() {
+  kickFlush() {
     if (!this.running || this.flushTimer) return;
     this.track(this.flush());
   }
@@ -666,10 +822,18 @@ export class ExampleProvider {
 
   // ─── Lifecycle ───────────────────────────────────────────────────────────────────────────────────────────
 
-  start(): void {
+  async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
     this.stopping = false;
+    if (!this.simulated && !this.runner) {
+      try {
+        this.runner = new LocalRunner(await this.openBackend(), this.opts.catalog!, this.runnerHost());
+      } catch (error) {
+        this.running = false;
+        throw error;
+      }
+    }
     this.puller?.resume();
     const loop = () => {
       this.tickTimer = setTimeout(() => {
@@ -698,6 +862,59 @@ export class ExampleProvider {
     this.wakeReconcile?.();
     this.puller?.stop();
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+    if (this.ticking) await this.ticking;
+    const runner = this.runner;
+    this.runner = null;
+    if (runner) {
+      const keep = this.opts.keepJobs ?? true;
+      const holding = await this.db.query<{ job_id: string; slot: number | null }>(`SELECT job_id, slot FROM example_jobs WHERE slot IS NOT NULL`);
+      // By default jobs outlive the provider: the next start re-attaches to them. With none running, nothing stays.
+      if (!keep) await runner.backend.killAll(holding.map((r) => ({ jobId: r.job_id, slot: r.slot })));
+      await runner.backend.close({ teardown: !keep || holding.length === 0 });
+    }
+  }
+
+  /**
+   * Opens the local backend with the settings this provider kept (its network, its loopback addresses), cleans what a
+   * crashed run left on the machine, and re-attaches to the jobs that still run. A launch cut short by a crash is
+   * started again: the job is still IN_QUEUE in the core.
+   */
+  private async openBackend(): Promise<LocalBackend> {
+    const settings = new Map(
+      (await this.db.query<{ key: string; value: string }>(`SELECT key, value FROM example_settings`)).map((r) => [r.key, r.value]),
+    );
+    const octet = Number(settings.get('loopback-octet') ?? 2 + Math.floor(Math.random() * 250));
+    const instance = settings.get('instance') ?? Math.random().toString(36).slice(2, 10);
+    const backend = await LocalBackend.open({
+      dataDir: this.opts.dataDir!,
+      networkIndex: settings.has('network-index') ? Number(settings.get('network-index')) : null,
+      instance,
+      loopbackOctet: octet,
+      graceMs: this.opts.graceMs ?? 5_000,
+      isolation: this.opts.isolation ?? 'auto',
+      log: (msg, extra) => this.opts.log.info(extra ?? {}, `example provider: ${msg}`),
+    });
+    const keep: [string, string][] = [
+      ['loopback-octet', String(octet)],
+      ['instance', instance],
+      ...(backend.networkIndex === null ? [] : [['network-index', String(backend.networkIndex)] as [string, string]]),
+    ];
+    await this.db.query(
+      `INSERT INTO example_settings (key, value) SELECT * FROM unnest($1::text[], $2::text[])
+       ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+      [keep.map((k) => k[0]), keep.map((k) => k[1])],
+    );
+    const interrupted = await this.db.query<{ job_id: string; slot: number | null }>(
+      `SELECT job_id, slot FROM example_jobs WHERE next_event = 'launching'`,
+    );
+    await backend.killAll(interrupted.map((r) => ({ jobId: r.job_id, slot: r.slot })));
+    await this.db.query(
+      `UPDATE example_jobs SET slot = NULL, next_event = 'start', next_event_at = $1 WHERE next_event = 'launching'`,
+      [Date.now()],
+    );
+    const holding = await this.db.query<{ job_id: string; slot: number | null }>(`SELECT job_id, slot FROM example_jobs WHERE slot IS NOT NULL`);
+    await backend.cleanLeftovers(holding.map((r) => ({ jobId: r.job_id, slot: r.slot })));
+    return backend;
   }
 
   /** Resolves when nothing is being processed or delivered right now (tests, benchmarks). */

@@ -26,6 +26,12 @@ export const exampleProviderPlugin = fp(async (app: FastifyInstance, opts: { loo
     retryMs: config.providerRetryMs,
     retryMaxMs: config.providerRetryMaxMs,
     imagePull: config.exampleImagePull,
+    backend: config.exampleBackend,
+    catalog: app.services.catalog,
+    dataDir: config.dataDir,
+    graceMs: config.exampleGraceMs,
+    keepJobs: config.exampleKeepJobs,
+    isolation: config.exampleIsolation,
   });
   app.services.example = provider;
   await app.register(exampleProviderRoutes, { provider });

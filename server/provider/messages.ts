@@ -27,5 +27,16 @@ export const text = {
   extended: (byMs: number, totalMs: number) =>
     `Time allocation extended by ${formatDuration(byMs)}, to ${formatDuration(totalMs)} in total`,
   unknown: () => 'Your job is no longer available',
+  couldNotStart: (reason: string) => `The job could not be started: ${reason}`,
+  exited: (code: number, lastError: string | null) =>
+    code === 0 ? 'The program finished (exit code 0)' : `The program failed with exit code ${code}${lastError ? `: ${lastError}` : ''}`,
+  killedBySignal: (signal: string, lastError: string | null) =>
+    `The program was killed by signal ${signal}${lastError ? ` (its last error line: ${lastError})` : ''}`,
+  processLost: () =>
+    "The job's process is gone and no exit status was recorded (the machine may have restarted); the job has failed",
+  isolation: (isolation: string, limits: string | null, reason: string | null) =>
+    isolation === 'network-namespace'
+      ? `Running in its own network namespace: incoming connections only from connected jobs. Limits: ${limits ?? 'none'}`
+      : `Network isolation is OFF${reason ? ` (${reason})` : ''}: the job shares this machine's network, and any local process can connect to it. Limits: ${limits ?? 'none'}`,
   resynced: (state: string) => `Provider state re-synchronised after a restart: the job is ${state}`,
 };

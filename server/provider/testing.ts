@@ -10,6 +10,7 @@ import type { Job, JobSpecification, JobState } from '../../contract/jobs';
 
 /** Delays short enough for tests; the verify loop is off unless a test turns it on. */
 export const FAST: Partial<Config> = {
+  exampleBackend: 'simulator',
   exampleQueueDelayMs: 30,
   exampleTickMs: 10,
   exampleBatchRunMs: 60_000,

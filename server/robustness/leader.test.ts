@@ -18,6 +18,7 @@ afterAll(async () => {
 
 const ENV = {
   JOBDECK_EXAMPLE_PROVIDER: 'on',
+  JOBDECK_EXAMPLE_BACKEND: 'simulator',
   JOBDECK_EXAMPLE_IMAGE_PULL: 'off',
   JOBDECK_EXAMPLE_QUEUE_MS: '300',
   // Jobs stay RUNNING until terminated.

@@ -57,7 +57,8 @@ export async function buildTestApp(config: Partial<Config> = {}): Promise<TestAp
   // a 503 there would say nothing about the code under test (server/tasks/load-shed.test.ts turns it on).
   const app = await buildApp({
     db,
-    config: { dataDir, publicDir: null, exampleImagePull: false, exampleQueueDelayMs: 3_600_000, shedLagMs: 0, ...config },
+    // The simulator unless a test asks for real processes (exampleBackend: 'local'): most tests are about the core.
+    config: { dataDir, publicDir: null, exampleBackend: 'simulator', exampleImagePull: false, exampleQueueDelayMs: 3_600_000, shedLagMs: 0, ...config },
   });
   await app.ready();
   const tokens = app.services.credentials;

@@ -1,0 +1,252 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Config } from '../../config';
+import { buildTestApp, type TestApp } from '../../test/helpers';
+import { FAST, POLL, batch, createJob, getJob, restart, spec, statuses, waitForState, waitForStatus, webApp } from '../testing';
+import { probeIsolation } from './network';
+import type { ProviderJobView } from '../example-provider';
+
+/*
+ * The built-in provider's default backend: every job here is a real process on this machine, started from the
+ * catalog's run definitions. As root (CI), each job has its own network namespace and firewall; the tests enter them
+ * with nsenter, as an operator would.
+ */
+
+const run = promisify(execFile);
+
+/** Real execution; jobs are stopped and everything is removed when the app closes, so tests leave nothing behind. */
+const REAL: Partial<Config> = {
+  ...FAST,
+  exampleBackend: 'local',
+  exampleQueueDelayMs: 0,
+  exampleKeepJobs: false,
+  exampleGraceMs: 2_000,
+  exampleTickMs: 20,
+};
+
+const isolated = (await probeIsolation()).isolated;
+
+const apps: TestApp[] = [];
+afterEach(async () => {
+  while (apps.length) await apps.pop()!.close();
+});
+
+async function open(config: Partial<Config> = {}): Promise<TestApp> {
+  const t = await buildTestApp({ ...REAL, ...config });
+  apps.push(t);
+  return t;
+}
+
+async function view(t: TestApp, id: string): Promise<ProviderJobView> {
+  const response = await t.call('GET', `/ucloud/example/jobs/retrieve?id=${id}`, t.tokens.admin);
+  expect(response.statusCode, response.body).toBe(200);
+  return response.json() as ProviderJobView;
+}
+
+function output(t: TestApp, id: string): string {
+  return fs.readFileSync(path.join(t.app.services.example!.local!.runDir(id), 'stdout.log'), 'utf8');
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const database = (dataStore = '/123/acme-database') =>
+  spec({
+    application: { name: 'acme-database', version: '1.0.0' },
+    parameters: { dataStore: { type: 'file', path: dataStore, readOnly: false } },
+  });
+
+async function terminate(t: TestApp, id: string) {
+  const response = await t.call('POST', '/api/jobs/terminate', t.tokens.user, { items: [{ id }] });
+  expect(response.statusCode, response.body).toBe(200);
+}
+
+/** A TCP connection from inside a job's network namespace; 'connected', or the error's code. */
+async function connectFrom(pid: number, host: string, port: number, timeoutMs = 1_500): Promise<string> {
+  const script = `const s=require('net').connect({host:${JSON.stringify(host)},port:${port}});` +
+    `s.setTimeout(${timeoutMs},()=>{console.log('timeout');process.exit(0)});` +
+    `s.on('connect',()=>{console.log('connected');process.exit(0)});s.on('error',e=>{console.log(e.code);process.exit(0)})`;
+  const { stdout } = await run('nsenter', ['-t', String(pid), '-n', '-m', process.execPath, '-e', script]);
+  return stdout.trim();
+}
+
+describe('real jobs', () => {
+  it("runs seed 000's acme-batch to SUCCESS, printing its value", async () => {
+    const t = await open();
+    const id = await createJob(t, batch());
+    const job = await waitForState(t, id, 'SUCCESS');
+    expect(statuses(job).at(-1)).toMatch(/exit code 0/);
+    expect(output(t, id)).toContain('Hello, World!');
+    expect((await view(t, id)).pid).toBeNull();
+  });
+
+  it('fails a job whose program exits non-zero, naming the code', async () => {
+    const t = await open();
+    // acme-batch cannot process an empty value.
+    const id = await createJob(t, batch({ parameters: { value: { type: 'text', value: '' } } }));
+    const job = await waitForState(t, id, 'FAILURE');
+    expect(statuses(job).at(-1)).toMatch(/The program failed with exit code [1-9]/);
+  });
+
+  it('fails a job whose process is killed behind its back, naming the signal', async () => {
+    const t = await open();
+    const id = await createJob(t, webApp());
+    await waitForState(t, id, 'RUNNING');
+    const { pid } = await view(t, id);
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid!, 'SIGKILL');
+    const job = await waitForState(t, id, 'FAILURE');
+    expect(statuses(job).at(-1)).toMatch(/killed by signal SIGKILL/);
+  });
+
+  it('terminates with SIGTERM: SUCCESS "Terminated by user", and the process is gone', async () => {
+    const t = await open();
+    const id = await createJob(t, webApp());
+    await waitForState(t, id, 'RUNNING');
+    const { pid } = await view(t, id);
+    expect(alive(pid!)).toBe(true);
+    await terminate(t, id);
+    const job = await waitForState(t, id, 'SUCCESS');
+    expect(statuses(job).at(-1)).toBe('Terminated by user');
+    expect(alive(pid!)).toBe(false);
+  });
+
+  it('enforces the time allocation: EXPIRED, and the process is gone', async () => {
+    const t = await open();
+    const id = await createJob(t, webApp({ timeAllocation: { hours: 0, minutes: 0, seconds: 2 } }));
+    await waitForState(t, id, 'RUNNING');
+    const { pid } = await view(t, id);
+    const job = await waitForState(t, id, 'EXPIRED');
+    expect(statuses(job).at(-1)).toMatch(/Time allocation of 2 s used up/);
+    expect(alive(pid!)).toBe(false);
+  });
+
+  it('moves the real deadline when a job is extended', async () => {
+    const t = await open();
+    const id = await createJob(t, webApp({ timeAllocation: { hours: 0, minutes: 0, seconds: 3 } }));
+    await waitForState(t, id, 'RUNNING');
+    const before = await view(t, id);
+    const response = await t.call('POST', '/api/jobs/extend', t.tokens.user, {
+      items: [{ jobId: id, requestedTime: { hours: 1, minutes: 0, seconds: 0 } }],
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    await waitForStatus(t, id, /extended by 1 h/);
+    const after = await view(t, id);
+    expect(after.expiresAt! - before.expiresAt!).toBe(3600_000);
+    // Past the first deadline the process still runs.
+    await expect.poll(() => Date.now() > before.expiresAt! + 500, POLL).toBe(true);
+    await t.app.services.example!.tick();
+    expect((await getJob(t, id)).status.state).toBe('RUNNING');
+    expect(alive(after.pid!)).toBe(true);
+  });
+
+  it('a job outlives a restart of Jobdeck, and the restarted provider still runs it', async () => {
+    const first = await buildTestApp({ ...REAL, exampleKeepJobs: true });
+    const id = await createJob(first, webApp());
+    await waitForState(first, id, 'RUNNING');
+    const { pid } = await view(first, id);
+    const t = await restart(first, { ...REAL });
+    apps.push(t);
+    expect(alive(pid!)).toBe(true);
+    expect((await view(t, id)).pid).toBe(pid);
+    expect((await getJob(t, id)).status.state).toBe('RUNNING');
+    await terminate(t, id);
+    await waitForState(t, id, 'SUCCESS');
+    expect(alive(pid!)).toBe(false);
+  });
+
+  it('a job that ended while Jobdeck was down gets its real outcome on the next start', async () => {
+    const first = await buildTestApp({ ...REAL, exampleKeepJobs: true });
+    const id = await createJob(first, webApp());
+    await waitForState(first, id, 'RUNNING');
+    const { pid } = await view(first, id);
+    const t = await restart(first, { ...REAL }, async () => {
+      process.kill(pid!, 'SIGKILL');
+      await expect.poll(() => alive(pid!), POLL).toBe(false);
+    });
+    apps.push(t);
+    const job = await waitForState(t, id, 'FAILURE');
+    expect(statuses(job).at(-1)).toMatch(/killed by signal SIGKILL/);
+  });
+
+  it('refuses a data store that leaves the user\'s files through a symbolic link', async () => {
+    const t = await open();
+    const first = await createJob(t, database('/escape'));
+    await waitForState(t, first, 'RUNNING');
+    await terminate(t, first);
+    await waitForState(t, first, 'SUCCESS');
+    const area = path.join(t.dataDir, 'storage', 'u_user');
+    fs.rmSync(path.join(area, 'escape'), { recursive: true, force: true });
+    fs.symlinkSync('/etc', path.join(area, 'escape'));
+    const id = await createJob(t, database('/escape'));
+    const job = await waitForState(t, id, 'FAILURE');
+    expect(statuses(job).at(-1)).toMatch(/parameters\.dataStore: '\/escape' leads outside your files/);
+  });
+});
+
+describe.skipIf(!isolated)('real jobs, isolated (root)', () => {
+  it("connects seed 001's pair for real, keeps others out, and takes the name away when the database ends", async () => {
+    const t = await open();
+    const db = await createJob(t, database());
+    await waitForState(t, db, 'RUNNING');
+    await expect.poll(() => output(t, db), POLL).toMatch(/Listening on/);
+    const dbView = await view(t, db);
+    expect(dbView.isolation).toBe('network-namespace');
+    expect(dbView.address).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+
+    const web = await createJob(t, webApp({ resources: [{ type: 'peer', hostname: 'database', jobId: db }] }));
+    await waitForStatus(t, web, new RegExp(`Connected to job ${db} as 'database'`));
+    const webView = await view(t, web);
+    const { stdout } = await run('nsenter', ['-t', String(webView.pid), '-n', '-m', 'getent', 'hosts', 'database']);
+    expect(stdout.trim().split(/\s+/)[0]).toBe(dbView.address);
+    expect(await connectFrom(webView.pid!, 'database', 5432)).toBe('connected');
+
+    // Jobdeck itself reaches the web app (its interface), which counts visits in the database.
+    const page = async () => (await fetch(`http://${webView.address}:8080/api/visits`)).json() as Promise<{ connected: boolean; visits: number }>;
+    await expect.poll(async () => (await page()).connected, POLL).toBe(true);
+    const a = (await page()).visits;
+    expect((await page()).visits).toBe(a + 1);
+
+    const stranger = await createJob(t, webApp({ name: 'not-connected' }));
+    await waitForState(t, stranger, 'RUNNING');
+    expect(await connectFrom((await view(t, stranger)).pid!, dbView.address!, 5432)).toBe('timeout');
+
+    await terminate(t, db);
+    await waitForState(t, db, 'SUCCESS');
+    expect(alive(dbView.pid!)).toBe(false);
+    await waitForStatus(t, web, /Peer 'database' is gone/);
+    await expect
+      .poll(async () => (await run('nsenter', ['-t', String(webView.pid), '-n', '-m', 'getent', 'hosts', 'database']).catch((e) => e)).stdout ?? '', POLL)
+      .toBe('');
+  });
+});
+
+describe('real jobs without isolation', () => {
+  it('runs the pair as plain processes, says isolation is off, and passes peer addresses in the environment', async () => {
+    const t = await open({ exampleIsolation: 'off' });
+    const db = await createJob(t, database());
+    await waitForState(t, db, 'RUNNING');
+    const dbView = await view(t, db);
+    expect(dbView.isolation).toBe('none');
+    expect(dbView.address).toBeNull();
+    expect(statuses(await getJob(t, db)).join('\n')).toMatch(/Network isolation is OFF/);
+    const firewall = await t.call('GET', `/ucloud/example/jobs/firewall?id=${db}`, t.tokens.admin);
+    expect(firewall.json().isolation).toBe('none');
+
+    const web = await createJob(t, webApp({ resources: [{ type: 'peer', hostname: 'database', jobId: db }] }));
+    await waitForState(t, web, 'RUNNING');
+    await expect.poll(() => output(t, web), POLL).toMatch(/Listening on (127\.\d+\.\d+\.\d+):8080/);
+    const address = /Listening on (127\.\d+\.\d+\.\d+):8080/.exec(output(t, web))![1];
+    const page = async () => (await fetch(`http://${address}:8080/api/visits`)).json() as Promise<{ connected: boolean }>;
+    await expect.poll(async () => (await page()).connected, POLL).toBe(true);
+  });
+});
