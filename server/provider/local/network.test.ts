@@ -87,14 +87,14 @@ const net = require('node:net');
 net.createServer((s) => s.end('hello\\n')).listen(Number(process.argv[1]), '0.0.0.0', () => console.log('listening'));
 `;
 
-/** Connects to <host>:<port>; prints what happened as JSON: data, a connect error, or a timeout after <ms>. */
+/** Connects to <host>:<port> [from <local address>]; prints as JSON what happened: data, an error, or a timeout after <ms>. */
 const CLIENT = `
 const net = require('node:net');
-const [host, port, ms] = process.argv.slice(1);
+const [host, port, ms, localAddress] = process.argv.slice(1);
 const started = Date.now();
 const done = (what) => { console.log(JSON.stringify({ ...what, ms: Date.now() - started })); process.exit(0); };
 const timer = setTimeout(() => done({ result: 'timeout' }), Number(ms));
-const socket = net.connect({ host, port: Number(port) });
+const socket = net.connect({ host, port: Number(port), ...(localAddress ? { localAddress } : {}) });
 let data = '';
 socket.on('data', (d) => (data += d));
 socket.on('end', () => { clearTimeout(timer); done({ result: 'data', data: data.trim() }); });
@@ -132,8 +132,8 @@ describe.skipIf(!probe.isolated)('JobNetwork on the real kernel', () => {
     return child;
   }
 
-  async function connectFrom(network: JobNetwork, slot: number, host: string, port: number, ms: number): Promise<Outcome> {
-    const result = await runRaw([...network.execPrefix(slot), NODE, '-e', CLIENT, host, String(port), String(ms)]);
+  async function connectFrom(network: JobNetwork, slot: number, host: string, port: number, ms: number, from?: string): Promise<Outcome> {
+    const result = await runRaw([...network.execPrefix(slot), NODE, '-e', CLIENT, host, String(port), String(ms), ...(from ? [from] : [])]);
     if (result.code !== 0) throw new Error(`client in slot ${slot} exited ${result.code}: ${result.stderr}`);
     return JSON.parse(result.stdout) as Outcome;
   }
@@ -256,6 +256,20 @@ describe.skipIf(!probe.isolated)('JobNetwork on the real kernel', () => {
     await network.destroyJob(C);
     await network.destroyJob(C);
     expect(await network.existingSlots()).toEqual([A, B]);
+  });
+
+  it('does not let a job pose as another to get past that one\'s firewall', async () => {
+    const network = await open();
+    const [A, B, C] = [0, 1, 2];
+    for (const slot of [A, B, C]) await network.createJob(slot);
+    await serve(network, B, 5433);
+    await network.setAllowedSources(B, [network.addressOf(C)]);
+    expect(await connectFrom(network, C, network.addressOf(B), 5433, 15_000)).toMatchObject({ result: 'data', data: 'hello' });
+    // Root in A takes C's address as well (a job running as root could): the bridge drops what A sends from it.
+    const add = await runRaw(['ip', '-n', network.netnsName(A), 'addr', 'add', `${network.addressOf(C)}/32`, 'dev', 'eth0']);
+    expect(add.stderr).toBe('');
+    const posing = await connectFrom(network, A, network.addressOf(B), 5433, 1_000, network.addressOf(C));
+    expect(posing.result).toBe('timeout');
   });
 
   it('keeps what a job allows and knows when createJob runs again on it', async () => {

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import {
   CLAIM_DIR,
   CommandError,
+  MAX_CONCURRENT_JOBS,
   MAX_INDEX,
   NETNS_DIR,
   checkHostEntries,
@@ -125,6 +126,9 @@ class Serial {
 
 type Log = (msg: string, extra?: object) => void;
 
+/** Link group (plus the index) that veths are moved to just before they are deleted together. */
+const DOOMED_GROUP = 0x6a640000;
+
 /** The open networks of this process, by index: a second open of the same index supersedes the first. */
 const openHere = new Map<number, JobNetwork>();
 /**
@@ -243,48 +247,79 @@ export class JobNetwork {
     return this.#serial.slot(slot, async () => {
       this.#assertOpen();
       const s = slotNamesOf(this.index, slot);
-      const { ip, nft, nsenter } = this.#programs;
-
-      await fsp.mkdir(s.etcDir, { recursive: true, mode: 0o755 });
-      const hostsPath = path.join(s.etcDir, 'hosts');
-      const previous = await readText(hostsPath);
-      await rewriteInPlace(hostsPath, hostsFile(this.#own(slot), previous ? parsePeers(previous) : []));
-
       const hadNetns = await exists(path.join(NETNS_DIR, s.netns));
-      const element = run([nft, '-f', '-'], `add element bridge ${namesOf(this.index).hostTable} ports { ${portElement(this.#port(slot))} }\n`);
-      const inside = (async () => {
-        let hadVeth = await exists(`/sys/class/net/${s.veth}`);
-        const allowed = hadNetns ? await this.#readAllowed(s.netns) : [];
-        for (let attempt = 0; ; attempt++) {
-          const host = [
-            ...(hadNetns || attempt > 0 ? [] : [`netns add ${s.netns}`]),
-            ...(hadVeth ? [] : [`link add ${s.veth} type veth peer name eth0 address ${s.mac} netns ${s.netns}`]),
-            ...(this.#ipv6 ? [`link set ${s.veth} addrgenmode none`] : []),
-            `link set ${s.veth} master ${this.bridge} up`,
-          ];
-          await run([ip, '-b', '-'], host.join('\n'));
-          // The firewall is in place before the job's interface comes up.
-          await run([nsenter, `--net=${path.join(NETNS_DIR, s.netns)}`, nft, '-f', '-'], jobRuleset(this.hostAddress, allowed));
-          const jobSide = [
+      try {
+        await this.#buildJob(slot, hadNetns);
+      } catch (error) {
+        // A job that never was leaves nothing behind; one that was stays for the next attempt.
+        if (!hadNetns) await Promise.allSettled([this.#removeSlots([slot]), this.#unpin(slot)]);
+        if (error instanceof Error && /Exchange full/.test(error.message)) {
+          throw new Error(`JobNetwork ${this.index}: bridge ${this.bridge} has no free port (a Linux bridge takes at most ${MAX_CONCURRENT_JOBS}): ${error.message}`, {
+            cause: error,
+          });
+        }
+        throw error;
+      }
+      return { netns: s.netns, address: s.address };
+    });
+  }
+
+  async #buildJob(slot: number, hadNetns: boolean) {
+    const s = slotNamesOf(this.index, slot);
+    const { ip, nft, nsenter } = this.#programs;
+
+    await fsp.mkdir(s.etcDir, { recursive: true, mode: 0o755 });
+    const hostsPath = path.join(s.etcDir, 'hosts');
+    const previous = await readText(hostsPath);
+    await rewriteInPlace(hostsPath, hostsFile(this.#own(slot), previous ? parsePeers(previous) : []));
+
+    const pin = run([nft, '-f', '-'], `add element bridge ${namesOf(this.index).hostTable} ports { ${portElement(this.#port(slot))} }\n`);
+    const inside = async () => {
+      let hadVeth = await exists(`/sys/class/net/${s.veth}`);
+      const allowed = hadNetns ? await this.#readAllowed(s.netns) : [];
+      const firewall = () => run([nsenter, `--net=${path.join(NETNS_DIR, s.netns)}`, nft, '-f', '-'], jobRuleset(this.hostAddress, allowed));
+      const jobSideArgv = [ip, '-n', s.netns, '-b', '-'];
+      const jobSide = () =>
+        runRaw(
+          jobSideArgv,
+          [
             'link set lo up',
             ...(this.#ipv6 ? ['link set eth0 addrgenmode none'] : []),
             `link set eth0 address ${s.mac}`,
             `addr replace ${s.address}/16 dev eth0`,
             'link set eth0 up',
-          ];
-          const result = await runRaw([ip, '-n', s.netns, '-b', '-'], jobSide.join('\n'));
-          if (result.code === 0) return;
-          if (!hadVeth || attempt > 0) throw new CommandError([ip, '-n', s.netns, '-b', '-'], result.code, result.stderr);
-          // The veth on the bridge does not lead into this namespace (a job that was half rebuilt): make it anew.
-          this.#log(`job ${s.netns}: its veth did not lead into its namespace; recreating it`, { slot });
-          await run([ip, 'link', 'del', s.veth]);
-          hadVeth = false;
+          ].join('\n'),
+        );
+      for (let attempt = 0; ; attempt++) {
+        const host = [
+          ...(hadNetns || attempt > 0 ? [] : [`netns add ${s.netns}`]),
+          ...(hadVeth ? [] : [`link add ${s.veth} type veth peer name eth0 address ${s.mac} netns ${s.netns}`]),
+          ...(this.#ipv6 ? [`link set ${s.veth} addrgenmode none`] : []),
+          `link set ${s.veth} master ${this.bridge} up`,
+        ];
+        await run([ip, '-b', '-'], host.join('\n'));
+        let result;
+        if (hadNetns) {
+          // Processes may run in it: the firewall is in place before its interface is (re)configured.
+          await firewall();
+          result = await jobSide();
+        } else {
+          // Nothing runs in a new namespace yet (it has no address either), so both at once.
+          const [fw, js] = await Promise.allSettled([firewall(), jobSide()]);
+          if (fw.status === 'rejected') throw fw.reason;
+          if (js.status === 'rejected') throw js.reason;
+          result = js.value;
         }
-      })();
-      const [a, b] = await Promise.allSettled([element, inside]);
-      for (const r of [b, a]) if (r.status === 'rejected') throw r.reason;
-      return { netns: s.netns, address: s.address };
-    });
+        if (result.code === 0) return;
+        if (!hadVeth || attempt > 0) throw new CommandError(jobSideArgv, result.code, result.stderr);
+        // The veth on the bridge does not lead into this namespace (a job that was half rebuilt): make it anew.
+        this.#log(`job ${s.netns}: its veth did not lead into its namespace; recreating it`, { slot });
+        await run([ip, 'link', 'del', s.veth]);
+        hadVeth = false;
+      }
+    };
+    const [a, b] = await Promise.allSettled([pin, inside()]);
+    for (const r of [b, a]) if (r.status === 'rejected') throw r.reason;
   }
 
   /**
@@ -323,14 +358,8 @@ export class JobNetwork {
     checkSlot(slot);
     return this.#serial.slot(slot, async () => {
       this.#assertOpen();
-      const element = portElement(this.#port(slot));
-      const table = namesOf(this.index).hostTable;
-      const unpin = runRaw([this.#programs.nft, '-f', '-'], `add element bridge ${table} ports { ${element} }\ndelete element bridge ${table} ports { ${element} }\n`);
-      await this.#removeSlots([slot]);
-      const result = await unpin;
-      if (result.code !== 0 && !/No such file or directory/.test(result.stderr)) {
-        throw new CommandError([this.#programs.nft, '-f', '-'], result.code, result.stderr, `unpinning slot ${slot}`);
-      }
+      const [removed, unpinned] = await Promise.allSettled([this.#removeSlots([slot]), this.#unpin(slot)]);
+      for (const r of [removed, unpinned]) if (r.status === 'rejected') throw r.reason;
     });
   }
 
@@ -433,15 +462,35 @@ export class JobNetwork {
     return [...slots].sort((a, b) => a - b);
   }
 
-  /** Deletes the veths (first: that cuts the job off even while its processes live on), namespaces and hosts folders. */
+  /** Drops the slot's pin from the bridge table (adding it first makes the delete succeed whether or not it was there). */
+  async #unpin(slot: number) {
+    const element = portElement(this.#port(slot));
+    const table = namesOf(this.index).hostTable;
+    const argv = [this.#programs.nft, '-f', '-'];
+    const result = await runRaw(argv, `add element bridge ${table} ports { ${element} }\ndelete element bridge ${table} ports { ${element} }\n`);
+    // No table at all (removed from outside) means no pin either.
+    if (result.code !== 0 && !/No such file or directory/.test(result.stderr)) throw new CommandError(argv, result.code, result.stderr, `unpinning slot ${slot}`);
+  }
+
+  /**
+   * Deletes the veths (first: that cuts a job off even while its processes live on), namespaces and hosts folders.
+   * Several veths go in one kernel call (moved into a link group, then the group deleted): deleting links one by one
+   * waits for an RCU grace period each, about 20 ms apiece here.
+   */
   async #removeSlots(slots: number[]) {
     const { ip } = this.#programs;
-    const lines: string[] = [];
+    const veths: string[] = [];
+    const namespaces: string[] = [];
     for (const slot of slots) {
       const s = slotNamesOf(this.index, slot);
-      if (await exists(`/sys/class/net/${s.veth}`)) lines.push(`link del ${s.veth}`);
-      if (await exists(path.join(NETNS_DIR, s.netns))) lines.push(`netns del ${s.netns}`);
+      if (await exists(`/sys/class/net/${s.veth}`)) veths.push(s.veth);
+      if (await exists(path.join(NETNS_DIR, s.netns))) namespaces.push(s.netns);
     }
+    const group = DOOMED_GROUP + this.index;
+    const lines = [
+      ...(veths.length > 1 ? [...veths.map((v) => `link set ${v} group ${group}`), `link del group ${group}`] : veths.map((v) => `link del ${v}`)),
+      ...namespaces.map((ns) => `netns del ${ns}`),
+    ];
     if (lines.length > 0) {
       const result = await runRaw([ip, '-force', '-b', '-'], lines.join('\n'));
       const left: string[] = [];
