@@ -2,7 +2,10 @@
 /**
  * acme-batch: processes a text value in ten steps and prints the result (README.md in this folder).
  *
- *   node acme-batch.mjs --value=<text> [--debug] [--step-ms=<n>]
+ *   node acme-batch.mjs [--debug] [--step-ms=<n>] <text>
+ *   node acme-batch.mjs [--debug] [--step-ms=<n>] --value=<text>
+ *
+ * The catalog passes the value as the operand; Jobdeck refuses a value that starts with '-', which would read as an option.
  *
  * Exit codes: 0 done (or stopped by SIGTERM), 2 a value it cannot process, 64 bad command line.
  */
@@ -12,16 +15,21 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EXIT, onTerminate, parseOptions, usageError } from './common.mjs';
 
-const USAGE = 'acme-batch.mjs --value=<text> [--debug] [--step-ms=<n>]';
+const USAGE = 'acme-batch.mjs [--debug] [--step-ms=<n>] (<text> | --value=<text>)';
 const MAX_CHARACTERS = 10_000;
 
+// The operand is the one argument that is not an option (an operand cannot start with '-').
+const argv = process.argv.slice(2);
+const operands = argv.filter((arg) => !arg.startsWith('-'));
+if (operands.length > 1) usageError(`acme-batch.mjs: one value to process, not ${operands.length}`, USAGE);
 const options = parseOptions(USAGE, {
   value: { type: 'string' },
   debug: { type: 'boolean', default: false },
   'step-ms': { type: 'string', default: '300' },
-});
-
-if (options.value === undefined) usageError('acme-batch.mjs: --value=<text> is required', USAGE);
+}, argv.filter((arg) => arg.startsWith('-')));
+if (operands.length === 1 && options.value !== undefined) usageError('acme-batch.mjs: give the value once', USAGE);
+if (operands.length === 1) options.value = operands[0];
+if (options.value === undefined) usageError('acme-batch.mjs: a value to process is required', USAGE);
 const stepText = options['step-ms'] ?? '300';
 if (!/^\d{1,6}$/.test(stepText)) usageError(`acme-batch.mjs: --step-ms must be a whole number of milliseconds, not "${stepText}"`, USAGE);
 const stepMs = Number(stepText);
