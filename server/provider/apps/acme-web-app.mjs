@@ -80,6 +80,11 @@ const COUNT_VISIT =
   'INSERT INTO visits (id, count) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET count = visits.count + 1 RETURNING count';
 const READ_VISITS = 'SELECT count FROM visits WHERE id = 1';
 
+/**
+ * What a page shows: connected with a count; connected but the statement failed; or not connected, and why.
+ * @typedef {{connected: boolean, visits: number | null, error: string | null}} State
+ */
+
 /** One connection to the database, made again whenever it is needed and missing. */
 class Database {
   constructor() {
@@ -212,21 +217,17 @@ class Database {
     }
   }
 
-  /** @returns {Promise<{connected: true, visits: number} | {connected: false, error: string}>} */
-  async countVisit() {
+  /**
+   * Counts a visit (`COUNT_VISIT`) or reads the count (`READ_VISITS`).
+   * @param {string} sql
+   * @returns {Promise<State>}
+   */
+  async visits(sql) {
     try {
-      return { connected: true, visits: (await this.scalar(COUNT_VISIT)) ?? 0 };
+      return { connected: true, visits: (await this.scalar(sql)) ?? 0, error: null };
     } catch (error) {
-      return { connected: false, error: reasonOf(error) };
-    }
-  }
-
-  /** @returns {Promise<{connected: true, visits: number} | {connected: false, error: string}>} */
-  async readVisits() {
-    try {
-      return { connected: true, visits: (await this.scalar(READ_VISITS)) ?? 0 };
-    } catch (error) {
-      return { connected: false, error: reasonOf(error) };
+      // The database's own answer (a failed statement) means the connection is fine; anything else, not connected.
+      return { connected: isDatabaseError(error) && this.client !== null, visits: null, error: reasonOf(error) };
     }
   }
 
@@ -252,13 +253,16 @@ function escapeHtml(value) {
 }
 
 /**
- * @param {{connected: true, visits: number} | {connected: false, error: string}} state
+ * @param {State} state
  * @returns {string}
  */
 function page(state) {
-  const status = state.connected
-    ? `<p class="ok">Connected to the database at ${escapeHtml(target.label)}</p>\n    <p class="visits">Visits: ${escapeHtml(state.visits)}</p>`
-    : `<p class="error">Not connected to the database: ${escapeHtml(state.error)}</p>\n    <p>The page still works; it tries to connect to ${escapeHtml(target.label)} again on every view.</p>`;
+  const database = escapeHtml(target.label);
+  const status = !state.connected
+    ? `<p class="error">Not connected to the database: ${escapeHtml(state.error)}</p>\n    <p>The page still works; it tries to connect to ${database} again on every view.</p>`
+    : state.visits === null
+      ? `<p class="ok">Connected to the database at ${database}</p>\n    <p class="error">Could not count this visit: ${escapeHtml(state.error)}</p>`
+      : `<p class="ok">Connected to the database at ${database}</p>\n    <p class="visits">Visits: ${escapeHtml(state.visits)}</p>`;
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -316,17 +320,18 @@ const server = http.createServer((req, res) => {
     return;
   }
   if (url.pathname === '/api/visits') {
-    db.readVisits().then((state) => {
-      const body = state.connected
-        ? { connected: true, visits: state.visits, database: target.label }
-        : { connected: false, visits: null, database: target.label, error: state.error };
+    db.visits(READ_VISITS).then((state) => {
+      const body = { connected: state.connected, visits: state.visits, database: target.label, ...(state.error === null ? {} : { error: state.error }) };
       send(res, 200, 'application/json; charset=utf-8', `${JSON.stringify(body)}\n`, head);
     });
     return;
   }
   // GET / counts a visit; HEAD / does not.
-  (head ? db.readVisits() : db.countVisit()).then((s) => {
-    if (!head) console.log(`GET / from ${req.socket.remoteAddress ?? '?'}: ${s.connected ? `visit ${s.visits}` : `not connected (${s.error})`}`);
+  db.visits(head ? READ_VISITS : COUNT_VISIT).then((s) => {
+    if (!head) {
+      const what = s.visits !== null ? `visit ${s.visits}` : s.connected ? `counting failed (${s.error})` : `not connected (${s.error})`;
+      console.log(`GET / from ${req.socket.remoteAddress ?? '?'}: ${what}`);
+    }
     send(res, 200, 'text/html; charset=utf-8', page(s), head);
   });
 });
