@@ -2,10 +2,12 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { buildTestApp, type TestApp } from '../test/helpers';
 import { seedPayloads } from '../../contract/fixtures/seed-payloads';
 import type { JobSpecification } from '../../contract/jobs';
-import { FAST, createJob, getJob, statuses, waitForState, waitForStatus, webApp } from './testing';
+import { probeIsolation } from './local/network';
+import { FAST, REAL, createJob, getJob, statuses, waitForState, waitForStatus, webApp } from './testing';
 
-// Seed 001, "Connecting two jobs together", end to end over HTTP: the seed's own create bodies, the provider's
-// simulated lifecycle and firewall, and the status lines both jobs show.
+// Seed 001, "Connecting two jobs together", end to end over HTTP: the seed's own create bodies, real jobs on the
+// built-in provider (processes, and as root their own namespaces: real-jobs.test.ts checks the network itself), its
+// firewall view, and the status lines both jobs show.
 const [createDatabase, createWebApp] = seedPayloads().filter((c) => c.seed.startsWith('001') && c.call === 'jobs.create');
 const databaseBody = createDatabase!.body as { items: JobSpecification[] };
 const webAppBody = createWebApp!.body as { items: JobSpecification[] };
@@ -17,10 +19,13 @@ function webAppConnectedTo(databaseId: string) {
   return body;
 }
 
+// As root the firewall is enforced in each job's own namespace; elsewhere the provider says it is not.
+const isolation = (await probeIsolation()).isolated ? 'network-namespace' : 'none';
+
 describe('seed 001: connecting two jobs', () => {
   let t: TestApp;
   beforeEach(async () => {
-    t = await buildTestApp(FAST);
+    t = await buildTestApp(REAL);
   });
   afterEach(async () => {
     await t.close();
@@ -40,7 +45,7 @@ describe('seed 001: connecting two jobs', () => {
     // Deny by default: nothing may connect to the database yet.
     const closed = await t.call('GET', `/api/jobs/firewall?id=${databaseId}`, t.tokens.user);
     expect(closed.statusCode).toBe(200);
-    expect(closed.json()).toEqual({ jobId: databaseId, allowsFrom: [], resolves: [] });
+    expect(closed.json()).toEqual({ jobId: databaseId, allowsFrom: [], resolves: [], isolation });
 
     // An unrelated job on the same provider, so "nothing else" is tested against a real neighbour.
     const bystanderId = await createJob(t, webApp({ name: 'bystander' }));
@@ -55,12 +60,12 @@ describe('seed 001: connecting two jobs', () => {
 
     const databaseFirewall = await t.call('GET', `/api/jobs/firewall?id=${databaseId}`, t.tokens.user);
     expect(databaseFirewall.statusCode).toBe(200);
-    expect(databaseFirewall.json()).toEqual({ jobId: databaseId, allowsFrom: [{ jobId: webId, hostname: 'database' }], resolves: [] });
+    expect(databaseFirewall.json()).toEqual({ jobId: databaseId, allowsFrom: [{ jobId: webId, hostname: 'database' }], resolves: [], isolation });
 
     const webFirewall = await t.call('GET', `/api/jobs/firewall?id=${webId}`, t.tokens.user);
-    expect(webFirewall.json()).toEqual({ jobId: webId, allowsFrom: [], resolves: [{ hostname: 'database', jobId: databaseId }] });
+    expect(webFirewall.json()).toEqual({ jobId: webId, allowsFrom: [], resolves: [{ hostname: 'database', jobId: databaseId }], isolation });
     const bystanderFirewall = await t.call('GET', `/api/jobs/firewall?id=${bystanderId}`, t.tokens.user);
-    expect(bystanderFirewall.json()).toEqual({ jobId: bystanderId, allowsFrom: [], resolves: [] });
+    expect(bystanderFirewall.json()).toEqual({ jobId: bystanderId, allowsFrom: [], resolves: [], isolation });
 
     // The reverse-peer extension lists the web app as connected to the database.
     const reverse = await t.call('GET', `/api/jobs/browseConnected?id=${databaseId}`, t.tokens.user);
@@ -85,8 +90,9 @@ describe('seed 001: connecting two jobs', () => {
       jobId: databaseId,
       allowsFrom: [],
       resolves: [],
+      isolation,
     });
-    expect((await t.call('GET', `/api/jobs/firewall?id=${webId}`, t.tokens.user)).json()).toEqual({ jobId: webId, allowsFrom: [], resolves: [] });
+    expect((await t.call('GET', `/api/jobs/firewall?id=${webId}`, t.tokens.user)).json()).toEqual({ jobId: webId, allowsFrom: [], resolves: [], isolation });
   });
 
   test('a web app queued behind a database that ends before it starts says it could not connect', async () => {
@@ -109,6 +115,8 @@ describe('seed 001: connecting two jobs', () => {
     // Fifteen pairs, each terminate aimed at the moment its web app starts. On PostgreSQL, two transactions could
     // each read the other's job as it was before, and the web app would hear neither "connected, then gone" nor
     // "could not connect"; the provider's changes are serialised so that it cannot.
+    // The race is in the provider's own state, so the simulator's timing can aim at it (fifteen real databases would
+    // only make the aim worse).
     await t.close();
     t = await buildTestApp({ ...FAST, exampleQueueDelayMs: 40, exampleTickMs: 5 });
     const databases: string[] = [];

@@ -19,6 +19,19 @@ export const FAST: Partial<Config> = {
   providerRetryMaxMs: 200,
 };
 
+/**
+ * Real execution (the default backend): every job is a process on this machine, isolated as root. Jobs are stopped and
+ * everything they held is removed when the app closes, so a test leaves nothing behind.
+ */
+export const REAL: Partial<Config> = {
+  ...FAST,
+  exampleBackend: 'local',
+  exampleQueueDelayMs: 0,
+  exampleKeepJobs: false,
+  exampleGraceMs: 2_000,
+  exampleTickMs: 20,
+};
+
 // A full run shares two cores with PGlite's WASM; give transitions room without ever waiting when they are quick.
 vi.setConfig({ testTimeout: 90_000, hookTimeout: 90_000 });
 

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../config';
 import { buildTestApp, type TestApp } from '../../test/helpers';
-import { FAST, POLL, batch, createJob, getJob, restart, spec, statuses, waitForState, waitForStatus, webApp } from '../testing';
+import { POLL, REAL, batch, createJob, getJob, restart, spec, statuses, waitForState, waitForStatus, webApp } from '../testing';
 import { probeIsolation } from './network';
 import type { ProviderJobView } from '../example-provider';
 
@@ -17,15 +17,6 @@ import type { ProviderJobView } from '../example-provider';
 
 const run = promisify(execFile);
 
-/** Real execution; jobs are stopped and everything is removed when the app closes, so tests leave nothing behind. */
-const REAL: Partial<Config> = {
-  ...FAST,
-  exampleBackend: 'local',
-  exampleQueueDelayMs: 0,
-  exampleKeepJobs: false,
-  exampleGraceMs: 2_000,
-  exampleTickMs: 20,
-};
 
 const isolated = (await probeIsolation()).isolated;
 
@@ -210,11 +201,13 @@ describe.skipIf(!isolated)('real jobs, isolated (root)', () => {
     expect(stdout.trim().split(/\s+/)[0]).toBe(dbView.address);
     expect(await connectFrom(webView.pid!, 'database', 5432)).toBe('connected');
 
-    // Jobdeck itself reaches the web app (its interface), which counts visits in the database.
-    const page = async () => (await fetch(`http://${webView.address}:8080/api/visits`)).json() as Promise<{ connected: boolean; visits: number }>;
-    await expect.poll(async () => (await page()).connected, POLL).toBe(true);
-    const a = (await page()).visits;
-    expect((await page()).visits).toBe(a + 1);
+    // Jobdeck itself reaches the web app (its interface): each page view is counted in the database.
+    const base = `http://${webView.address}:8080`;
+    await expect.poll(async () => (await (await fetch(`${base}/`)).text()).includes('Connected to the database at database:5432'), POLL).toBe(true);
+    const visits = async () => ((await (await fetch(`${base}/api/visits`)).json()) as { visits: number }).visits;
+    const a = await visits();
+    await fetch(`${base}/`);
+    expect(await visits()).toBe(a + 1);
 
     const stranger = await createJob(t, webApp({ name: 'not-connected' }));
     await waitForState(t, stranger, 'RUNNING');
