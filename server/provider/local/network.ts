@@ -479,29 +479,29 @@ export class JobNetwork {
    */
   async #removeSlots(slots: number[]) {
     const { ip } = this.#programs;
-    const veths: string[] = [];
-    const namespaces: string[] = [];
-    for (const slot of slots) {
-      const s = slotNamesOf(this.index, slot);
-      if (await exists(`/sys/class/net/${s.veth}`)) veths.push(s.veth);
-      if (await exists(path.join(NETNS_DIR, s.netns))) namespaces.push(s.netns);
-    }
+    const present = async () =>
+      (
+        await Promise.all(
+          slots.map(async (slot) => {
+            const s = slotNamesOf(this.index, slot);
+            const [veth, netns] = await Promise.all([exists(`/sys/class/net/${s.veth}`), exists(path.join(NETNS_DIR, s.netns))]);
+            return { veth: veth ? s.veth : null, netns: netns ? s.netns : null };
+          }),
+        )
+      ).filter((p) => p.veth || p.netns);
+    const found = await present();
+    const veths = found.flatMap((p) => (p.veth ? [p.veth] : []));
     const group = DOOMED_GROUP + this.index;
     const lines = [
       ...(veths.length > 1 ? [...veths.map((v) => `link set ${v} group ${group}`), `link del group ${group}`] : veths.map((v) => `link del ${v}`)),
-      ...namespaces.map((ns) => `netns del ${ns}`),
+      ...found.flatMap((p) => (p.netns ? [`netns del ${p.netns}`] : [])),
     ];
     if (lines.length > 0) {
       const result = await runRaw([ip, '-force', '-b', '-'], lines.join('\n'));
-      const left: string[] = [];
-      for (const slot of slots) {
-        const s = slotNamesOf(this.index, slot);
-        if (await exists(`/sys/class/net/${s.veth}`)) left.push(s.veth);
-        if (await exists(path.join(NETNS_DIR, s.netns))) left.push(s.netns);
-      }
+      const left = (await present()).flatMap((p) => [p.veth, p.netns].filter((x): x is string => x !== null));
       if (left.length > 0) throw new CommandError([ip, '-force', '-b', '-'], result.code, result.stderr, `still there: ${left.join(', ')}`);
     }
-    for (const slot of slots) await fsp.rm(slotNamesOf(this.index, slot).etcDir, { recursive: true, force: true });
+    await Promise.all(slots.map((slot) => fsp.rm(slotNamesOf(this.index, slot).etcDir, { recursive: true, force: true })));
   }
 
   async #loadHostRules() {
