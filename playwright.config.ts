@@ -13,8 +13,9 @@ export default defineConfig({
   fullyParallel: false,
   workers: 1,
   retries: process.env.CI ? 1 : 0,
-  timeout: 60_000,
-  expect: { timeout: 10_000 },
+  // The journeys run real jobs (a new database takes seconds to create) on a machine that may be busy.
+  timeout: 180_000,
+  expect: { timeout: 20_000 },
   outputDir: 'test-results/playwright',
   use: {
     baseURL: `http://127.0.0.1:${E2E_PORT}`,
@@ -39,14 +40,18 @@ export default defineConfig({
     command: `node scripts/e2e-server.mjs`,
     url: `http://127.0.0.1:${E2E_PORT}/api/health`,
     reuseExistingServer: false,
+    // SIGTERM, so the server's shutdown stops the journeys' jobs (a SIGKILL would leave them running).
+    gracefulShutdown: { signal: 'SIGTERM', timeout: 20_000 },
     timeout: 60_000,
     stdout: 'ignore',
     stderr: 'pipe',
     env: {
       PORT: String(E2E_PORT),
       JOBDECK_DATA_DIR: E2E_DATA_DIR,
-      // The example provider starts jobs after 2 s (default 3 s): long enough to see IN_QUEUE turn RUNNING live.
+      // Real jobs (the default backend), queued for 2 s before they start: long enough to see IN_QUEUE turn RUNNING live.
       JOBDECK_EXAMPLE_QUEUE_MS: '2000',
+      // The journeys' jobs stop with the server, so a run leaves no process behind.
+      JOBDECK_EXAMPLE_KEEP_JOBS: 'off',
     },
   },
 });

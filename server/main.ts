@@ -1,10 +1,12 @@
 import { configFromEnv } from './config';
 import { openDb } from './db/index';
 import { buildApp } from './app';
+import { prepareDataDir } from './data-dir';
 
 /** Entry point: config from the environment, database, listen, graceful shutdown. */
 async function main() {
   const config = configFromEnv();
+  prepareDataDir(config.dataDir, { database: !config.databaseUrl, warn: (message) => process.stderr.write(`Warning: ${message}\n`) });
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.databaseUrl ? null : `${config.dataDir}/db` });
   const app = await buildApp({
     db,

@@ -111,7 +111,8 @@ export class LocalBackend {
     // the directory can be entered but not listed, and everything the server keeps in it is 0700 or 0600.
     if (isRoot()) await fsp.chmod(opts.dataDir, 0o711);
     for (const dir of ['runs', 'work', 'storage']) {
-      await fsp.mkdir(path.join(opts.dataDir, dir), { recursive: true, mode: dir === 'runs' ? 0o700 : 0o711 });
+      await fsp.mkdir(path.join(opts.dataDir, dir), { recursive: true });
+      await fsp.chmod(path.join(opts.dataDir, dir), dir === 'runs' ? 0o700 : 0o711);
     }
     const backend = new LocalBackend(opts, network ? 'network-namespace' : 'none', network ? null : reason, network, cgroups);
     backend.unreachable = isRoot() ? await unreachableByJobs([APPS_DIR, path.join(opts.dataDir, 'work')]) : null;

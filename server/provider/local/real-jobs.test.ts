@@ -185,11 +185,40 @@ describe('real jobs', () => {
 });
 
 describe.skipIf(!isolated)('real jobs, isolated (root)', () => {
+  it("runs each user's jobs under an account of its own that cannot read Jobdeck's data or another user's files", async () => {
+    const t = await open();
+    const mallory = (await t.call('POST', '/api/admin/users', t.tokens.admin, { username: 'mallory' })).json().token as string;
+    const mine = await createJob(t, database('/private'));
+    const theirs = await createJob(t, webApp(), mallory);
+    await waitForState(t, mine, 'RUNNING');
+    await waitForState(t, theirs, 'RUNNING', mallory);
+    const uidOf = (pid: number) => Number(/^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+    const myUid = uidOf((await view(t, mine)).pid!);
+    const theirUid = uidOf((await view(t, theirs)).pid!);
+    expect(myUid).not.toBe(0);
+    expect(theirUid).not.toBe(0);
+    expect(theirUid).not.toBe(myUid);
+    // What mallory's job account may do, checked by the kernel as it would check her job.
+    const asMallory = (...argv: string[]) =>
+      run('setpriv', [`--reuid=${theirUid}`, `--regid=${theirUid}`, '--clear-groups', '--', ...argv]).then(
+        () => 'allowed',
+        () => 'refused',
+      );
+    expect(await asMallory('cat', path.join(t.dataDir, 'credentials.json'))).toBe('refused');
+    expect(await asMallory('ls', t.dataDir)).toBe('refused');
+    expect(await asMallory('ls', path.join(t.dataDir, 'storage', 'u_user'))).toBe('refused');
+    expect(await asMallory('ls', path.join(t.dataDir, 'runs', mine))).toBe('refused');
+    expect(await asMallory('ls', path.join(t.dataDir, 'work', mine))).toBe('refused');
+    // The check can pass: her own work folder is hers.
+    expect(await asMallory('ls', path.join(t.dataDir, 'work', theirs))).toBe('allowed');
+  });
+
   it("connects seed 001's pair for real, keeps others out, and takes the name away when the database ends", async () => {
     const t = await open();
     const db = await createJob(t, database());
     await waitForState(t, db, 'RUNNING');
-    await expect.poll(() => output(t, db), POLL).toMatch(/Listening on/);
+    // A new database is created first: seconds on a quiet machine, a minute or more on a loaded one.
+    await expect.poll(() => output(t, db), { timeout: 240_000, interval: 100 }).toMatch(/Listening on/);
     const dbView = await view(t, db);
     expect(dbView.isolation).toBe('network-namespace');
     expect(dbView.address).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
@@ -203,7 +232,7 @@ describe.skipIf(!isolated)('real jobs, isolated (root)', () => {
 
     // Jobdeck itself reaches the web app (its interface): each page view is counted in the database.
     const base = `http://${webView.address}:8080`;
-    await expect.poll(async () => (await (await fetch(`${base}/`)).text()).includes('Connected to the database at database:5432'), POLL).toBe(true);
+    await expect.poll(async () => (await (await fetch(`${base}/`)).text()).includes('Connected to the database at database:5432'), { timeout: 60_000, interval: 100 }).toBe(true);
     const visits = async () => ((await (await fetch(`${base}/api/visits`)).json()) as { visits: number }).visits;
     const a = await visits();
     await fetch(`${base}/`);
@@ -240,6 +269,6 @@ describe('real jobs without isolation', () => {
     await expect.poll(() => output(t, web), POLL).toMatch(/Listening on (127\.\d+\.\d+\.\d+):8080/);
     const address = /Listening on (127\.\d+\.\d+\.\d+):8080/.exec(output(t, web))![1];
     const page = async () => (await fetch(`http://${address}:8080/api/visits`)).json() as Promise<{ connected: boolean }>;
-    await expect.poll(async () => (await page()).connected, POLL).toBe(true);
+    await expect.poll(async () => (await page()).connected, { timeout: 240_000, interval: 200 }).toBe(true);
   });
 });

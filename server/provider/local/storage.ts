@@ -24,7 +24,8 @@ export function areaOf(storageRoot: string, owner: string): string {
 
 /** Creates the user's area if it is missing, owned by their account, 0700. */
 export async function ensureArea(storageRoot: string, owner: string, account: Account): Promise<string> {
-  await fs.mkdir(storageRoot, { recursive: true, mode: 0o711 });
+  await fs.mkdir(storageRoot, { recursive: true });
+  await fs.chmod(storageRoot, 0o711);
   const area = areaOf(storageRoot, owner);
   await fs.mkdir(area, { recursive: true, mode: 0o700 });
   if (account) await fs.lchown(area, account.uid, account.gid);

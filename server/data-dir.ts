@@ -1,0 +1,26 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+/*
+ * The data directory holds the database and every token: only the server's account may read it. As root, jobs run
+ * under accounts of their own that must enter it to reach their work folders and their users' files (which have
+ * modes of their own), so it is 0711 there: it can be entered but not listed, and what it holds is 0700 or 0600.
+ */
+export function prepareDataDir(dataDir: string, opts: { database: boolean; warn: (message: string) => void }): void {
+  const mode = process.getuid?.() === 0 ? 0o711 : 0o700;
+  fs.mkdirSync(dataDir, { recursive: true, mode });
+  repair(dataDir, mode, opts.warn);
+  if (opts.database) {
+    const db = path.join(dataDir, 'db');
+    fs.mkdirSync(db, { recursive: true, mode: 0o700 });
+    repair(db, 0o700, opts.warn);
+  }
+}
+
+/** Takes away any permission beyond `mode` (an existing directory made by an older version, or by hand). */
+function repair(dir: string, mode: number, warn: (message: string) => void) {
+  const current = fs.statSync(dir).mode & 0o777;
+  if ((current & ~mode) === 0) return;
+  fs.chmodSync(dir, current & mode);
+  warn(`${dir} was mode ${current.toString(8)}; now ${(current & mode).toString(8)}, so other accounts cannot read it`);
+}
