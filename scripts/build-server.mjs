@@ -20,6 +20,7 @@ fs.cpSync('server/db/migrations', 'dist/server/migrations', { recursive: true })
 fs.copyFileSync('server/catalog/default-catalog.yaml', 'dist/server/default-catalog.yaml');
 // What the built-in provider runs as separate processes: each job's supervisor, and the applications' programs.
 fs.copyFileSync('server/provider/local/supervisor.mjs', 'dist/server/supervisor.mjs');
+fs.copyFileSync('server/provider/local/collect-worker.mjs', 'dist/server/collect-worker.mjs');
 fs.rmSync('dist/server/apps', { recursive: true, force: true });
 fs.cpSync('server/provider/apps', 'dist/server/apps', {
   recursive: true,

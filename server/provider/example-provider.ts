@@ -8,6 +8,7 @@ import { ImagePuller } from './image-pull';
 import type { Catalog } from '../catalog/catalog';
 import { LocalBackend } from './local/backend';
 import { LocalRunner, type RunnerHost } from './local/runner';
+import { OutputCollector } from './local/collect';
 
 /*
  * The built-in provider "example" (contract §5). It knows jobs only from the provider API, keeps its own
@@ -117,6 +118,8 @@ export interface ExampleProviderOptions {
   keepJobs?: boolean;
   /** 'off' runs jobs without network namespaces even as root. */
   isolation?: 'auto' | 'off';
+  /** Copy each ended job's output into its user's files, reported as a task (default on). */
+  collectOutput?: boolean;
 }
 
 interface Outgoing {
@@ -590,6 +593,7 @@ export class ExampleProvider {
       tx: (fn) => this.tx(fn),
       enqueue: (q, out) => this.enqueue(q, out),
       kickFlush: () => this.kickFlush(),
+      track: (work) => this.track(work),
       log: this.opts.log,
       endJob: async (q, jobId, state, status) => {
         const [row] = await q.query<ExampleJobRow>(`SELECT * FROM example_jobs WHERE job_id = $1`, [jobId]);
@@ -828,7 +832,8 @@ export class ExampleProvider {
     this.stopping = false;
     if (!this.simulated && !this.runner) {
       try {
-        this.runner = new LocalRunner(await this.openBackend(), this.opts.catalog!, this.runnerHost());
+        const collector = this.opts.collectOutput === false ? null : new OutputCollector({ core: this.opts.core, token: this.opts.token, log: this.opts.log });
+        this.runner = new LocalRunner(await this.openBackend(), this.opts.catalog!, this.runnerHost(), collector);
       } catch (error) {
         this.running = false;
         throw error;

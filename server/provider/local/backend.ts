@@ -147,8 +147,13 @@ export class LocalBackend {
     return path.join(this.opts.dataDir, 'runs', jobId);
   }
 
-  private workDir(jobId: string) {
+  workDir(jobId: string) {
     return path.join(this.opts.dataDir, 'work', jobId);
+  }
+
+  /** The user's storage area, made on first use. */
+  area(owner: string, account: Account): Promise<string> {
+    return ensureArea(path.join(this.opts.dataDir, 'storage'), owner, this.switchesUsers ? account : null);
   }
 
   private limitsFor(product: Product): Limits {

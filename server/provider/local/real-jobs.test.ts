@@ -78,6 +78,23 @@ describe('real jobs', () => {
     expect(statuses(job).at(-1)).toMatch(/exit code 0/);
     expect(output(t, id)).toContain('Hello, World!');
     expect((await view(t, id)).pid).toBeNull();
+
+    // Its output is copied into the user's files, as a task with true counts, and the job names the folder.
+    await expect.poll(async () => (await getJob(t, id)).output?.outputFolder ?? null, POLL).toBe(`/Jobs/acme-batch/${id}`);
+    const folder = path.join(t.dataDir, 'storage', 'u_user', 'Jobs', 'acme-batch', id);
+    expect(fs.readFileSync(path.join(folder, 'stdout.txt'), 'utf8')).toBe(output(t, id));
+    const bytes = fs.statSync(path.join(folder, 'stdout.txt')).size + fs.statSync(path.join(folder, 'stderr.txt')).size;
+    const tasks = (await t.call('GET', '/api/tasks?itemsPerPage=50&page=0', t.tokens.user)).json().items as {
+      title: string;
+      complete: boolean;
+      status: string;
+      progress: { current: number; maximum: number } | null;
+      messages: string[];
+    }[];
+    const task = tasks.find((x) => x.title === `Collecting the output of job ${id}`)!;
+    expect(task).toMatchObject({ complete: true, progress: { current: bytes, maximum: bytes } });
+    expect(task.status).toMatch(new RegExp(`^Copied 2 files \\(.*\\) to /Jobs/acme-batch/${id} in `));
+    expect(task.messages).toEqual(expect.arrayContaining([expect.stringMatching(/^stdout\.txt \(/)]));
   });
 
   it('fails a job whose program exits non-zero, naming the code', async () => {

@@ -6,6 +6,7 @@ import type { JobSpecification, JobState, JobUpdate } from '../../../contract/jo
 import type { LocalBackend} from './backend';
 import { LaunchError, type Outcome } from './backend';
 import { text } from '../messages';
+import type { OutputCollector } from './collect';
 
 /*
  * The provider's side of real execution: when a queued job is due it is launched (outside any transaction: starting a
@@ -49,6 +50,8 @@ export interface RunnerHost {
   /** Marks a queued job as started: saves it, reports RUNNING and its connections. */
   startJob(q: Queryable, jobId: string, fields: { pid: number; address: string; isolation: string; limits: string }): Promise<void>;
   kickFlush(): void;
+  /** Runs work in the background, waited for when the provider stops. */
+  track(work: Promise<unknown>): void;
   log: { info: (obj: object, msg: string) => void; warn: (obj: object, msg: string) => void };
 }
 
@@ -62,6 +65,7 @@ export class LocalRunner {
     readonly backend: LocalBackend,
     private readonly catalog: Catalog,
     private readonly host: RunnerHost,
+    private readonly collector: OutputCollector | null = null,
   ) {}
 
   /** The job's account: one per user, made on first use. */
@@ -241,6 +245,40 @@ export class LocalRunner {
     await this.backend.release(row.job_id, row.slot);
     for (const peer of affected) await this.applyRules(peer.job_id, peer.slot);
     this.host.log.info({ jobId: row.job_id, outcome }, 'example provider: job process ended');
+    this.host.kickFlush();
+    if (this.collector) this.host.track(this.collectOutput(row));
+  }
+
+  /** Copies the ended job's output into its user's files, then sets the job's output folder to it. */
+  private async collectOutput(row: RunnerRow) {
+    const account = await this.host.tx((q) => this.account(q, row.owner));
+    const area = await this.backend.area(row.owner, account);
+    const folder = await this.collector!.collect({
+      jobId: row.job_id,
+      owner: row.owner,
+      application: row.app_name,
+      account: this.backend.switchesUsers ? account : null,
+      workDir: this.backend.workDir(row.job_id),
+      runDir: this.backend.runDir(row.job_id),
+      area,
+    });
+    if (folder === null) return;
+    await this.host.tx((q) =>
+      this.host.enqueue(q, [
+        {
+          jobId: row.job_id,
+          update: {
+            state: null,
+            status: `Output copied to ${folder}`,
+            outputFolder: folder,
+            expectedState: null,
+            expectedDifferentState: null,
+            newTimeAllocation: null,
+            timestamp: 0,
+          },
+        },
+      ]),
+    );
     this.host.kickFlush();
   }
 
