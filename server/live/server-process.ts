@@ -68,7 +68,12 @@ export interface ServerProcess {
 }
 
 /** Starts `server/main.ts` on a free port with its own data directory, and waits until it listens. */
-export function startServer(env: Record<string, string>, dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobdeck-proc-'))): Promise<ServerProcess> {
+export function startServer(
+  env: Record<string, string>,
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobdeck-proc-')),
+  /** Run the server under this account (tests of what an unprivileged server can do). */
+  as?: { uid: number; gid: number },
+): Promise<ServerProcess> {
   // One process: tsx's CLI would run the server in a child of its own, which a SIGKILL of the CLI leaves running
   // (an orphan still holding its port, its database connections and, here, the leader lock).
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
@@ -83,6 +88,7 @@ export function startServer(env: Record<string, string>, dataDir = fs.mkdtempSyn
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(as ?? {}),
   });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
