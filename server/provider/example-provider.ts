@@ -564,8 +564,9 @@ export class ExampleProvider {
             row.status = text.finished();
             out.push(...this.end(row, 'SUCCESS', now));
           } else if (row.pid !== null) {
-            // A real process: stopped like a terminate; it is EXPIRED once it has exited.
-            row.stop_reason = 'expire';
+            // A real process: stopped like a terminate; it is EXPIRED once it has exited. Nothing enforced the
+            // deadline while the provider was down, so a late stop says when it really ran out.
+            row.stop_reason = now - at > overdueAfter ? `expire-offline:${at}` : 'expire';
             this.schedule(row);
             stopping.push(row.job_id);
           } else {

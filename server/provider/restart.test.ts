@@ -56,6 +56,9 @@ async function start(): Promise<{ child: ChildProcess; base: string }> {
       JOBDECK_PUBLIC_DIR: path.join(dataDir, 'no-spa'),
       LOG_LEVEL: 'warn',
       JOBDECK_VERIFY_INTERVAL_MS: String(VERIFY_INTERVAL_MS),
+      // The durability of the provider's and the core's state across SIGKILLs; real jobs across a restart are
+      // local/real-jobs.test.ts's (a SIGKILLed server here would leave its real jobs running).
+      JOBDECK_EXAMPLE_BACKEND: 'simulator',
       JOBDECK_EXAMPLE_QUEUE_MS: '300',
       JOBDECK_EXAMPLE_TICK_MS: '25',
       JOBDECK_PROVIDER_RETRY_MS: '100',

@@ -186,6 +186,22 @@ describe('real jobs', () => {
     expect(statuses(job).at(-1)).toMatch(/killed by signal SIGKILL/);
   });
 
+  it('a job whose time ran out while Jobdeck was down is stopped on the next start, saying so', async () => {
+    const first = await buildTestApp({ ...REAL, exampleKeepJobs: true });
+    const id = await createJob(first, webApp({ timeAllocation: { hours: 0, minutes: 0, seconds: 3 } }));
+    await waitForState(first, id, 'RUNNING');
+    const { pid, expiresAt } = await view(first, id);
+    const t = await restart(first, { ...REAL }, async () => {
+      // Down until well past the deadline; the process runs on meanwhile.
+      await expect.poll(() => Date.now() > expiresAt! + 3_000, { timeout: 30_000, interval: 100 }).toBe(true);
+      expect(alive(pid!)).toBe(true);
+    });
+    apps.push(t);
+    const job = await waitForState(t, id, 'EXPIRED');
+    expect(statuses(job).at(-1)).toMatch(/^Time allocation of 3 s ran out at \S+ while the provider was offline/);
+    expect(alive(pid!)).toBe(false);
+  });
+
   it('refuses a data store that leaves the user\'s files through a symbolic link', async () => {
     const t = await open();
     const first = await createJob(t, database('/escape'));

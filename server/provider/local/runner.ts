@@ -285,6 +285,9 @@ export class LocalRunner {
   private verdict(row: RunnerRow, outcome: Outcome | 'lost'): [JobState, string] {
     if (row.stop_reason === 'terminate') return ['SUCCESS', text.terminated()];
     if (row.stop_reason === 'expire') return ['EXPIRED', text.expired(row.time_allocation_ms ?? 0)];
+    if (row.stop_reason?.startsWith('expire-offline:')) {
+      return ['EXPIRED', text.expiredWhileDown(row.time_allocation_ms ?? 0, Number(row.stop_reason.split(':')[1]))];
+    }
     if (outcome === 'lost') return ['FAILURE', text.processLost()];
     if (outcome.error !== null) return ['FAILURE', text.couldNotStart(outcome.error)];
     const last = lastLine(path.join(this.backend.runDir(row.job_id), 'stderr.log'));
