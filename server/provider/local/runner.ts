@@ -60,6 +60,8 @@ const ACTIVE_SQL = `('IN_QUEUE', 'RUNNING', 'SUSPENDED')`;
 export class LocalRunner {
   /** Launches in progress (job ids): a job is launched once, even if the loop turns again meanwhile. */
   private readonly launching = new Set<string>();
+  /** Jobs this runner has asked to stop; a stop recorded by another process (or before a restart) is sent by reap. */
+  private readonly signalled = new Set<string>();
 
   constructor(
     readonly backend: LocalBackend,
@@ -208,6 +210,7 @@ export class LocalRunner {
 
   /** Asks a running job's process to stop; its end is recorded when the reaper sees it exit. */
   stop(jobId: string): void {
+    this.signalled.add(jobId);
     this.backend.stop(jobId);
   }
 
@@ -219,7 +222,13 @@ export class LocalRunner {
     for (const row of holding) {
       if (this.launching.has(row.job_id)) continue;
       const outcome = this.backend.outcome(row.job_id);
-      if (outcome === null) continue;
+      if (outcome === null) {
+        // A terminate or an expiry that another process recorded (a follower served the call, or this process was
+        // restarted since): only the runner in the leader reaches the process, so it sends the stop.
+        if (row.stop_reason !== null && !this.signalled.has(row.job_id)) this.stop(row.job_id);
+        continue;
+      }
+      this.signalled.delete(row.job_id);
       await this.finish(row, outcome);
     }
   }
