@@ -359,15 +359,38 @@ describe.skipIf(!probe.isolated)('JobNetwork on the real kernel', () => {
     const first = await open({ candidates: [index] });
     expect(first.index).toBe(index);
     await first.createJob(0);
+    const job = await serve(first, 0, 7003);
     await first.close();
     expect(fs.existsSync(`${CLAIM_DIR}/${index}`)).toBe(false);
     expect(fs.existsSync(`/run/netns/${first.netnsName(0)}`)).toBe(true);
-    // Its owner is gone but its job is attached: not free.
+    // Its owner is gone but its job runs on: not free.
     await fsp.writeFile(`${CLAIM_DIR}/${index}`, JSON.stringify({ pid: 4_194_304 + 1, start: 1, token: 'dead', at: '' }));
-    await expect(open({ candidates: [index] })).rejects.toThrow(/no free network index/);
+    await expect(open({ candidates: [index] })).rejects.toThrow(/no free network index.*jobs run on it/);
+    // Nor when nobody claims it at all.
+    await fsp.rm(`${CLAIM_DIR}/${index}`);
+    await expect(open({ candidates: [index] })).rejects.toThrow(/unclaimed but jobs run on it/);
     const back = await open({ index });
     expect(back.index).toBe(index);
     expect(await back.existingSlots()).toEqual([0]);
+    job.kill('SIGKILL');
+  });
+
+  it('cleans and takes an index whose dead owner left jobs attached with no process left in them', async () => {
+    const index = await unusedIndex();
+    const crashed = await open({ candidates: [index] });
+    await crashed.createJob(0);
+    await crashed.createJob(1);
+    const job = await serve(crashed, 1, 7004);
+    await crashed.close();
+    await fsp.writeFile(`${CLAIM_DIR}/${index}`, JSON.stringify({ pid: 4_194_304 + 1, start: 1, token: 'dead', at: '' }));
+    // While one process runs in one of them the index stays theirs; once it is gone, the index is stale.
+    await expect(open({ candidates: [index] })).rejects.toThrow(/no free network index/);
+    job.kill('SIGKILL');
+    await expect.poll(() => job.exitCode !== null || job.signalCode !== null, { timeout: 10_000, interval: 20 }).toBe(true);
+    const network = await open({ candidates: [index] });
+    expect(network.index).toBe(index);
+    expect(await network.existingSlots()).toEqual([]);
+    expect(fs.existsSync(`/run/netns/jd${index}-0`)).toBe(false);
   });
 
   it('cleans and takes an index that a dead owner left without jobs', async () => {

@@ -605,7 +605,7 @@ async function claimFree(candidates: readonly number[], content: string, token: 
     heldHere.set(index, token);
     let taken = false;
     try {
-      taken = await tryClaim(index, content, log, reasons);
+      taken = await tryClaim(index, content, programs, log, reasons);
     } finally {
       if (!taken && heldHere.get(index) === token) heldHere.delete(index);
     }
@@ -615,14 +615,20 @@ async function claimFree(candidates: readonly number[], content: string, token: 
   throw new Error(`JobNetwork: no free network index among ${candidates.length}${span}${reasons.length > 0 ? `; ${reasons.join('; ')}` : ''}`);
 }
 
-async function tryClaim(index: number, content: string, log: Log, reasons: string[]): Promise<boolean> {
+async function tryClaim(index: number, content: string, programs: Programs, log: Log, reasons: string[]): Promise<boolean> {
   const n = namesOf(index);
   const ports = await listDir(`/sys/class/net/${n.bridge}/brif`);
+  // Jobs attached to the bridge keep an index theirs only while a process runs in one of them: a crashed run's
+  // namespaces with nothing left in them are leftovers like any other, or the index would be lost for good.
+  const running = ports.length > 0 && (await processesIn(index, programs)) > 0;
   if (await createClaim(n.claimFile, content)) {
-    if (ports.length === 0) return true;
-    // Jobs are attached, yet nobody claims the index: leave them alone.
+    if (!running) {
+      if (ports.length > 0) log(`network index ${index} has jobs attached but no process in any of them; cleaning and taking it`, { index });
+      return true;
+    }
+    // Jobs run, yet nobody claims the index: leave them alone.
     await fsp.rm(n.claimFile, { force: true });
-    reasons.push(`${index}: unclaimed but jobs are attached`);
+    reasons.push(`${index}: unclaimed but jobs run on it`);
     return false;
   }
   const raw = await readText(n.claimFile);
@@ -630,13 +636,28 @@ async function tryClaim(index: number, content: string, log: Log, reasons: strin
   const holder = parseClaim(raw);
   // A claim of this very process that no instance here holds is a leftover too (heldHere knows them all).
   if (holder && holder.pid !== process.pid && isAlive(holder)) return false;
-  if (ports.length > 0) {
-    reasons.push(`${index}: its owner is gone but jobs are attached (the owner comes back for them)`);
+  if (running) {
+    reasons.push(`${index}: its owner is gone but jobs run on it (the owner comes back for them)`);
     return false;
   }
   if (!(await replaceClaim(n.claimFile, raw, content))) return false;
   log(`network index ${index} was left by dead process ${holder?.pid ?? '?'}; cleaning and taking it`, { index, deadPid: holder?.pid });
   return true;
+}
+
+/** How many processes run in the job namespaces of `index` (`ip netns pids`, which looks through /proc). */
+async function processesIn(index: number, programs: Programs): Promise<number> {
+  const n = namesOf(index);
+  const names = (await listDir(NETNS_DIR)).filter((name) => n.netnsRe.test(name));
+  const counts = await Promise.all(
+    names.map(async (name) => {
+      const result = await runRaw([programs.ip, 'netns', 'pids', name]);
+      // Unreadable counts as running: never take an index on a doubt.
+      if (result.code !== 0) return 1;
+      return result.stdout.split('\n').filter((line) => line.trim() !== '').length;
+    }),
+  );
+  return counts.reduce((a, b) => a + b, 0);
 }
 
 /** IPv4 prefixes this machine already routes (except the default route), and its name servers. */
