@@ -98,6 +98,39 @@ export class LocalBackend {
     private readonly cgroups: CgroupLimits | null,
   ) {}
 
+  /** One inotify watch per job's run folder: the reaper looks at a job when its supervisor has written exit.json. */
+  private readonly exitWatches = new Map<string, fs.FSWatcher>();
+  /** Jobs whose run folder changed (or whose watch was just set) since the last look. */
+  private readonly maybeEnded = new Set<string>();
+
+  /**
+   * Whether the job may have ended since the last call: its supervisor wrote exit.json, or it is not being watched
+   * (a job adopted after a restart gets its watch now, and is looked at once). Where a watch cannot be set the answer
+   * is always yes, so the reaper falls back to looking every turn. A supervisor that dies without a word is found by
+   * the reaper's periodic full look.
+   */
+  mayHaveEnded(jobId: string): boolean {
+    if (!this.exitWatches.has(jobId)) {
+      try {
+        const watch = fs.watch(this.runDir(jobId), { persistent: false }, (_event, name) => {
+          if (name === null || String(name).startsWith('exit.json')) this.maybeEnded.add(jobId);
+        });
+        watch.on('error', () => this.unwatch(jobId));
+        this.exitWatches.set(jobId, watch);
+      } catch {
+        return true;
+      }
+      return true;
+    }
+    return this.maybeEnded.delete(jobId);
+  }
+
+  private unwatch(jobId: string) {
+    this.exitWatches.get(jobId)?.close();
+    this.exitWatches.delete(jobId);
+    this.maybeEnded.delete(jobId);
+  }
+
   static async open(opts: LocalBackendOptions): Promise<LocalBackend> {
     let network: JobNetwork | null = null;
     let reason: string | null = 'turned off by JOBDECK_EXAMPLE_ISOLATION=off';
@@ -289,6 +322,7 @@ export class LocalBackend {
 
   /** Removes what the job held on this machine (namespace, cgroups); its run folder and output stay. */
   async release(jobId: string, slot: number | null): Promise<void> {
+    this.unwatch(jobId);
     await this.cgroups?.destroy(jobId);
     if (slot !== null) await this.network?.destroyJob(slot);
   }
@@ -326,6 +360,7 @@ export class LocalBackend {
   }
 
   async close(opts: { teardown: boolean }): Promise<void> {
+    for (const jobId of [...this.exitWatches.keys()]) this.unwatch(jobId);
     if (opts.teardown) await this.cgroups?.close();
     await this.network?.close({ teardown: opts.teardown });
   }

@@ -57,11 +57,16 @@ export interface RunnerHost {
 
 const ACTIVE_SQL = `('IN_QUEUE', 'RUNNING', 'SUSPENDED')`;
 
+/** How often the reaper reads every job's outcome, besides those whose exit it was told of. */
+const FULL_LOOK_MS = 2_000;
+
 export class LocalRunner {
   /** Launches in progress (job ids): a job is launched once, even if the loop turns again meanwhile. */
   private readonly launching = new Set<string>();
   /** Jobs this runner has asked to stop; a stop recorded by another process (or before a restart) is sent by reap. */
   private readonly signalled = new Set<string>();
+  /** When the reaper last looked at every job, not only those whose run folder changed. */
+  private lastFullLook = 0;
 
   constructor(
     readonly backend: LocalBackend,
@@ -219,9 +224,15 @@ export class LocalRunner {
     const holding = await this.host.tx((q) =>
       q.query<RunnerRow>(`SELECT * FROM example_jobs WHERE slot IS NOT NULL AND (next_event IS DISTINCT FROM 'launching')`),
     );
+    const now = Date.now();
+    const full = now - this.lastFullLook >= FULL_LOOK_MS;
+    if (full) this.lastFullLook = now;
     for (const row of holding) {
       if (this.launching.has(row.job_id)) continue;
-      const outcome = this.backend.outcome(row.job_id);
+      // The supervisor's exit.json wakes a job's watch; every FULL_LOOK_MS all are read anyway (a supervisor that
+      // died without writing it, or an event the kernel dropped).
+      const look = this.backend.mayHaveEnded(row.job_id) || full;
+      const outcome = look ? this.backend.outcome(row.job_id) : null;
       if (outcome === null) {
         // A terminate or an expiry that another process recorded (a follower served the call, or this process was
         // restarted since): only the runner in the leader reaches the process, so it sends the stop.
