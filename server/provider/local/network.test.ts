@@ -3,6 +3,7 @@ import fsp from 'node:fs/promises';
 import net from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
+import { describeWhere } from './prerequisite';
 import { JobNetwork, MAX_INDEX, MAX_SLOT, probeIsolation } from './network';
 import {
   CLAIM_DIR,
@@ -24,7 +25,6 @@ import {
  */
 
 const probe = await probeIsolation();
-if (!probe.isolated) console.warn(`JobNetwork real-kernel tests skipped: ${probe.reason}`);
 
 describe('job network names and rule sets', () => {
   it('keeps every interface name within 15 characters, and addresses inside 10.(100+index).0.0/16', () => {
@@ -106,7 +106,7 @@ socket.on('error', (e) => { clearTimeout(timer); done({ result: 'error', code: e
 
 type Outcome = { result: 'data'; data: string; ms: number } | { result: 'timeout'; ms: number } | { result: 'error'; code: string; ms: number };
 
-describe.skipIf(!probe.isolated)('JobNetwork on the real kernel', () => {
+describeWhere(probe.isolated, probe.reason, 'JobNetwork on the real kernel', () => {
   const opened: JobNetwork[] = [];
   const children: ChildProcess[] = [];
   const planted: string[] = [];

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { describeWhere } from './prerequisite';
 import type { Config } from '../../config';
 import { buildTestApp, type TestApp } from '../../test/helpers';
 import { POLL, REAL, batch, createJob, getJob, restart, spec, statuses, waitForState, waitForStatus, webApp } from '../testing';
@@ -18,7 +19,7 @@ import type { ProviderJobView } from '../example-provider';
 const run = promisify(execFile);
 
 
-const isolated = (await probeIsolation()).isolated;
+const probe = await probeIsolation();
 
 const apps: TestApp[] = [];
 afterEach(async () => {
@@ -217,7 +218,7 @@ describe('real jobs', () => {
   });
 });
 
-describe.skipIf(!isolated)('real jobs, isolated (root)', () => {
+describeWhere(probe.isolated, probe.reason, 'real jobs, isolated (root)', () => {
   it("runs each user's jobs under an account of its own that cannot read Jobdeck's data or another user's files", async () => {
     const t = await open();
     const mallory = (await t.call('POST', '/api/admin/users', t.tokens.admin, { username: 'mallory' })).json().token as string;

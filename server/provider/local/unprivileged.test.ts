@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
+import { describeWhere } from './prerequisite';
 import { request, startServer, type ServerProcess } from '../../live/server-process';
 import { POLL } from '../testing';
 
@@ -20,7 +21,7 @@ afterEach(async () => {
   server = null;
 });
 
-describe.skipIf(!root)('a server without root', () => {
+describeWhere(root, 'switching to the account nobody needs root', 'a server without root', () => {
   it('runs jobs for real as its own account and says that isolation is off', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobdeck-nobody-'));
     fs.chownSync(dataDir, NOBODY.uid, NOBODY.gid);
