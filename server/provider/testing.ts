@@ -7,6 +7,8 @@ import { buildTestApp, injectCaller, type TestApp } from '../test/helpers';
 import { CALL_ID_HEADER } from '../../contract/jobs';
 import { buildApp } from '../app';
 import type { Job, JobSpecification, JobState } from '../../contract/jobs';
+import type { ProviderJobView } from './example-provider';
+import { processStart } from './local/netlinux';
 
 /** Delays short enough for tests; the verify loop is off unless a test turns it on. */
 export const FAST: Partial<Config> = {
@@ -197,3 +199,18 @@ export async function restart(t: TestApp, config: Partial<Config>, between?: () 
     },
   };
 }
+
+/** The provider's own view of a job (pid, address, isolation, limits), as an operator reads it. */
+export async function providerView(t: TestApp, id: string): Promise<ProviderJobView> {
+  const response = await t.call('GET', `/ucloud/example/jobs/retrieve?id=${id}`, t.tokens.admin);
+  expect(response.statusCode, response.body).toBe(200);
+  return response.json() as ProviderJobView;
+}
+
+export async function terminate(t: TestApp, id: string, token = t.tokens.user): Promise<void> {
+  const response = await t.call('POST', '/api/jobs/terminate', token, { items: [{ id }] });
+  expect(response.statusCode, response.body).toBe(200);
+}
+
+/** Whether a process with this pid exists on this machine. */
+export const alive = (pid: number): boolean => processStart(pid) !== null;

@@ -6,9 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { describeWhere } from './prerequisite';
 import type { Config } from '../../config';
 import { buildTestApp, type TestApp } from '../../test/helpers';
-import { POLL, REAL, batch, createJob, getJob, restart, spec, statuses, waitForState, waitForStatus, webApp } from '../testing';
+import { POLL, REAL, alive, batch, createJob, getJob, providerView, restart, spec, statuses, terminate, waitForState, waitForStatus, webApp } from '../testing';
 import { probeIsolation } from './network';
-import type { ProviderJobView } from '../example-provider';
 
 /*
  * The built-in provider's default backend: every job here is a real process on this machine, started from the
@@ -32,35 +31,15 @@ async function open(config: Partial<Config> = {}): Promise<TestApp> {
   return t;
 }
 
-async function view(t: TestApp, id: string): Promise<ProviderJobView> {
-  const response = await t.call('GET', `/ucloud/example/jobs/retrieve?id=${id}`, t.tokens.admin);
-  expect(response.statusCode, response.body).toBe(200);
-  return response.json() as ProviderJobView;
-}
-
 function output(t: TestApp, id: string): string {
   return fs.readFileSync(path.join(t.app.services.example!.local!.runDir(id), 'stdout.log'), 'utf8');
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 const database = (dataStore = '/123/acme-database') =>
   spec({
     application: { name: 'acme-database', version: '1.0.0' },
     parameters: { dataStore: { type: 'file', path: dataStore, readOnly: false } },
   });
-
-async function terminate(t: TestApp, id: string) {
-  const response = await t.call('POST', '/api/jobs/terminate', t.tokens.user, { items: [{ id }] });
-  expect(response.statusCode, response.body).toBe(200);
-}
 
 /** A TCP connection from inside a job's network namespace; 'connected', or the error's code. */
 async function connectFrom(pid: number, host: string, port: number, timeoutMs = 1_500): Promise<string> {
@@ -78,7 +57,7 @@ describe('real jobs', () => {
     const job = await waitForState(t, id, 'SUCCESS');
     expect(statuses(job).at(-1)).toMatch(/exit code 0/);
     expect(output(t, id)).toContain('Hello, World!');
-    expect((await view(t, id)).pid).toBeNull();
+    expect((await providerView(t, id)).pid).toBeNull();
 
     // Its output is copied into the user's files, as a task with true counts, and the job names the folder.
     await expect.poll(async () => (await getJob(t, id)).output?.outputFolder ?? null, POLL).toBe(`/Jobs/acme-batch/${id}`);
@@ -110,7 +89,7 @@ describe('real jobs', () => {
     const t = await open();
     const id = await createJob(t, webApp());
     await waitForState(t, id, 'RUNNING');
-    const { pid } = await view(t, id);
+    const { pid } = await providerView(t, id);
     expect(pid).toBeGreaterThan(0);
     process.kill(pid!, 'SIGKILL');
     const job = await waitForState(t, id, 'FAILURE');
@@ -121,7 +100,7 @@ describe('real jobs', () => {
     const t = await open();
     const id = await createJob(t, webApp());
     await waitForState(t, id, 'RUNNING');
-    const { pid } = await view(t, id);
+    const { pid } = await providerView(t, id);
     expect(alive(pid!)).toBe(true);
     await terminate(t, id);
     const job = await waitForState(t, id, 'SUCCESS');
@@ -133,7 +112,7 @@ describe('real jobs', () => {
     const t = await open();
     const id = await createJob(t, webApp({ timeAllocation: { hours: 0, minutes: 0, seconds: 2 } }));
     await waitForState(t, id, 'RUNNING');
-    const { pid } = await view(t, id);
+    const { pid } = await providerView(t, id);
     const job = await waitForState(t, id, 'EXPIRED');
     expect(statuses(job).at(-1)).toMatch(/Time allocation of 2 s used up/);
     expect(alive(pid!)).toBe(false);
@@ -143,13 +122,13 @@ describe('real jobs', () => {
     const t = await open();
     const id = await createJob(t, webApp({ timeAllocation: { hours: 0, minutes: 0, seconds: 3 } }));
     await waitForState(t, id, 'RUNNING');
-    const before = await view(t, id);
+    const before = await providerView(t, id);
     const response = await t.call('POST', '/api/jobs/extend', t.tokens.user, {
       items: [{ jobId: id, requestedTime: { hours: 1, minutes: 0, seconds: 0 } }],
     });
     expect(response.statusCode, response.body).toBe(200);
     await waitForStatus(t, id, /extended by 1 h/);
-    const after = await view(t, id);
+    const after = await providerView(t, id);
     expect(after.expiresAt! - before.expiresAt!).toBe(3600_000);
     // Past the first deadline the process still runs.
     await expect.poll(() => Date.now() > before.expiresAt! + 500, POLL).toBe(true);
@@ -162,11 +141,11 @@ describe('real jobs', () => {
     const first = await buildTestApp({ ...REAL, exampleKeepJobs: true });
     const id = await createJob(first, webApp());
     await waitForState(first, id, 'RUNNING');
-    const { pid } = await view(first, id);
+    const { pid } = await providerView(first, id);
     const t = await restart(first, { ...REAL });
     apps.push(t);
     expect(alive(pid!)).toBe(true);
-    expect((await view(t, id)).pid).toBe(pid);
+    expect((await providerView(t, id)).pid).toBe(pid);
     expect((await getJob(t, id)).status.state).toBe('RUNNING');
     await terminate(t, id);
     await waitForState(t, id, 'SUCCESS');
@@ -177,7 +156,7 @@ describe('real jobs', () => {
     const first = await buildTestApp({ ...REAL, exampleKeepJobs: true });
     const id = await createJob(first, webApp());
     await waitForState(first, id, 'RUNNING');
-    const { pid } = await view(first, id);
+    const { pid } = await providerView(first, id);
     const t = await restart(first, { ...REAL }, async () => {
       process.kill(pid!, 'SIGKILL');
       await expect.poll(() => alive(pid!), POLL).toBe(false);
@@ -191,7 +170,7 @@ describe('real jobs', () => {
     const first = await buildTestApp({ ...REAL, exampleKeepJobs: true });
     const id = await createJob(first, webApp({ timeAllocation: { hours: 0, minutes: 0, seconds: 3 } }));
     await waitForState(first, id, 'RUNNING');
-    const { pid, expiresAt } = await view(first, id);
+    const { pid, expiresAt } = await providerView(first, id);
     const t = await restart(first, { ...REAL }, async () => {
       // Down until well past the deadline; the process runs on meanwhile.
       await expect.poll(() => Date.now() > expiresAt! + 3_000, { timeout: 30_000, interval: 100 }).toBe(true);
@@ -227,8 +206,8 @@ describeWhere(probe.isolated, probe.reason, 'real jobs, isolated (root)', () => 
     await waitForState(t, mine, 'RUNNING');
     await waitForState(t, theirs, 'RUNNING', mallory);
     const uidOf = (pid: number) => Number(/^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
-    const myUid = uidOf((await view(t, mine)).pid!);
-    const theirUid = uidOf((await view(t, theirs)).pid!);
+    const myUid = uidOf((await providerView(t, mine)).pid!);
+    const theirUid = uidOf((await providerView(t, theirs)).pid!);
     expect(myUid).not.toBe(0);
     expect(theirUid).not.toBe(0);
     expect(theirUid).not.toBe(myUid);
@@ -253,13 +232,13 @@ describeWhere(probe.isolated, probe.reason, 'real jobs, isolated (root)', () => 
     await waitForState(t, db, 'RUNNING');
     // A new database is created first: seconds on a quiet machine, a minute or more on a loaded one.
     await expect.poll(() => output(t, db), { timeout: 240_000, interval: 100 }).toMatch(/Listening on/);
-    const dbView = await view(t, db);
+    const dbView = await providerView(t, db);
     expect(dbView.isolation).toBe('network-namespace');
     expect(dbView.address).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
 
     const web = await createJob(t, webApp({ resources: [{ type: 'peer', hostname: 'database', jobId: db }] }));
     await waitForStatus(t, web, new RegExp(`Connected to job ${db} as 'database'`));
-    const webView = await view(t, web);
+    const webView = await providerView(t, web);
     const { stdout } = await run('nsenter', ['-t', String(webView.pid), '-n', '-m', 'getent', 'hosts', 'database']);
     expect(stdout.trim().split(/\s+/)[0]).toBe(dbView.address);
     expect(await connectFrom(webView.pid!, 'database', 5432)).toBe('connected');
@@ -274,7 +253,7 @@ describeWhere(probe.isolated, probe.reason, 'real jobs, isolated (root)', () => 
 
     const stranger = await createJob(t, webApp({ name: 'not-connected' }));
     await waitForState(t, stranger, 'RUNNING');
-    expect(await connectFrom((await view(t, stranger)).pid!, dbView.address!, 5432)).toBe('timeout');
+    expect(await connectFrom((await providerView(t, stranger)).pid!, dbView.address!, 5432)).toBe('timeout');
 
     await terminate(t, db);
     await waitForState(t, db, 'SUCCESS');
@@ -291,7 +270,7 @@ describe('real jobs without isolation', () => {
     const t = await open({ exampleIsolation: 'off' });
     const db = await createJob(t, database());
     await waitForState(t, db, 'RUNNING');
-    const dbView = await view(t, db);
+    const dbView = await providerView(t, db);
     expect(dbView.isolation).toBe('none');
     expect(dbView.address).toBeNull();
     expect(statuses(await getJob(t, db)).join('\n')).toMatch(/Network isolation is OFF/);
