@@ -35,6 +35,22 @@ const headlines = {
       `page fetch p50 ${ms(c.pageFetchMs?.p50)}; first rows ${ms(c.timeToFirstRowsMs)}; live rows ${fmt(c.liveUpdates?.rowUpdatedInDom, 0)}/${fmt(c.liveUpdates?.sent, 0)}`
     );
   },
+  'real-jobs': (r) => {
+    const a = r.isolation?.auto ?? {};
+    const b = r.isolation?.off ?? {};
+    const f = r.fill ?? {};
+    const left = r.leftovers ?? {};
+    const clean = ['netns', 'veths', 'bridges', 'nftTables', 'cgroups'].every((k) => (left[k] ?? []).length === 0) && !left.processes;
+    const pair = (s) => `p50 ${ms(s?.p50)} / p99 ${ms(s?.p99)}`;
+    return (
+      `${fmt(r.jobsPerRound, 0)} acme-web-app jobs, create→RUNNING (${r.order ?? '?'} rounds): with network namespaces one at a time ${pair(a.oneAtATimeMs)}, ` +
+      `one bulk request ${pair(a.bulkMs)}; without ${pair(b.oneAtATimeMs)}, ${pair(b.bulkMs)} (×${fmt(r.isolation?.ratio?.oneAtATimeP50, 2)} / ×${fmt(r.isolation?.ratio?.bulkP50, 2)} at p50); ` +
+      `fill: ${fmt(f.jobsPerSecond, 2)} jobs/s to ${fmt(f.runningAtEnd, 0)} running at once (stopped by ${String(f.stoppedBy ?? '?').split(':')[0]}), ` +
+      `${fmt(f.memory?.perJobMB, 0)} MB of MemAvailable per job (RSS ${fmt(f.memory?.appRssMB, 0)} + ${fmt(f.memory?.supervisorRssMB, 0)} MB, app + supervisor); ` +
+      `leftovers ${clean ? 'none' : '**some**'}; ` +
+      `load average ${fmt(r.loadAverage?.min)}–${fmt(r.loadAverage?.max)}`
+    );
+  },
   tray: (r) => {
     const s = r.series;
     const range = (values) => (values?.length ? `${fmt(Math.min(...values))}–${fmt(Math.max(...values))}` : '–');

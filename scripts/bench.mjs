@@ -23,10 +23,12 @@ for (const file of files) {
   });
   process.stdout.write(run.stdout ?? '');
   const last = (run.stdout ?? '').trim().split('\n').at(-1) ?? '';
+  const name = file.replace(/\.bench\.(ts|mjs)$/, '');
   try {
-    results[file.replace(/\.bench\.(ts|mjs)$/, '')] = { ...JSON.parse(last), wallSeconds: (Date.now() - started) / 1000, ranAt: new Date(started).toISOString() };
+    results[name] = { ...JSON.parse(last), wallSeconds: (Date.now() - started) / 1000, ranAt: new Date(started).toISOString() };
   } catch {
-    results[file] = { error: `exit ${run.status}; last line was not JSON` };
+    // Under the same name as a success, so the next successful run replaces it.
+    results[name] = { error: `exit ${run.status}; last line was not JSON`, ranAt: new Date(started).toISOString() };
   }
 }
 
