@@ -223,3 +223,10 @@ export const MAX_CALL_ID_LENGTH = 100;
 
 export const ProviderJobsVerifyRequest = BulkRequest(Job);
 export type ProviderJobsVerifyRequest = Static<typeof ProviderJobsVerifyRequest>;
+
+/** Extension: `GET /api/jobs/output?id&stream` downloads one of a job's output streams, whole, as it wrote it. */
+export const JobsOutputQuery = StrictObject({
+  id: Type.String({ minLength: 1 }),
+  stream: Type.Union([Type.Literal('stdout'), Type.Literal('stderr')]),
+});
+export type JobsOutputQuery = Static<typeof JobsOutputQuery>;

@@ -53,9 +53,22 @@ export type TasksListenBatchMessage = Static<typeof TasksListenBatchMessage>;
 
 export const JobsFollowRequest = FindByStringId;
 export type JobsFollowRequest = FindByStringId;
+/** UCloud's `JobsLog`: output of one rank (node) of a job since the previous message; Jobdeck's jobs have rank 0. */
+export const JobsLog = StrictObject({
+  rank: Type.Integer({ minimum: 0 }),
+  stdout: Maybe(Type.String()),
+  stderr: Maybe(Type.String()),
+});
+export type JobsLog = Static<typeof JobsLog>;
+
+/**
+ * The first message is the whole job; then UCloud's `JobsFollowResponse`: new updates, new output (`log`) and the new
+ * status. Every follow sends the job's output from its start (or, for a long one, from a notice of what was skipped),
+ * so a client that follows again after a reconnect starts its output view afresh at `initialJob`.
+ */
 export const JobsFollowMessage = Type.Union([
   StrictObject({ initialJob: Job }),
-  StrictObject({ updates: Type.Array(JobUpdate), newStatus: Maybe(JobStatus) }),
+  StrictObject({ updates: Type.Array(JobUpdate), log: Type.Optional(Type.Array(JobsLog)), newStatus: Maybe(JobStatus) }),
 ]);
 export type JobsFollowMessage = Static<typeof JobsFollowMessage>;
 

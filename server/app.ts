@@ -14,6 +14,7 @@ import { LoadShedder } from './http/load-shed';
 import { authRoutes } from './auth/routes';
 import { catalogRoutes } from './catalog/routes';
 import { jobsRoutes } from './jobs/routes';
+import { jobOutputRoutes } from './jobs/output-routes';
 import { controlRoutes } from './jobs/control-routes';
 import type { Services } from './context';
 import { JobsService } from './jobs/service';
@@ -65,6 +66,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   const catalog = loadCatalog(config.catalogFile ?? undefined);
   const bus = new EventBus();
   const leader = startLeaderElection(options.db, { retryMs: config.leaderRetryMs, log: app.log });
+  const outputs: Services['outputs'] = new Map();
   const services: Services = {
     db: options.db,
     leader,
@@ -83,7 +85,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
       pingIntervalMs: config.wsPingIntervalMs,
       maxBufferedBytes: config.wsMaxBufferedBytes,
       maxStreamsPerSocket: config.wsMaxStreamsPerSocket,
-    }, app.log),
+    }, app.log, (job) => outputs.get(job.specification.product.provider)?.(job.id) ?? null),
+    outputs,
   };
   app.decorate('services', services);
 
@@ -135,6 +138,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(authRoutes);
   await app.register(catalogRoutes);
   await app.register(jobsRoutes);
+  await app.register(jobOutputRoutes);
   await app.register(controlRoutes);
   await app.register(tasksRoutes);
   await app.register(liveRoutes);

@@ -1,3 +1,4 @@
+import type { OutputFiles } from './live/output-tail';
 import type { Db } from './db/index';
 import type { Leadership } from './db/leader';
 import type { LoadShedder } from './http/load-shed';
@@ -29,6 +30,8 @@ export interface Services {
   live: LiveHub;
   /** Core → provider calls and the verify loop (server/jobs/provider-gateway.ts); set when the app is built. */
   providers?: { gateway: HttpProviderGateway; verify: VerifyLoop; transportFor: (provider: string) => Transport };
+  /** Per provider: where a job's output files are on this machine (jobs.follow's `log`, the output download). */
+  outputs: Map<string, (jobId: string) => OutputFiles | null>;
   /** The built-in provider, when enabled (server/provider/). */
   example?: ExampleProvider;
 }

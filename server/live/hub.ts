@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import type { Db } from '../db/index';
 import type { Principal } from '../auth/tokens';
-import type { Job } from '../../contract/jobs';
+import { isFinalState, type Job } from '../../contract/jobs';
 import {
   ClientFrame,
   JobsFollowRequest,
@@ -18,6 +18,7 @@ import type { TSchema } from 'typebox';
 import { authorize } from '../auth/plugin';
 import { HttpError } from '../http/errors';
 import type { EventBus, JobEvent, LiveEvent, TaskEvent } from './bus';
+import { DEFAULT_TAIL_LIMITS, OutputTail, type OutputFiles, type TailLimits } from './output-tail';
 
 export interface HubOptions {
   /** Contract §7: the server pings every 30 s; a socket that has not answered the previous ping is dropped. */
@@ -56,7 +57,7 @@ interface Stream {
   /** Kept to re-check the token at each ping, so a revoked token stops its streams. Never logged. */
   readonly bearer: string;
   closed: boolean;
-  follow?: { jobId: string; cursor: number; busy: boolean; dirty: boolean };
+  follow?: { jobId: string; cursor: number; busy: boolean; dirty: boolean; tail: OutputTail | null };
   /** tasks.listen with `batch: true`: updates serialised and waiting for this turn's message. */
   batch?: { queued: string[]; scheduled: boolean };
 }
@@ -94,6 +95,9 @@ export class LiveHub {
     private readonly retrieveJob: (owner: string, id: string) => Promise<Job>,
     private readonly options: HubOptions,
     private readonly log: FastifyBaseLogger,
+    /** Where a job's output files are on this machine (its provider's), or null when it has none to follow. */
+    private readonly outputOf: (job: Job) => OutputFiles | null = () => null,
+    private readonly tailLimits: TailLimits = DEFAULT_TAIL_LIMITS,
   ) {}
 
   start() {
@@ -204,10 +208,12 @@ export class LiveHub {
         if (stream.closed) return;
         if (follow.cursor < 0) {
           this.message(stream, { initialJob: job });
+          this.startTail(stream, job);
         } else if (job.updates.length > follow.cursor) {
           this.message(stream, { updates: job.updates.slice(follow.cursor), newStatus: job.status });
         }
         follow.cursor = job.updates.length;
+        if (isFinalState(job.status.state)) follow.tail?.finish();
       } while (follow.dirty && !stream.closed);
     } finally {
       follow.busy = false;
@@ -320,11 +326,29 @@ export class LiveHub {
     else if (call === 'jobs.listen') addTo(this.jobListeners, principal.username, stream);
     else {
       const { id } = payload.value as { id: string };
-      stream.follow = { jobId: id, cursor: -1, busy: false, dirty: false };
+      stream.follow = { jobId: id, cursor: -1, busy: false, dirty: false, tail: null };
       // Registered before the first read: nothing that lands meanwhile is missed.
       addTo(this.followers, id, stream);
       await this.refreshFollow(stream);
     }
+  }
+
+  /** The job's output, from its start, as `log` messages after the initial job (UCloud's JobsFollowResponse). */
+  private startTail(stream: Stream, job: Job) {
+    const files = this.outputOf(job);
+    if (!files) return;
+    const conn = stream.conn;
+    const tail = new OutputTail(
+      files,
+      (log) => {
+        if (!stream.closed) this.message(stream, { updates: [], log, newStatus: null });
+      },
+      // At most one chunk waits in the socket's buffer: a slow reader makes the tail skip ahead, not queue.
+      () => !conn.closed && conn.ws.bufferedAmount < this.tailLimits.chunkBytes,
+      this.tailLimits,
+    );
+    stream.follow!.tail = tail;
+    tail.start();
   }
 
   // ---- sending ------------------------------------------------------------------------------------------
@@ -366,7 +390,10 @@ export class LiveHub {
     stream.conn.streams.delete(stream.id);
     if (stream.call === 'tasks.listen') removeFrom(this.taskListeners, stream.principal.username, stream);
     else if (stream.call === 'jobs.listen') removeFrom(this.jobListeners, stream.principal.username, stream);
-    else removeFrom(this.followers, stream.follow!.jobId, stream);
+    else {
+      stream.follow!.tail?.stop();
+      removeFrom(this.followers, stream.follow!.jobId, stream);
+    }
   }
 
   private drop(conn: Connection) {

@@ -4,6 +4,8 @@ import { loopbackTransport, type Loopback } from '../jobs/provider-gateway';
 import { ExampleProvider } from './example-provider';
 import { whileLeader } from '../db/leader';
 import { exampleProviderRoutes } from './routes';
+import { outputFilesOf } from './local/backend';
+import { PROVIDER_ID } from './example-provider';
 
 export { ExampleProvider, PROVIDER_ID } from './example-provider';
 
@@ -34,6 +36,8 @@ export const exampleProviderPlugin = fp(async (app: FastifyInstance, opts: { loo
     isolation: config.exampleIsolation,
   });
   app.services.example = provider;
+  // Its jobs' output is in files on this machine, which the core's jobs.follow and download read (server/jobs/output.ts).
+  if (config.exampleBackend === 'local') app.services.outputs.set(PROVIDER_ID, (jobId) => outputFilesOf(config.dataDir, jobId));
   await app.register(exampleProviderRoutes, { provider });
   // The simulator and the outbox run in the leader only; every process serves the routes (server/db/leader.ts).
   const loops = whileLeader(app.services.leader, { start: () => provider.start(), stop: () => provider.stop() }, (error) =>

@@ -77,6 +77,17 @@ function shipped(sourceRelative: string, bundleRelative: string): string {
   return candidates.find((p) => fs.existsSync(p)) ?? candidates[0]!;
 }
 export const SUPERVISOR = shipped('supervisor.mjs', 'supervisor.mjs');
+
+/** A job's run folder: its launch.json, started.json, exit.json, and its output (stdout.log, stderr.log). */
+export function runDirOf(dataDir: string, jobId: string): string {
+  return path.join(dataDir, 'runs', jobId);
+}
+
+/** The files a job's supervisor writes its output to; kept after the job ends. */
+export function outputFilesOf(dataDir: string, jobId: string): { stdout: string; stderr: string } {
+  const dir = runDirOf(dataDir, jobId);
+  return { stdout: path.join(dir, 'stdout.log'), stderr: path.join(dir, 'stderr.log') };
+}
 export const APPS_DIR = shipped('../apps', 'apps');
 
 /**
@@ -177,7 +188,7 @@ export class LocalBackend {
   }
 
   runDir(jobId: string) {
-    return path.join(this.opts.dataDir, 'runs', jobId);
+    return runDirOf(this.opts.dataDir, jobId);
   }
 
   workDir(jobId: string) {

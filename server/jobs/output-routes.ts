@@ -1,0 +1,35 @@
+import fs from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { JobsOutputQuery } from '../../contract/jobs';
+import { parseQuery } from '../http/parse';
+import { notFound } from '../http/errors';
+import { principal } from '../auth/plugin';
+
+const USER = ['USER'] as const;
+
+/**
+ * Extension: a job's whole output as a file, byte for byte as the job wrote it (jobs.follow carries the live tail).
+ * Someone else's job answers 404, as everywhere in the jobs API.
+ */
+export async function jobOutputRoutes(app: FastifyInstance) {
+  app.get('/api/jobs/output', { config: { roles: USER } }, async (request, reply) => {
+    const q = parseQuery(JobsOutputQuery, request.query);
+    const job = await app.services.jobs.retrieve(principal(request).username, q.id, false);
+    const files = app.services.outputs.get(job.specification.product.provider)?.(job.id) ?? null;
+    const file = files?.[q.stream];
+    let size: number;
+    try {
+      if (!file) throw new Error('no output');
+      size = (await fs.promises.stat(file)).size;
+    } catch {
+      throw notFound(`id: job ${job.id} has no ${q.stream} to download (it has not written any, or its provider keeps none)`);
+    }
+    return reply
+      .header('content-type', 'text/plain; charset=utf-8')
+      .header('content-length', String(size))
+      .header('content-disposition', `attachment; filename="job-${job.id}-${q.stream}.log"`)
+      .header('cache-control', 'no-store')
+      // What the file held when asked: a running job's later output is not half-included.
+      .send(size === 0 ? '' : fs.createReadStream(file!, { start: 0, end: size - 1 }));
+  });
+}
