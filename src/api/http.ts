@@ -87,7 +87,31 @@ async function request<T>(method: string, path: string, options: RequestOptions 
   return data as T;
 }
 
+/** A file the server sends (with the stored token), saved by the browser under `filename`. */
+async function download(path: string, query: Record<string, QueryValue>, filename: string): Promise<void> {
+  const token = getToken();
+  const response = await fetch(buildUrl(path, query), { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+  if (!response.ok) {
+    const data: unknown = await response.json().catch(() => null);
+    if (response.status === 401) sessionRejected();
+    throw new ApiError(response.status, isErrorMessage(data) ? data.why : `The server answered ${response.status}`, null);
+  }
+  const url = URL.createObjectURL(await response.blob());
+  try {
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = filename;
+    document.body.append(a);
+    a.click();
+    a.remove();
+  } finally {
+    // After the click has handed the file to the browser.
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  }
+}
+
 export const http = {
+  download,
   get: <T>(path: string, options?: RequestOptions) => request<T>('GET', path, options),
   post: <T>(path: string, body: unknown, options?: RequestOptions) => request<T>('POST', path, { ...options, body }),
   put: <T>(path: string, body: unknown, options?: RequestOptions) => request<T>('PUT', path, { ...options, body }),

@@ -9,7 +9,7 @@ import {
 } from '@/api/job-cache';
 import { jobKeys, type JobListData, type JobListFilters } from '@/api/jobs';
 import { socketClient } from '@/api/socket';
-import type { ConnectedJob, Job, JobsFollowMessage, JobsListenMessage, PageV2 } from '@/api/types';
+import type { ConnectedJob, Job, JobsFollowMessage, JobsListenMessage, JobsLog, PageV2 } from '@/api/types';
 
 /** Folds one full job into every cached view of it. */
 export function jobChanged(queryClient: QueryClient, job: Job): void {
@@ -50,18 +50,30 @@ export function useJobsListen(enabled: boolean): void {
   }, [enabled, queryClient]);
 }
 
-/** `jobs.follow` for the detail page: the initial job, then its updates as they land. */
-export function useFollowJob(id: string): void {
+/** What a follow says of the job's output: start afresh (a follow began), or lines that came. */
+export interface OutputSink {
+  reset(): void;
+  append(log: readonly JobsLog[]): void;
+}
+
+/**
+ * `jobs.follow` for the detail page: the initial job, then its updates as they land, and its output into `output`.
+ * Every follow (also the one after a reconnect) sends the output from its start, so `initialJob` resets it.
+ */
+export function useFollowJob(id: string, output?: OutputSink): void {
   const queryClient = useQueryClient();
   useEffect(() => {
     return socketClient.subscribe('/api/jobs', 'jobs.follow', { id }, {
       onMessage: (payload) => {
         const message = payload as JobsFollowMessage;
         if ('initialJob' in message) {
+          output?.reset();
           queryClient.setQueryData<Job>(jobKeys.detail(id), (prev) => mergeJob(prev, message.initialJob));
           jobChanged(queryClient, message.initialJob);
           return;
         }
+        if (message.log && message.log.length > 0) output?.append(message.log);
+        if (message.updates.length === 0 && message.newStatus === null) return;
         const prev = queryClient.getQueryData<Job>(jobKeys.detail(id));
         if (!prev) {
           void queryClient.invalidateQueries({ queryKey: jobKeys.detail(id) });
@@ -71,5 +83,5 @@ export function useFollowJob(id: string): void {
         if (next !== prev) jobChanged(queryClient, next);
       },
     });
-  }, [id, queryClient]);
+  }, [id, queryClient, output]);
 }

@@ -25,6 +25,7 @@ export type {
   JobsExtendRequestItem,
   JobsFollowMessage,
   JobsListenMessage,
+  JobsLog,
   NameAndVersion,
   PageV2,
   PeerValue,

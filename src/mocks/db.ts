@@ -22,6 +22,27 @@ export function resetMockDb(options: { extraJobs?: number; simulateLifecycle?: b
   mockDb.jobs = [...initialJobs(now), ...bulkJobs(options.extraJobs ?? 0, now, 4101)];
   mockDb.nextId = 4200;
   mockDb.simulateLifecycle = options.simulateLifecycle ?? false;
+  printed.clear();
+}
+
+/** What each mock job has printed so far, and who hears of new output (the mock jobs.follow streams). */
+const printed = new Map<string, { stdout: string; stderr: string }>();
+const outputListeners = new Set<(id: string, stdout: string | null, stderr: string | null) => void>();
+
+export function printedBy(id: string): { stdout: string; stderr: string } {
+  return printed.get(id) ?? { stdout: '', stderr: '' };
+}
+
+/** The mock job prints: kept for the download and for later follows, and sent to the open ones. */
+export function printOutput(id: string, stdout: string | null, stderr: string | null = null): void {
+  const before = printedBy(id);
+  printed.set(id, { stdout: before.stdout + (stdout ?? ''), stderr: before.stderr + (stderr ?? '') });
+  for (const listener of outputListeners) listener(id, stdout, stderr);
+}
+
+export function onOutput(listener: (id: string, stdout: string | null, stderr: string | null) => void): () => void {
+  outputListeners.add(listener);
+  return () => outputListeners.delete(listener);
 }
 
 export function onJobChange(listener: Listener): () => void {

@@ -11,7 +11,7 @@ import type {
   SocketRequest,
   WhoAmI,
 } from '@/api/types';
-import { applyUpdate, connectedTo, createJob, findJob, mockDb, onJobChange } from '@/mocks/db';
+import { applyUpdate, connectedTo, createJob, findJob, mockDb, onJobChange, onOutput, printedBy } from '@/mocks/db';
 import { applications, MOCK_TOKEN, MOCK_USER, products } from '@/mocks/fixtures';
 import { taskHandlers } from '@/mocks/tasks';
 
@@ -113,6 +113,16 @@ export const handlers = [
     return HttpResponse.json(page(items.map((j) => withoutUpdates(j, includeUpdates)), itemsPerPage, offset));
   }),
 
+  http.get('/api/jobs/output', ({ request }) => {
+    if (!authorized(request)) return unauthorized();
+    const url = new URL(request.url);
+    const id = url.searchParams.get('id') ?? '';
+    const stream = url.searchParams.get('stream');
+    if (!findJob(id)) return apiError(404, `id: no job '${id}'`);
+    if (stream !== 'stdout' && stream !== 'stderr') return apiError(400, 'stream: must be stdout or stderr');
+    return new HttpResponse(printedBy(id)[stream], { headers: { 'content-type': 'text/plain; charset=utf-8' } });
+  }),
+
   http.get('/api/jobs/retrieve', ({ request }) => {
     if (!authorized(request)) return unauthorized();
     const job = findJob(new URL(request.url).searchParams.get('id') ?? '');
@@ -169,6 +179,11 @@ export const handlers = [
     const streams = new Map<string, { call: string; id?: string }>();
     const send = (streamId: string, payload: unknown) =>
       client.send(JSON.stringify({ type: 'message', streamId, payload }));
+    const offOutput = onOutput((id, stdout, stderr) => {
+      for (const [streamId, stream] of streams) {
+        if (stream.call === 'jobs.follow' && stream.id === id) send(streamId, { updates: [], log: [{ rank: 0, stdout, stderr }], newStatus: null });
+      }
+    });
     const off = onJobChange((job, update) => {
       for (const [streamId, stream] of streams) {
         if (stream.call === 'jobs.listen') send(streamId, { job: { ...job, updates: [] } });
@@ -182,6 +197,7 @@ export const handlers = [
     };
     client.addEventListener('close', () => {
       off();
+      offOutput();
       for (const key of mine) openStreams.delete(key);
     });
     client.addEventListener('message', (event) => {
@@ -200,6 +216,8 @@ export const handlers = [
         streams.set(frame.streamId, { call: frame.call, id });
         track(`${frame.call}:${id}`);
         send(frame.streamId, { initialJob: job });
+        const { stdout, stderr } = printedBy(id);
+        if (stdout || stderr) send(frame.streamId, { updates: [], log: [{ rank: 0, stdout: stdout || null, stderr: stderr || null }], newStatus: null });
       } else {
         end(400, { why: `Unknown call ${frame.call}`, errorCode: null });
       }

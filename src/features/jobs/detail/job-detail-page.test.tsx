@@ -1,7 +1,7 @@
 import { act, screen, waitFor, within } from '@testing-library/react';
 import { http, HttpResponse } from 'msw';
-import { describe, expect, it } from 'vitest';
-import { applyUpdate, findJob } from '@/mocks/db';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyUpdate, findJob, printOutput } from '@/mocks/db';
 import { apiError, hasOpenStream } from '@/mocks/handlers';
 import { server } from '@/mocks/node';
 import { renderApp } from '@/test/render';
@@ -173,5 +173,40 @@ describe('job detail', () => {
     renderApp('/jobs/999');
     expect(await screen.findByRole('heading', { name: 'Job not found' })).toBeInTheDocument();
     expect(screen.getByRole('alert')).toHaveTextContent('No such job');
+  });
+});
+
+describe('job output', () => {
+  // jsdom does no layout; give the log's scroll box a size so the virtualiser renders its rows.
+  const original = Object.getOwnPropertyDescriptor(HTMLElement.prototype, 'clientHeight');
+  beforeAll(() => {
+    Object.defineProperty(HTMLElement.prototype, 'clientHeight', {
+      configurable: true,
+      get(this: HTMLElement) {
+        return this.classList.contains('job-output__log') ? 380 : 0;
+      },
+    });
+  });
+  afterAll(() => {
+    if (original) Object.defineProperty(HTMLElement.prototype, 'clientHeight', original);
+  });
+
+  it('shows what the job printed in a log, live, with stderr apart, and what it printed before the page opened', async () => {
+    printOutput('4101', 'starting up\n');
+    await openJob('4101', /my-database/);
+    const log = await screen.findByRole('log', { name: 'Output of job 4101' });
+    await within(log).findByText('starting up');
+    act(() => printOutput('4101', 'listening on 5432\nhalf a li', 'warning: low disk\n'));
+    await within(log).findByText('listening on 5432');
+    expect(within(log).getByText('half a li')).toBeInTheDocument();
+    expect(within(log).getByText('warning: low disk')).toHaveClass('job-output__line--stderr');
+    act(() => printOutput('4101', 'ne\n'));
+    await within(log).findByText('half a line');
+  });
+
+  it('says so when a job has printed nothing yet', async () => {
+    await openJob('4101', /my-database/);
+    const log = await screen.findByRole('log', { name: 'Output of job 4101' });
+    expect(within(log).getByText('No output yet.')).toBeInTheDocument();
   });
 });

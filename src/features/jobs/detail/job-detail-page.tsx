@@ -21,6 +21,8 @@ import {
   STATE_LABEL,
 } from '@/lib/format';
 import '@/features/jobs/detail/job-detail.css';
+import { JobOutput } from '@/features/jobs/detail/job-output';
+import { OutputBuffer } from '@/features/jobs/detail/output-buffer';
 
 const EXTEND_HOURS = [1, 8, 24] as const;
 
@@ -175,7 +177,10 @@ function Parameters({ job }: { job: Job }) {
 
 export default function JobDetailPage() {
   const { id = '' } = useParams();
-  useFollowJob(id);
+  // The output shown on this page; every follow (a new job id, a reconnect) starts it afresh at its initialJob.
+  const [output] = useState(() => new OutputBuffer());
+  useEffect(() => output.reset(), [id, output]);
+  useFollowJob(id, output);
   const query = useQuery(jobsQueries.detail(id));
   const job = query.data;
   const announcement = useStateAnnouncement(job);
@@ -235,6 +240,7 @@ export default function JobDetailPage() {
         </section>
       </div>
       <ConnectedJobs job={job} />
+      <JobOutput job={job} buffer={output} />
       <div className="job-detail__grid job-detail__grid--bottom">
         <section className="panel" aria-labelledby="timeline-title">
           <h2 id="timeline-title" className="panel__title">

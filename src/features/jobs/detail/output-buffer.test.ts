@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { OutputBuffer } from './output-buffer';
+
+const out = (stdout: string | null, stderr: string | null = null) => [{ rank: 0, stdout, stderr }];
+
+describe('OutputBuffer', () => {
+  it('splits into lines per stream, keeping an unfinished line apart until its newline comes', () => {
+    const b = new OutputBuffer();
+    b.append(out('one\ntw', 'err'));
+    expect(b.lines).toEqual([{ text: 'one', stream: 'stdout' }]);
+    expect(b.view().map((l) => l.text)).toEqual(['one', 'tw', 'err']);
+    b.append(out('o\r\n', ' one\n'));
+    expect(b.lines).toEqual([
+      { text: 'one', stream: 'stdout' },
+      { text: 'two', stream: 'stdout' },
+      { text: 'err one', stream: 'stderr' },
+    ]);
+  });
+
+  it('keeps only the newest lines, counting those it dropped', () => {
+    const b = new OutputBuffer(3);
+    b.append(out('1\n2\n3\n4\n5\n'));
+    expect(b.lines.map((l) => l.text)).toEqual(['3', '4', '5']);
+    expect(b.dropped).toBe(2);
+  });
+
+  it('starts afresh on reset, and tells its subscribers of every change', () => {
+    const b = new OutputBuffer();
+    let calls = 0;
+    b.subscribe(() => calls++);
+    b.append(out('a\n'));
+    b.append(out(null));
+    b.reset();
+    expect(calls).toBe(2);
+    expect(b.view()).toEqual([]);
+  });
+});
