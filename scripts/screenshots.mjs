@@ -6,7 +6,7 @@
 // Starts the bundled server (dist/server/main.js) on a spare port with a temporary data directory, fills it with
 // realistic content over the REST API (a database, a web app connected to it, a running batch job, a terminated
 // job), then saves <page>-<light|dark>.png at 1280×860 for the applications, launch (a "Connect to job" row with
-// the job picker open), job list (newest first, and sorted by name) and job detail pages. CHROMIUM_PATH overrides the browser (default /usr/bin/chromium).
+// the job picker open), job list (newest first, and sorted by name), job detail and job output pages. CHROMIUM_PATH overrides the browser (default /usr/bin/chromium).
 import { chromium } from '@playwright/test';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -188,6 +188,14 @@ try {
     await page.getByRole('region', { name: 'Connected jobs' }).getByRole('link', { name: /orders-db/ }).waitFor();
     await page.getByRole('region', { name: 'State' }).getByText('The job is running.', { exact: false }).waitFor();
     await shot('job-detail');
+
+    // Job output: the batch job's printed lines, read from disk after it ended.
+    await nav('Jobs');
+    await page.getByRole('table', { name: 'Jobs' }).getByRole('link', { name: 'nightly-report' }).click();
+    const log = page.getByRole('log', { name: /^Output of job/ });
+    await log.getByText(/^Result: processed/).waitFor();
+    await page.getByRole('region', { name: 'Output' }).evaluate((el) => el.scrollIntoView({ block: 'center' }));
+    await shot('job-output');
 
     if (errors.length) throw new Error(`Page errors in the ${scheme} theme:\n${errors.join('\n')}`);
     await context.close();
