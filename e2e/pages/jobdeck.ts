@@ -122,6 +122,8 @@ export class JobDetailPage {
   readonly connected = () => this.page.getByRole('region', { name: 'Connected jobs' });
   readonly parameters = () => this.page.getByRole('region', { name: 'Parameters' });
   readonly announcer = () => this.page.locator('[aria-live="polite"][aria-atomic="true"]');
+  /** The job's output viewer: a role="log" named after the job. */
+  readonly output = () => this.page.getByRole('log', { name: `Output of job ${this.id}` });
 
   /** The badge's text and the human-readable explanation of a state. */
   async expectState(state: ShownState, timeout?: number): Promise<void> {
