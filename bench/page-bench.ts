@@ -39,7 +39,7 @@ export interface BundledServer {
   cleanup: () => void;
 }
 
-/** Starts `dist/server/main.js` on a spare port over `dataDir` and waits for /api/health (30 s at most). */
+/** Starts `dist/server/main.js` on a spare port over `dataDir` and waits for /api/health (120 s at most). */
 export async function startBundledServer(dataDir: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<BundledServer> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
@@ -58,7 +58,8 @@ export async function startBundledServer(dataDir: string, env: Record<string, st
     } catch {
       // not listening yet
     }
-    if (i > 300) throw new Error('the server did not start within 30 s');
+    // A fresh PGlite database takes seconds to create and migrate, tens of seconds on a busy machine.
+    if (i > 1200) throw new Error('the server did not start within 120 s');
     await new Promise((r) => setTimeout(r, 100));
   }
   return { process: child, port, base, cleanup };

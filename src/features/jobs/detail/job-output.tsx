@@ -23,7 +23,7 @@ interface JobOutputProps {
 export function JobOutput({ job, buffer }: JobOutputProps) {
   // One render per animation frame at most, however fast lines arrive.
   const version = useFrameThrottled(buffer);
-  const lines = buffer.view();
+  const count = buffer.count;
   const scrollRef = useRef<HTMLDivElement>(null);
   const following = useRef(true);
   const [behind, setBehind] = useState(false);
@@ -31,7 +31,7 @@ export function JobOutput({ job, buffer }: JobOutputProps) {
   const ended = FINAL_STATES.has(job.status.state);
 
   const virtualizer = useVirtualizer({
-    count: lines.length,
+    count,
     getScrollElement: () => scrollRef.current,
     estimateSize: () => LINE_HEIGHT,
     overscan: 20,
@@ -67,7 +67,7 @@ export function JobOutput({ job, buffer }: JobOutputProps) {
       .catch((error: unknown) => setDownloadError(describeError(error)));
   };
 
-  const empty = lines.length === 0;
+  const empty = count === 0;
   return (
     <section className="panel job-output" aria-labelledby="output-title">
       <div className="job-output__head">
@@ -90,7 +90,7 @@ export function JobOutput({ job, buffer }: JobOutputProps) {
       ) : null}
       {buffer.dropped > 0 ? (
         <p className="muted job-output__note">
-          Showing the newest {lines.length.toLocaleString()} lines; {buffer.dropped.toLocaleString()} earlier ones are in the download.
+          Showing the newest {count.toLocaleString()} lines; {buffer.dropped.toLocaleString()} earlier ones are in the download.
         </p>
       ) : null}
       <div className="job-output__frame">
@@ -108,7 +108,7 @@ export function JobOutput({ job, buffer }: JobOutputProps) {
           ) : (
             <div className="job-output__lines" style={{ height: virtualizer.getTotalSize() }}>
               {virtualizer.getVirtualItems().map((row) => {
-                const line = lines[row.index]!;
+                const line = buffer.at(row.index);
                 return (
                   <div
                     key={buffer.dropped + row.index}

@@ -18,9 +18,12 @@ describe('OutputBuffer', () => {
   });
 
   it('keeps only the newest lines, counting those it dropped', () => {
-    const b = new OutputBuffer(3);
-    b.append(out('1\n2\n3\n4\n5\n'));
-    expect(b.lines.map((l) => l.text)).toEqual(['3', '4', '5']);
+    const b = new OutputBuffer(10);
+    b.append(out('1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n'));
+    // Within a tenth over the bound it waits; past it, it trims to the bound.
+    expect(b.lines).toHaveLength(11);
+    b.append(out('12\n'));
+    expect(b.lines.map((l) => l.text)).toEqual(['3', '4', '5', '6', '7', '8', '9', '10', '11', '12']);
     expect(b.dropped).toBe(2);
   });
 

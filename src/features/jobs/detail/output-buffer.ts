@@ -7,7 +7,7 @@ export interface OutputLine {
   stream: OutputStream;
 }
 
-/** The newest this many lines are kept in the page; the download has all of them. */
+/** The newest this many lines (up to a tenth more, between trims) are kept in the page; the download has all of them. */
 export const MAX_OUTPUT_LINES = 20_000;
 
 /**
@@ -47,20 +47,32 @@ export class OutputBuffer {
       }
     }
     if (!any) return;
+    // Trimmed in steps of a tenth, so a fast job's lines are not copied on every message.
     const over = this.lines.length - this.maxLines;
-    if (over > 0) {
+    if (over > this.maxLines / 10) {
       this.lines = this.lines.slice(over);
       this.dropped += over;
     }
     this.changed();
   }
 
-  /** The lines to show: the whole lines, then each stream's unfinished one. */
+  /** How many lines there are to show: the whole lines, then each stream's unfinished one. */
+  get count(): number {
+    return this.lines.length + (this.partial.stdout ? 1 : 0) + (this.partial.stderr ? 1 : 0);
+  }
+
+  /** The line shown at `index` (0 ≤ index < count), without copying the lines. */
+  at(index: number): OutputLine {
+    if (index < this.lines.length) return this.lines[index]!;
+    const unfinished: OutputLine[] = [];
+    if (this.partial.stdout) unfinished.push({ text: this.partial.stdout, stream: 'stdout' });
+    if (this.partial.stderr) unfinished.push({ text: this.partial.stderr, stream: 'stderr' });
+    return unfinished[index - this.lines.length]!;
+  }
+
+  /** Every line to show, copied (for tests and small logs). */
   view(): OutputLine[] {
-    const tail: OutputLine[] = [];
-    if (this.partial.stdout) tail.push({ text: this.partial.stdout, stream: 'stdout' });
-    if (this.partial.stderr) tail.push({ text: this.partial.stderr, stream: 'stderr' });
-    return tail.length > 0 ? [...this.lines, ...tail] : this.lines;
+    return Array.from({ length: this.count }, (_, i) => this.at(i));
   }
 
   subscribe = (listener: () => void): (() => void) => {
