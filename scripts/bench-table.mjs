@@ -35,6 +35,10 @@ const headlines = {
       `page fetch p50 ${ms(c.pageFetchMs?.p50)}; first rows ${ms(c.timeToFirstRowsMs)}; live rows ${fmt(c.liveUpdates?.rowUpdatedInDom, 0)}/${fmt(c.liveUpdates?.sent, 0)}`
     );
   },
+  'job-output': (r) =>
+    `a job writing ${fmt(r.writtenMB)} MB to stdout as fast as it can, followed in Chromium: last line on the page ${ms(r.lastLineShownAfterMs)} after it was written; ` +
+    `${fmt(r.page?.longTasksOver50ms, 0)} long tasks > 50 ms (longest ${ms(r.page?.longestTaskMs)}); server RSS p50 ${fmt(r.serverRssMB?.p50)} MB, max ${fmt(r.serverRssMB?.max)} MB while following; ` +
+    `download ${r.download?.identical ? 'byte-identical' : '**differs**'} (${fmt(r.download?.bytes, 0)} bytes); load average ${fmt(r.loadAverage1)}`,
   'real-jobs': (r) => {
     const a = r.isolation?.auto ?? {};
     const b = r.isolation?.off ?? {};
