@@ -210,3 +210,15 @@ describe('job output', () => {
     expect(within(log).getByText('No output yet.')).toBeInTheDocument();
   });
 });
+
+describe('the tab', () => {
+  it('names the job and its state, and follows the state live', async () => {
+    await openJob('4101', /my-database/);
+    await waitFor(() => expect(document.title).toBe('[Running] my-database – Jobdeck'));
+    expect(document.querySelector('link[rel="icon"]')?.getAttribute('href')).toMatch(/^data:image\/svg\+xml,/);
+    act(() => {
+      applyUpdate('4101', { state: 'SUCCESS', status: 'Terminated by user' });
+    });
+    await waitFor(() => expect(document.title).toBe('[Success] my-database – Jobdeck'));
+  });
+});

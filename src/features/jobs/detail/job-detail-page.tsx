@@ -21,6 +21,7 @@ import {
   STATE_LABEL,
 } from '@/lib/format';
 import '@/features/jobs/detail/job-detail.css';
+import { jobTitle, useDocumentStatus } from '@/lib/document-status';
 import { JobOutput } from '@/features/jobs/detail/job-output';
 import { OutputBuffer } from '@/features/jobs/detail/output-buffer';
 
@@ -184,6 +185,8 @@ export default function JobDetailPage() {
   const query = useQuery(jobsQueries.detail(id));
   const job = query.data;
   const announcement = useStateAnnouncement(job);
+  const name = job ? job.specification.name || job.specification.application.name : null;
+  useDocumentStatus(job && name ? jobTitle(name, job.status.state) : query.isError ? 'Job not found – Jobdeck' : null, job?.status.state ?? null);
 
   if (query.isPending) return <Loading label="Loading the job…" />;
   if (query.isError || !job) {
