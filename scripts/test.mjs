@@ -192,10 +192,10 @@ function finish() {
   const skipped = skippedByLeg.reduce((n, s) => n + s.count, 0) + notRun.reduce((n, s) => n + s.count, 0);
   if (skipped > 0) {
     const why = [
-      ...notRun.map((s) => `${s.count} of ${s.leg}, not run: ${s.why}`),
-      ...skippedByLeg.map((s) => `${s.count} skipped by the tests themselves in ${s.label} (their reasons are in its output)`),
+      ...notRun.map((s) => `${s.count} in ${s.leg} (not run: ${s.why})`),
+      ...skippedByLeg.map((s) => `${s.count} that skipped themselves in ${s.label} (why: in its output)`),
     ];
-    console.log(`skipped: ${why.join('; ')}`);
+    console.log(`skipped: ${skipped} = ${why.join(' + ')}`);
   }
   const line = `${totals.passed} passed, ${totals.failed} failed${skipped ? `, ${skipped} skipped` : ''}`;
   fs.writeFileSync(summaryFile, line + '\n');
