@@ -13,6 +13,8 @@ export default defineConfig({
   fullyParallel: false,
   workers: 1,
   retries: process.env.CI ? 1 : 0,
+  // A committed `test.only` would shrink the run without notice: under CI (`.ci/run` sets CI=true) it fails the run.
+  forbidOnly: !!process.env.CI,
   // The journeys run real jobs (a new database takes seconds to create) on a machine that may be busy.
   timeout: 180_000,
   expect: { timeout: 20_000 },

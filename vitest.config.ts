@@ -6,6 +6,10 @@ const alias = {
   '@contract': fileURLToPath(new URL('./contract', import.meta.url)),
 };
 
+// A committed `.only` would shrink the run without notice: under CI (`.ci/run` sets CI=true) Vitest refuses it and
+// the run fails. It is Vitest's own default, written out here; each project needs it (projects don't inherit it).
+const allowOnly = !process.env.CI;
+
 export default defineConfig({
   resolve: { alias },
   test: {
@@ -16,6 +20,7 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: 'server',
+          allowOnly,
           environment: 'node',
           include: ['server/**/*.test.ts', 'contract/**/*.test.ts'],
           testTimeout: 30_000,
@@ -26,6 +31,7 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: 'web',
+          allowOnly,
           environment: 'jsdom',
           include: ['src/**/*.test.{ts,tsx}'],
           setupFiles: ['src/test/setup.ts'],

@@ -13,6 +13,8 @@ import type {
 import type { Task, TasksListResponse } from './tasks';
 
 // The generic envelope types are written by hand; these checks keep them equal to what the schemas infer.
+// expectTypeOf does nothing at run time: these are checked by tsc, which `npm test` runs first (the typecheck leg;
+// tsconfig.json includes contract/), and a wrong type fails the run there.
 describe('hand-written generic envelope types match the schemas', () => {
   it('agree', () => {
     expectTypeOf<JobsCreateRequest>().toEqualTypeOf<BulkRequest<JobSpecification>>();

@@ -10,7 +10,7 @@ import { EventBus } from './live/bus';
 import { bootstrapPrincipals } from './auth/bootstrap';
 import { authPlugin } from './auth/plugin';
 import { HttpError } from './http/errors';
-import { LoadShedder } from './http/load-shed';
+import { LoadShedder, type LagSource } from './http/load-shed';
 import { authRoutes } from './auth/routes';
 import { catalogRoutes } from './catalog/routes';
 import { jobsRoutes } from './jobs/routes';
@@ -34,6 +34,8 @@ export interface BuildOptions {
   logger?: FastifyServerOptions['logger'];
   /** How the core and the built-in provider reach each other: 'http' once listening (main.ts), else app.inject. */
   loopback?: Loopback;
+  /** What load shedding reads the event-loop lag from; this process's event loop by default (tests inject one). */
+  lagSource?: LagSource;
 }
 
 function parseJson(body: string): unknown {
@@ -71,7 +73,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     db: options.db,
     leader,
     config,
-    shedder: new LoadShedder({ maxLagMs: config.shedLagMs, retryAfterS: config.shedRetryAfterS }),
+    shedder: new LoadShedder({ maxLagMs: config.shedLagMs, retryAfterS: config.shedRetryAfterS }, options.lagSource),
     catalog,
     bus,
     credentials: await bootstrapPrincipals(options.db, config.dataDir),

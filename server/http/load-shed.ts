@@ -22,43 +22,67 @@ export function overloaded(why: string, retryAfterS: number): HttpError {
   return new HttpError(503, why, OVERLOADED, retryAfterS);
 }
 
+/** Where the shedder reads how late the event loop runs (ms); tests give it a lag of their choosing. */
+export interface LagSource {
+  lagMs(): number;
+  stop(): void;
+}
+
 /**
  * How late the event loop runs: a timer every SAMPLE_MS measures how much later than asked it fired. lagMs()
  * is the worst delay seen over the last WINDOW samples, so one long block (a big batch written on PGlite's
- * thread) is still visible to the requests parsed right after it.
+ * thread) is still visible to the requests parsed right after it. The clock is injectable, and sample() is what
+ * the timer calls, so the arithmetic can be tested without timers.
  */
 const SAMPLE_MS = 50;
 const WINDOW = 10;
 
-export class EventLoopLag {
+export class EventLoopLag implements LagSource {
   private readonly samples: number[] = [];
   private timer: NodeJS.Timeout | null = null;
+  private running = false;
   private last = 0;
 
-  start(): void {
-    if (this.timer) return;
-    this.last = performance.now();
-    this.timer = setInterval(() => {
-      const now = performance.now();
-      this.samples.push(Math.max(0, now - this.last - SAMPLE_MS));
-      if (this.samples.length > WINDOW) this.samples.shift();
-      this.last = now;
-    }, SAMPLE_MS);
+  constructor(private readonly now: () => number = () => performance.now()) {}
+
+  /** Starts sampling; `timer: false` leaves the sampling to the caller (tests call sample()). */
+  start(options: { timer?: boolean } = {}): void {
+    if (this.running) return;
+    this.running = true;
+    this.last = this.now();
+    if (options.timer === false) return;
+    this.timer = setInterval(() => this.sample(), SAMPLE_MS);
     this.timer.unref();
+  }
+
+  /** One tick of the sampling timer, due SAMPLE_MS after the previous one. */
+  sample(): void {
+    const now = this.now();
+    this.samples.push(Math.max(0, now - this.last - SAMPLE_MS));
+    if (this.samples.length > WINDOW) this.samples.shift();
+    this.last = now;
   }
 
   /** The lag of a block still under way shows too: the time since the last sample beyond its interval. */
   lagMs(): number {
-    if (!this.timer) return 0;
-    const current = Math.max(0, performance.now() - this.last - SAMPLE_MS);
+    if (!this.running) return 0;
+    const current = Math.max(0, this.now() - this.last - SAMPLE_MS);
     return Math.max(current, ...this.samples);
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.running = false;
     this.samples.length = 0;
   }
+}
+
+/** The event-loop lag of this process, sampled by a timer. */
+export function eventLoopLag(): EventLoopLag {
+  const lag = new EventLoopLag();
+  lag.start();
+  return lag;
 }
 
 export interface ShedLimits {
@@ -69,14 +93,14 @@ export interface ShedLimits {
 }
 
 export class LoadShedder {
-  readonly lag = new EventLoopLag();
   /** Requests answered 503 since start (health, tests, benchmarks). */
   shed = 0;
 
-  constructor(readonly limits: ShedLimits) {
-    // Sampled even with shedding off, for /api/health.
-    this.lag.start();
-  }
+  /** `lag`: this process's event loop by default (sampled even with shedding off, for /api/health). */
+  constructor(
+    readonly limits: ShedLimits,
+    readonly lag: LagSource = eventLoopLag(),
+  ) {}
 
   /** Throws the 503 if the process is too busy to take a write now. */
   check(): void {

@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { SocketClient } from './test-client';
-import { freshDatabase, skipWithoutPostgres, request, startServer, type ServerProcess } from './server-process';
+import { freshDatabase, POSTGRES_TEST_URL, skipWithoutPostgres, request, startServer, type ServerProcess } from './server-process';
 
 // Runs whenever a PostgreSQL is reachable: the one of the PostgreSQL test leg, else this machine's default.
-const BASE_URL = process.env.JOBDECK_TEST_DATABASE_URL || 'postgres://root@127.0.0.1:5432/test';
+const BASE_URL = POSTGRES_TEST_URL;
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {

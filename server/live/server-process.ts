@@ -23,13 +23,23 @@ export async function postgresUnreachable(url: string): Promise<string | null> {
 }
 
 /**
- * For tests that need a real PostgreSQL: skips the test, saying why, when none answers at `url` (a user's machine
- * may have none; CI always has one). The URL is printed without credentials.
+ * The PostgreSQL of the tests that need one whatever the leg (several server processes on one database): the
+ * PostgreSQL leg's JOBDECK_TEST_DATABASE_URL, else JOBDECK_TEST_POSTGRES_URL (scripts/test.mjs sets it on the PGlite
+ * leg, which must not see JOBDECK_TEST_DATABASE_URL), else the default.
+ */
+export const POSTGRES_TEST_URL =
+  process.env.JOBDECK_TEST_DATABASE_URL || process.env.JOBDECK_TEST_POSTGRES_URL || 'postgres://root@127.0.0.1:5432/test';
+
+/**
+ * For tests that need a real PostgreSQL: when none answers at `url`, skips the test, saying why (a user's machine
+ * may have none), except under CI, where it fails: CI always has one, and a green run must not hide that these
+ * tests never ran. The URL is printed without credentials.
  */
 export async function skipWithoutPostgres(ctx: { skip: (note?: string) => void }, url: string, what: string): Promise<void> {
   const unreachable = await postgresUnreachable(url);
   if (!unreachable) return;
   const where = url.replace(/\/\/[^@/]*@/, '//');
+  if (process.env.CI) throw new Error(`CI: no PostgreSQL reachable at ${where} for ${what} (${unreachable}); CI must run it, not skip it`);
   console.warn(`Skipping ${what}: no PostgreSQL reachable at ${where} (${unreachable})`);
   ctx.skip(`no PostgreSQL reachable at ${where}: ${unreachable}`);
 }

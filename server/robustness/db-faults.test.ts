@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import pg from 'pg';
 import { SocketClient } from '../live/test-client';
-import { freshDatabase, skipWithoutPostgres, startServer, type ServerProcess } from '../live/server-process';
+import { freshDatabase, POSTGRES_TEST_URL, skipWithoutPostgres, startServer, type ServerProcess } from '../live/server-process';
 
 /*
  * The database connection drops and comes back (issue 7, durability). Two real server processes
@@ -19,7 +19,7 @@ import { freshDatabase, skipWithoutPostgres, startServer, type ServerProcess } f
  *     LISTEN connection was down are not replayed to its sockets (clients recover them by refetching over REST).
  */
 
-const BASE_URL = process.env.JOBDECK_TEST_DATABASE_URL || 'postgres://root@127.0.0.1:5432/test';
+const BASE_URL = POSTGRES_TEST_URL;
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {

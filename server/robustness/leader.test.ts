@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { freshDatabase, request, skipWithoutPostgres, startServer, type ServerProcess } from '../live/server-process';
+import { freshDatabase, POSTGRES_TEST_URL, request, skipWithoutPostgres, startServer, type ServerProcess } from '../live/server-process';
 
 /*
  * Two real server processes on one PostgreSQL database, both with the built-in provider `example` (issue 7): only
@@ -9,7 +9,7 @@ import { freshDatabase, request, skipWithoutPostgres, startServer, type ServerPr
  * still start. Deliveries are counted from the provider's log line per call received ("create received").
  */
 
-const BASE_URL = process.env.JOBDECK_TEST_DATABASE_URL || 'postgres://root@127.0.0.1:5432/test';
+const BASE_URL = POSTGRES_TEST_URL;
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
