@@ -130,8 +130,24 @@ describe('browse and retrieve', () => {
     const running = (await t.call('GET', '/api/jobs/browse?filterState=RUNNING', t.tokens.user)).json();
     expect(running.items.length).toBeGreaterThan(0);
     expect(running.items.every((j: { status: { state: string } }) => j.status.state === 'RUNNING')).toBe(true);
-    const web = (await t.call('GET', '/api/jobs/browse?filterApplication=acme-web-app', t.tokens.user)).json();
-    expect(web.items.every((j: { specification: { application: { name: string } } }) => j.specification.application.name === 'acme-web-app')).toBe(true);
+    // Web apps of the caller's own, and one of someone else's, among the database jobs beforeAll made.
+    const webApps = [
+      await createJob(t, webAppSpec([], { name: 'filtered-web-1', allowDuplicateJob: true })),
+      await createJob(t, webAppSpec([], { name: 'filtered-web-2', allowDuplicateJob: true })),
+    ];
+    const foreignWeb = await createJob(t, webAppSpec([], { allowDuplicateJob: true }), otherUser);
+    type Listed = { id: string; specification: { application: { name: string } } };
+    const all: Listed[] = (await t.call('GET', '/api/jobs/browse?itemsPerPage=1000', t.tokens.user)).json().items;
+    const expected = all.filter((j) => j.specification.application.name === 'acme-web-app').map((j) => j.id);
+    expect(expected).toEqual(expect.arrayContaining(webApps));
+    expect(all.length).toBeGreaterThan(expected.length);
+    const web: Listed[] = (await t.call('GET', '/api/jobs/browse?filterApplication=acme-web-app&itemsPerPage=1000', t.tokens.user)).json().items;
+    expect(web.map((j) => j.id)).toEqual(expected);
+    expect(web.map((j) => j.id)).not.toContain(runningDb);
+    expect(web.map((j) => j.id)).not.toContain(foreignWeb);
+    const databases: Listed[] = (await t.call('GET', '/api/jobs/browse?filterApplication=acme-database&itemsPerPage=1000', t.tokens.user)).json().items;
+    expect(databases.map((j) => j.id)).toEqual(expect.arrayContaining([runningDb, queuedDb]));
+    expect(databases.every((j) => j.specification.application.name === 'acme-database')).toBe(true);
     const asc = (await t.call('GET', '/api/jobs/browse?sortDirection=ascending&itemsPerPage=1000', t.tokens.user)).json();
     const numeric = asc.items.map((j: { id: string }) => Number(j.id));
     expect(numeric).toEqual([...numeric].sort((a, b) => a - b));
