@@ -2,6 +2,7 @@ import { act, screen, waitFor, within } from '@testing-library/react';
 import { http, HttpResponse } from 'msw';
 import { describe, expect, it } from 'vitest';
 import { jobKeys } from '@/api/jobs';
+import type { Job } from '@/api/types';
 import { applyUpdate, findJob } from '@/mocks/db';
 import { apiError, hasOpenStream } from '@/mocks/handlers';
 import { server } from '@/mocks/node';
@@ -117,7 +118,7 @@ describe('job detail', () => {
 
     // The positive signal that the stale answer was processed: react-query stored the refetch's result (one more
     // data update, and nothing in flight). Only then is "still finished" a statement about the answer.
-    const stored = () => queryClient.getQueryState(jobKeys.detail('4101'))!;
+    const stored = () => queryClient.getQueryState<Job>(jobKeys.detail('4101'))!;
     const updatesBefore = stored().dataUpdateCount;
     release();
     await waitFor(() => expect(answered).toBe(true));
