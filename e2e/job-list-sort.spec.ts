@@ -32,6 +32,7 @@ test('the job list sorts by name from its column header, by mouse and by keyboar
   await page.keyboard.press('Enter');
   await expect(page).toHaveURL(/[?&]sort=name&dir=desc/);
   await expect(jobHeader).toHaveAttribute('aria-sort', 'descending');
+  await expect.poll(ours).toEqual([`${stem}-c`, `${stem}-b`, `${stem}-a`]);
 
   for (const id of ids) await jobsApi.terminate(id);
 });

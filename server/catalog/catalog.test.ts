@@ -18,6 +18,7 @@ describe('catalog API', () => {
       'acme-batch@1.0.0',
       'acme-database@1.0.0',
       'acme-web-app@1.0.0',
+      'acme-simulation@1.0.0',
     ]);
     expect(apps.next).toBeNull();
     const products = (await t.call('GET', '/api/products/browse?filterProvider=example', t.tokens.user)).json();
@@ -36,6 +37,19 @@ describe('catalog API', () => {
     });
     const batch = (await t.call('GET', '/api/hpc/apps/retrieve?name=acme-batch&version=1.0.0', t.tokens.user)).json();
     expect(batch.parameters.map((p: { name: string; type: string }) => `${p.name}:${p.type}`)).toEqual(['debug:boolean', 'value:text']);
+    // The typed kinds of parameter, with their ranges, options and defaults in the wire's shape.
+    const simulation = (await t.call('GET', '/api/hpc/apps/retrieve?name=acme-simulation&version=1.0.0', t.tokens.user)).json();
+    expect(simulation.parameters).toEqual([
+      { name: 'steps', type: 'integer', title: 'Steps', description: expect.any(String), optional: false, defaultValue: { type: 'integer', value: 20 }, min: 1, max: 1000, options: null },
+      { name: 'rate', type: 'floating_point', title: 'Growth rate', description: expect.any(String), optional: false, defaultValue: { type: 'floating_point', value: 0.1 }, min: 0, max: 1, options: null },
+      {
+        name: 'model', type: 'enumeration', title: 'Growth model', description: expect.any(String), optional: false, defaultValue: { type: 'text', value: 'exponential' }, min: null, max: null,
+        options: [{ name: 'Linear', value: 'linear' }, { name: 'Exponential', value: 'exponential' }, { name: 'Logistic (levels off at 100)', value: 'logistic' }],
+      },
+      { name: 'noise', type: 'boolean', title: 'Add noise', description: expect.any(String), optional: true, defaultValue: { type: 'boolean', value: false }, min: null, max: null, options: null },
+      { name: 'label', type: 'text', title: 'Label', description: expect.any(String), optional: true, defaultValue: null, min: null, max: null, options: null },
+    ]);
+    expect(simulation).not.toHaveProperty('run');
   });
 
   it.each([

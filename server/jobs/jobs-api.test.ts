@@ -109,6 +109,74 @@ describe('duplicate jobs', () => {
   });
 });
 
+describe('typed parameter values (acme-simulation: integer, floating point, enumeration, boolean, text)', () => {
+  const valid = {
+    steps: { type: 'integer', value: 50 },
+    rate: { type: 'floating_point', value: 0.25 },
+    model: { type: 'text', value: 'logistic' },
+    noise: { type: 'boolean', value: true },
+    label: { type: 'text', value: 'a run' },
+  };
+  const simulation = (parameters: Record<string, unknown>) => ({
+    application: { name: 'acme-simulation', version: '1.0.0' },
+    product,
+    name: 'typed',
+    replicas: 1,
+    allowDuplicateJob: true,
+    parameters,
+    resources: null,
+    timeAllocation: null,
+  });
+  const withValue = (name: string, value: unknown) => simulation({ ...valid, [name]: value });
+
+  it('accepts values of the right types, at the ends of their ranges, and stores them as sent', async () => {
+    const id = await createJob(t, simulation(valid));
+    expect((await retrieve(t, id)).specification.parameters).toEqual(valid);
+    for (const [name, value] of [
+      ['steps', { type: 'integer', value: 1 }],
+      ['steps', { type: 'integer', value: 1000 }],
+      ['rate', { type: 'floating_point', value: 0 }],
+      ['rate', { type: 'floating_point', value: 1 }],
+      ['model', { type: 'text', value: 'linear' }],
+    ] as const) {
+      const response = await t.call('POST', '/api/jobs', t.tokens.user, { items: [withValue(name, value)] });
+      expect(response.statusCode, `${name} ${JSON.stringify(value)}: ${response.body}`).toBe(200);
+    }
+    // The optional ones may be left out; their defaults apply.
+    const { noise: _noise, label: _label, ...required } = valid;
+    expect((await t.call('POST', '/api/jobs', t.tokens.user, { items: [simulation(required)] })).statusCode).toBe(200);
+  });
+
+  const cases: [string, () => unknown, RegExp][] = [
+    ['an integer below min', () => withValue('steps', { type: 'integer', value: 0 }), /^items\[0\]\.parameters\.steps\.value: must be at least 1$/],
+    ['an integer above max', () => withValue('steps', { type: 'integer', value: 1001 }), /^items\[0\]\.parameters\.steps\.value: must be at most 1000$/],
+    ['a fraction for an integer', () => withValue('steps', { type: 'integer', value: 2.5 }), /^items\[0\]\.parameters\.steps\.value/],
+    ['a string for an integer', () => withValue('steps', { type: 'integer', value: '5' }), /^items\[0\]\.parameters\.steps\.value/],
+    ['a floating-point value for an integer parameter', () => withValue('steps', { type: 'floating_point', value: 5 }), /^items\[0\]\.parameters\.steps: 'steps' takes a 'integer' value, not a 'floating_point' value$/],
+    ['a float below min', () => withValue('rate', { type: 'floating_point', value: -0.01 }), /^items\[0\]\.parameters\.rate\.value: must be at least 0$/],
+    ['a float above max', () => withValue('rate', { type: 'floating_point', value: 1.5 }), /^items\[0\]\.parameters\.rate\.value: must be at most 1$/],
+    ['a string for a float', () => withValue('rate', { type: 'floating_point', value: '0.5' }), /^items\[0\]\.parameters\.rate\.value/],
+    ['a text value for a float parameter', () => withValue('rate', { type: 'text', value: '0.5' }), /^items\[0\]\.parameters\.rate: 'rate' takes a 'floating_point' value, not a 'text' value$/],
+    ['an option that is not offered', () => withValue('model', { type: 'text', value: 'cubic' }), /^items\[0\]\.parameters\.model\.value: must be one of 'linear', 'exponential', 'logistic'$/],
+    ['an option by its display name', () => withValue('model', { type: 'text', value: 'Linear' }), /^items\[0\]\.parameters\.model\.value: must be one of/],
+    ['an integer for an enumeration', () => withValue('model', { type: 'integer', value: 1 }), /^items\[0\]\.parameters\.model: 'model' takes a 'text' value, not a 'integer' value$/],
+    ['a string for a boolean', () => withValue('noise', { type: 'boolean', value: 'true' }), /^items\[0\]\.parameters\.noise\.value/],
+    ['a text value for a boolean parameter', () => withValue('noise', { type: 'text', value: 'true' }), /^items\[0\]\.parameters\.noise: 'noise' takes a 'boolean' value, not a 'text' value$/],
+    ['two lines for single-line text', () => withValue('label', { type: 'text', value: 'one\ntwo' }), /^items\[0\]\.parameters\.label\.value: must be a single line$/],
+    ['a number for text', () => withValue('label', { type: 'text', value: 7 }), /^items\[0\]\.parameters\.label\.value/],
+    ['a required value left out', () => simulation({ rate: valid.rate, model: valid.model }), /^items\[0\]\.parameters\.steps: required by acme-simulation$/],
+  ];
+
+  it.each(cases)('refuses %s with 400 naming the field, and creates nothing', async (_name, body, why) => {
+    const before = (await t.call('GET', '/api/jobs/browse?itemsPerPage=1000', t.tokens.user)).json().items.length;
+    const response = await t.call('POST', '/api/jobs', t.tokens.user, { items: [body()] });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().why).toMatch(why);
+    const after = (await t.call('GET', '/api/jobs/browse?itemsPerPage=1000', t.tokens.user)).json().items.length;
+    expect(after).toBe(before);
+  });
+});
+
 describe('browse and retrieve', () => {
   it('pages newest first through all of the caller\'s jobs and none of anyone else\'s', async () => {
     const ids: string[] = [];
@@ -130,8 +198,24 @@ describe('browse and retrieve', () => {
     const running = (await t.call('GET', '/api/jobs/browse?filterState=RUNNING', t.tokens.user)).json();
     expect(running.items.length).toBeGreaterThan(0);
     expect(running.items.every((j: { status: { state: string } }) => j.status.state === 'RUNNING')).toBe(true);
-    const web = (await t.call('GET', '/api/jobs/browse?filterApplication=acme-web-app', t.tokens.user)).json();
-    expect(web.items.every((j: { specification: { application: { name: string } } }) => j.specification.application.name === 'acme-web-app')).toBe(true);
+    // Web apps of the caller's own, and one of someone else's, among the database jobs beforeAll made.
+    const webApps = [
+      await createJob(t, webAppSpec([], { name: 'filtered-web-1', allowDuplicateJob: true })),
+      await createJob(t, webAppSpec([], { name: 'filtered-web-2', allowDuplicateJob: true })),
+    ];
+    const foreignWeb = await createJob(t, webAppSpec([], { allowDuplicateJob: true }), otherUser);
+    type Listed = { id: string; specification: { application: { name: string } } };
+    const all: Listed[] = (await t.call('GET', '/api/jobs/browse?itemsPerPage=1000', t.tokens.user)).json().items;
+    const expected = all.filter((j) => j.specification.application.name === 'acme-web-app').map((j) => j.id);
+    expect(expected).toEqual(expect.arrayContaining(webApps));
+    expect(all.length).toBeGreaterThan(expected.length);
+    const web: Listed[] = (await t.call('GET', '/api/jobs/browse?filterApplication=acme-web-app&itemsPerPage=1000', t.tokens.user)).json().items;
+    expect(web.map((j) => j.id)).toEqual(expected);
+    expect(web.map((j) => j.id)).not.toContain(runningDb);
+    expect(web.map((j) => j.id)).not.toContain(foreignWeb);
+    const databases: Listed[] = (await t.call('GET', '/api/jobs/browse?filterApplication=acme-database&itemsPerPage=1000', t.tokens.user)).json().items;
+    expect(databases.map((j) => j.id)).toEqual(expect.arrayContaining([runningDb, queuedDb]));
+    expect(databases.every((j) => j.specification.application.name === 'acme-database')).toBe(true);
     const asc = (await t.call('GET', '/api/jobs/browse?sortDirection=ascending&itemsPerPage=1000', t.tokens.user)).json();
     const numeric = asc.items.map((j: { id: string }) => Number(j.id));
     expect(numeric).toEqual([...numeric].sort((a, b) => a - b));

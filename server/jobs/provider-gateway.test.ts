@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import { buildTestApp, type TestApp } from '../test/helpers';
 import type { Job } from '../../contract/jobs';
 import { FAST, POLL, StubProvider, createJob, freePort, getJob, statuses, waitForState, waitForStatus, webApp } from '../provider/testing';
@@ -170,11 +170,23 @@ describe('claims on queued calls (several processes share the queue)', () => {
 
     if (other) {
       // PostgreSQL: while the other process's session lives, its claim holds, however often the queue is looked at.
-      gateway.kick('example');
-      await gateway.settled();
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      gateway.kick('example');
-      await gateway.settled();
+      // Each look is seen happen (the claim of the queue's head ran, and claimed nothing), so "nothing was sent"
+      // below is a statement about those looks, not about how long a sleep lasted.
+      const looks: number[] = [];
+      const query = t.db.query.bind(t.db);
+      vi.spyOn(t.db, 'query').mockImplementation(async (sql: string, params?: unknown[]) => {
+        const rows = await query(sql, params);
+        if (/FROM provider_calls WHERE provider = \$1 ORDER BY id LIMIT 1000 FOR UPDATE/.test(sql)) looks.push(rows.length);
+        return rows as never;
+      });
+      for (let i = 0; i < 3; i++) {
+        const before = looks.length;
+        gateway.kick('example');
+        await gateway.settled();
+        expect(looks.length).toBeGreaterThan(before);
+      }
+      expect(looks.every((claimed) => claimed === 0)).toBe(true);
+      vi.restoreAllMocks();
       expect(stub.callsTo('/ucloud/example/jobs')).toHaveLength(0);
       expect((await getJob(t, id)).status.state).toBe('IN_QUEUE');
       // It dies: its claim goes with its session, long before the lease would have run out.

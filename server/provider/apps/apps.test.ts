@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { loadCatalog } from '../../catalog/catalog';
+import { renderArgs } from '../../catalog/run';
 
 // The catalog's programs, run for real: `node <program>` in a folder of their own, on ports the system picks
 // (--port=0; the "Listening on" line says which), talking real TCP on 127.0.0.1. No mocks.
@@ -252,6 +254,96 @@ describe.skipIf(otherLeg)('acme-batch', () => {
     expect(exit.ms).toBeLessThan(2000);
     expect(app.output).toContain('Received SIGTERM after step 1/10');
     expect(app.output).not.toContain('Result:');
+  });
+});
+
+describe.skipIf(otherLeg)('acme-simulation', () => {
+  const catalog = loadCatalog();
+  const app = catalog.findApplication('acme-simulation', '1.0.0')!;
+  const runDefinition = catalog.findRun('acme-simulation', '1.0.0')!;
+
+  test('runs the command line the catalog builds from typed values: a line per step, the result, exit 0', async () => {
+    const values = {
+      steps: { type: 'integer', value: 4 },
+      rate: { type: 'floating_point', value: 0.5 },
+      model: { type: 'text', value: 'exponential' },
+      noise: { type: 'boolean', value: false },
+      label: { type: 'text', value: 'first run' },
+    } as const;
+    const args = renderArgs(app, runDefinition, values);
+    expect(args).toEqual(['--steps=4', '--rate=0.5', '--model=exponential', '--label=first run']);
+    const result = await run('acme-simulation.mjs', [...args, '--step-ms=0']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.output.split('\n').filter((line) => line.startsWith('step '))).toEqual([
+      'step 1/4: 1.50000 (25 %)',
+      'step 2/4: 2.25000 (50 %)',
+      'step 3/4: 3.37500 (75 %)',
+      'step 4/4: 5.06250 (100 %)',
+    ]);
+    expect(result.output).toMatch(/^Result "first run": exponential growth at rate 0\.5 over 4 steps: 5\.06250$/m);
+  });
+
+  test('the catalog defaults run as they are; the boolean becomes a bare --noise; each model grows its own way', async () => {
+    const defaults = renderArgs(app, runDefinition, {});
+    expect(defaults).toEqual(['--steps=20', '--rate=0.1', '--model=exponential']);
+    const noisy = renderArgs(app, runDefinition, { steps: { type: 'integer', value: 3 }, noise: { type: 'boolean', value: true } });
+    expect(noisy).toEqual(['--steps=3', '--rate=0.1', '--model=exponential', '--noise']);
+    const quiet = await run('acme-simulation.mjs', ['--steps=3', '--rate=0.1', '--model=exponential', '--step-ms=0']);
+    const jittered = await run('acme-simulation.mjs', [...noisy, '--step-ms=0']);
+    expect(jittered.code).toBe(0);
+    expect(jittered.output).toContain('with noise');
+    const final = (output: string) => Number(/: ([\d.e+-]+)$/m.exec(output.trim().split('\n').at(-1)!)![1]);
+    expect(final(jittered.output)).not.toBe(final(quiet.output));
+    expect(Math.abs(final(jittered.output) / final(quiet.output) - 1)).toBeLessThan(0.031);
+    // The same jitter on every run.
+    expect((await run('acme-simulation.mjs', [...noisy, '--step-ms=0'])).output).toBe(jittered.output);
+
+    const after = async (model: string) => final((await run('acme-simulation.mjs', ['--steps=50', '--rate=0.2', `--model=${model}`, '--step-ms=0'])).output);
+    expect(await after('linear')).toBeCloseTo(11, 6);
+    expect(await after('exponential')).toBeCloseTo(1.2 ** 50, 0);
+    const logistic = await after('logistic');
+    expect(logistic).toBeGreaterThan(90);
+    expect(logistic).toBeLessThanOrEqual(100);
+  });
+
+  test.each([
+    [['--steps=0'], /--steps must be from 1 to 1000, not 0/],
+    [['--steps=1001'], /--steps must be from 1 to 1000, not 1001/],
+    [['--steps=2.5'], /--steps must be a whole number, not "2\.5"/],
+    [['--rate=1.5'], /--rate must be from 0 to 1, not 1\.5/],
+    [['--rate=-0.1'], /--rate must be from 0 to 1, not -0\.1/],
+    [['--rate=fast'], /--rate must be a number, not "fast"/],
+    [['--model=cubic'], /--model must be one of linear, exponential, logistic, not "cubic"/],
+    [['--label=two\nlines'], /--label must be a single line/],
+  ])('a bad value %j exits 2 with the reason on stderr, before simulating', async (bad, why) => {
+    const base = { steps: '--steps=3', rate: '--rate=0.1', model: '--model=linear' } as Record<string, string>;
+    for (const arg of bad) base[arg.slice(2, arg.indexOf('='))] = arg;
+    const result = await run('acme-simulation.mjs', [...Object.values(base), '--step-ms=0']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(why);
+    expect(result.output).not.toContain('step 1/');
+  });
+
+  test.each([
+    [['--rate=0.1', '--model=linear']],
+    [['--steps=3', '--rate=0.1', '--model=linear', '--noise=yes']],
+    [['--steps', '3', '--rate=0.1', '--model=linear']],
+    [['--steps=3', '--rate=0.1', '--model=linear', '--colour=red']],
+  ])('a bad command line %j exits 64 with a usage line', async (args) => {
+    const result = await run('acme-simulation.mjs', args);
+    expect(result.code).toBe(64);
+    expect(result.stderr).toMatch(/^usage: acme-simulation\.mjs --steps=<1-1000> /m);
+  });
+
+  test('SIGTERM stops it between steps with exit code 0 and no result', async () => {
+    const sim = new App('acme-simulation.mjs', ['--steps=100', '--rate=0.1', '--model=linear', '--step-ms=10000']);
+    await sim.waitFor(/step 1\/100/);
+    const exit = await sim.stop();
+    expect(exit).toMatchObject({ code: 0, signal: null });
+    expect(exit.ms).toBeLessThan(2000);
+    expect(sim.output).toContain('Received SIGTERM after step 1/100');
+    expect(sim.output).not.toContain('Result');
   });
 });
 

@@ -77,6 +77,24 @@ describe('real jobs', () => {
     expect(task.messages).toEqual(expect.arrayContaining([expect.stringMatching(/^stdout\.txt \(/)]));
   });
 
+  it('runs acme-simulation with its typed values on its command line to SUCCESS, a line per step', async () => {
+    const t = await open();
+    const id = await createJob(t, spec({
+      application: { name: 'acme-simulation', version: '1.0.0' },
+      parameters: {
+        steps: { type: 'integer', value: 3 },
+        rate: { type: 'floating_point', value: 0.5 },
+        model: { type: 'text', value: 'linear' },
+        noise: { type: 'boolean', value: false },
+        label: { type: 'text', value: 'typed' },
+      },
+    }));
+    const job = await waitForState(t, id, 'SUCCESS');
+    expect(statuses(job).at(-1)).toMatch(/exit code 0/);
+    expect(output(t, id).split('\n').filter((line) => line.startsWith('step '))).toEqual(['step 1/3: 1.50000 (33 %)', 'step 2/3: 2.00000 (67 %)', 'step 3/3: 2.50000 (100 %)']);
+    expect(output(t, id)).toContain('Result "typed": linear growth at rate 0.5 over 3 steps: 2.50000');
+  });
+
   it('fails a job whose program exits non-zero, naming the code', async () => {
     const t = await open();
     // acme-batch cannot process an empty value.

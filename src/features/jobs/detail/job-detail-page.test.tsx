@@ -1,6 +1,8 @@
 import { act, screen, waitFor, within } from '@testing-library/react';
 import { http, HttpResponse } from 'msw';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobKeys } from '@/api/jobs';
+import type { Job } from '@/api/types';
 import { applyUpdate, findJob, printOutput } from '@/mocks/db';
 import { apiError, hasOpenStream } from '@/mocks/handlers';
 import { server } from '@/mocks/node';
@@ -102,7 +104,7 @@ describe('job detail', () => {
         return HttpResponse.json(stale);
       }),
     );
-    const { user } = await openJob('4101', /my-database/);
+    const { user, queryClient } = await openJob('4101', /my-database/);
     await waitFor(() => expect(hasOpenStream('jobs.follow', '4101')).toBe(true));
     armed = true;
     await user.click(screen.getByRole('button', { name: 'Terminate' }));
@@ -114,10 +116,17 @@ describe('job detail', () => {
     });
     expect(await screen.findByText(/the job has finished/i)).toBeInTheDocument();
 
+    // The positive signal that the stale answer was processed: react-query stored the refetch's result (one more
+    // data update, and nothing in flight). Only then is "still finished" a statement about the answer.
+    const stored = () => queryClient.getQueryState<Job>(jobKeys.detail('4101'))!;
+    const updatesBefore = stored().dataUpdateCount;
     release();
     await waitFor(() => expect(answered).toBe(true));
-    // Let react-query store the answer and React render it.
-    await act(() => new Promise((resolve) => setTimeout(resolve, 50)));
+    await waitFor(() => {
+      expect(stored().dataUpdateCount).toBeGreaterThan(updatesBefore);
+      expect(stored().fetchStatus).toBe('idle');
+    });
+    expect(stored().data?.status.state).toBe('SUCCESS');
     expect(screen.getByText(/the job has finished/i)).toBeInTheDocument();
     expect(screen.queryByText(/the job is running/i)).not.toBeInTheDocument();
     const timeline = screen.getByRole('list', { name: /job updates/i });

@@ -5,6 +5,8 @@ import type { BulkRequest, JobSpecification } from '@/api/types';
 import { apiError } from '@/mocks/handlers';
 import { server } from '@/mocks/node';
 import { renderApp } from '@/test/render';
+import { loadCatalog } from '../../../../server/catalog/catalog';
+import { checkSpecification } from '../../../../server/jobs/validate-spec';
 
 async function openLaunch(path = '/applications/acme-showcase/2.1.0') {
   const utils = renderApp(path);
@@ -197,5 +199,92 @@ describe('launch form', () => {
     await waitFor(() => expect(screen.queryByRole('dialog')).not.toBeInTheDocument());
     expect(router.state.location.pathname).toBe('/applications/acme-database/1.0.0');
     expect(screen.getByRole('button', { name: 'Launch job' })).toBeEnabled();
+  });
+
+  describe('typed values (the real catalog\'s acme-simulation)', () => {
+    // The application as the server serves it, from server/catalog/default-catalog.yaml, so the form is tested
+    // against the real definition of its integer, floating-point, enumeration, boolean and text parameters.
+    const catalog = loadCatalog();
+    const simulation = catalog.findApplication('acme-simulation', '1.0.0')!;
+
+    function serveSimulation() {
+      const sent: JobSpecification[] = [];
+      server.use(
+        http.get('/api/hpc/apps/retrieve', ({ request }) =>
+          new URL(request.url).searchParams.get('name') === simulation.name ? HttpResponse.json(simulation) : undefined,
+        ),
+        http.post('/api/jobs', async ({ request }) => {
+          sent.push(...((await request.json()) as BulkRequest<JobSpecification>).items);
+          return HttpResponse.json({ responses: [{ id: '4101' }] });
+        }),
+      );
+      return sent;
+    }
+
+    it('sends each value in the UCloud shape with its own JSON type: numbers, a boolean, the option, a string', async () => {
+      const sent = serveSimulation();
+      const { user, router } = await openLaunch('/applications/acme-simulation/1.0.0');
+      const steps = screen.getByRole('textbox', { name: /^steps/i });
+      await user.clear(steps);
+      await user.type(steps, '250');
+      const rate = screen.getByRole('textbox', { name: /^growth rate/i });
+      await user.clear(rate);
+      await user.type(rate, '0.75');
+      await user.selectOptions(screen.getByRole('combobox', { name: /^growth model/i }), 'Logistic (levels off at 100)');
+      await user.selectOptions(screen.getByRole('combobox', { name: /^add noise/i }), 'Yes');
+      await user.type(screen.getByRole('textbox', { name: /^label/i }), 'first try');
+      await user.click(screen.getByRole('button', { name: 'Launch job' }));
+
+      await waitFor(() => expect(router.state.location.pathname).toBe('/jobs/4101'));
+      expect(sent).toHaveLength(1);
+      const parameters = sent[0]!.parameters!;
+      expect(parameters).toEqual({
+        steps: { type: 'integer', value: 250 },
+        rate: { type: 'floating_point', value: 0.75 },
+        model: { type: 'text', value: 'logistic' },
+        noise: { type: 'boolean', value: true },
+        label: { type: 'text', value: 'first try' },
+      });
+      // toEqual already tells 250 from "250"; said once more, plainly, per type.
+      const value = (name: string) => (parameters[name] as { value: unknown }).value;
+      expect(Number.isInteger(value('steps'))).toBe(true);
+      expect(typeof value('rate')).toBe('number');
+      expect(typeof value('noise')).toBe('boolean');
+      expect(typeof value('model')).toBe('string');
+      expect(typeof value('label')).toBe('string');
+      // And the server's own check of a job specification accepts exactly what the form sent.
+      expect(() => checkSpecification(catalog, sent[0]!, 'items[0]')).not.toThrow();
+    });
+
+    it('sends the catalog\'s defaults typed as they are, and leaves an empty optional text out', async () => {
+      const sent = serveSimulation();
+      const { user, router } = await openLaunch('/applications/acme-simulation/1.0.0');
+      expect(screen.getByRole('textbox', { name: /^steps/i })).toHaveValue('20');
+      await user.click(screen.getByRole('button', { name: 'Launch job' }));
+      await waitFor(() => expect(router.state.location.pathname).toBe('/jobs/4101'));
+      expect(sent[0]!.parameters).toEqual({
+        steps: { type: 'integer', value: 20 },
+        rate: { type: 'floating_point', value: 0.1 },
+        model: { type: 'text', value: 'exponential' },
+        noise: { type: 'boolean', value: false },
+      });
+      expect(() => checkSpecification(catalog, sent[0]!, 'items[0]')).not.toThrow();
+    });
+
+    it('holds back values outside the catalog\'s min and max, saying the range, and sends nothing', async () => {
+      const sent = serveSimulation();
+      const { user } = await openLaunch('/applications/acme-simulation/1.0.0');
+      const steps = screen.getByRole('textbox', { name: /^steps/i });
+      await user.clear(steps);
+      await user.type(steps, '1001');
+      const rate = screen.getByRole('textbox', { name: /^growth rate/i });
+      await user.clear(rate);
+      await user.type(rate, '1.5');
+      await user.click(screen.getByRole('button', { name: 'Launch job' }));
+      expect(await screen.findByText(/fields need your attention/i)).toBeInTheDocument();
+      expect(steps).toHaveAccessibleDescription(/enter a value from 1 to 1000/i);
+      expect(rate).toHaveAccessibleDescription(/enter a value from 0 to 1/i);
+      expect(sent).toEqual([]);
+    });
   });
 });
