@@ -528,6 +528,9 @@ export class ExampleProvider {
   }
 
   private async runDue(): Promise<void> {
+    // Real jobs wait for the runner: while it is being set up (the provider starting) nothing is due, or a job
+    // created meanwhile would be played by the simulator's rules and shown RUNNING with nothing running.
+    if (!this.simulated && !this.runner) return;
     await this.runTimers();
     if (this.runner) {
       await this.runner.reap();
@@ -538,7 +541,7 @@ export class ExampleProvider {
   /** Transitions that are due by the clock: the simulator's, and the expiry of real jobs. */
   private async runTimers(): Promise<void> {
     // Real jobs start when the runner has launched their process, not when a timer says so.
-    const events = this.runner ? `AND next_event = 'expire'` : '';
+    const events = this.simulated ? '' : `AND next_event = 'expire'`;
     for (;;) {
       const now = Date.now();
       const stopping: string[] = [];

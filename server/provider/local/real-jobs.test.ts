@@ -51,6 +51,22 @@ async function connectFrom(pid: number, host: string, port: number, timeoutMs = 
 }
 
 describe('real jobs', () => {
+  it('a job created while the provider is still starting waits for its runner, then really runs', async () => {
+    const t = await open();
+    const provider = t.app.services.example!;
+    // Stopped, as it is before the runner is set up; the core's create still reaches it.
+    await provider.stop();
+    const id = await createJob(t, webApp());
+    await expect.poll(async () => (await providerView(t, id)).state, POLL).toBe('IN_QUEUE');
+    await provider.tick();
+    expect((await providerView(t, id)).state).toBe('IN_QUEUE');
+    await provider.start();
+    await waitForState(t, id, 'RUNNING');
+    const { pid } = await providerView(t, id);
+    expect(pid).not.toBeNull();
+    expect(alive(pid!)).toBe(true);
+  });
+
   it("runs seed 000's acme-batch to SUCCESS, printing its value", async () => {
     const t = await open();
     const id = await createJob(t, batch());
