@@ -2,7 +2,6 @@ import fp from 'fastify-plugin';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import crypto from 'node:crypto';
 import os from 'node:os';
-import type { AddressInfo } from 'node:net';
 import type { Db } from '../db/index';
 import { CALL_ID_HEADER, type Job, type JobUpdate } from '../../contract/jobs';
 import type { SimpleDuration } from '../../contract/common';
@@ -14,6 +13,10 @@ import type { JobsService, ProviderGateway } from './service';
 import { toJob, type JobRow } from './model';
 import { VerifyLoop } from './verify';
 import { whileLeader } from '../db/leader';
+import { TransportError, fetchTransport, isSuccess, loopbackTransport, whyOf, type HttpResult, type Loopback, type Transport } from '../provider/kit/transport';
+import { backoffDelay } from '../provider/kit/backoff';
+import { itemsBody, prefixWithin } from '../provider/kit/bulk';
+import { callIdsWithin } from '../provider/kit/call-ids';
 
 /*
  * Core → provider (contract §5). Every call goes over HTTP with the `ucloud` service token, to a base URL per
@@ -22,136 +25,8 @@ import { whileLeader } from '../db/leader';
  * user's request: the job gets a status line saying so and the call is retried with backoff.
  */
 
-// ─── HTTP transport ────────────────────────────────────────────────────────────────────────────────────────
-
-export interface HttpResult {
-  status: number;
-  body: unknown;
-}
-
-/** One HTTP call: path (with its query) relative to the peer's base URL, bearer token, JSON text body, extra headers. */
-export type Transport = (
-  method: 'GET' | 'POST' | 'PUT',
-  path: string,
-  token: string,
-  json?: string,
-  headers?: Record<string, string>,
-) => Promise<HttpResult>;
-
-function requestHeaders(token: string, json: string | undefined, extra: Record<string, string> | undefined): Record<string, string> {
-  return { authorization: `Bearer ${token}`, ...(json !== undefined ? { 'content-type': 'application/json' } : {}), ...extra };
-}
-
-/** The header stays well inside Node's 16 KiB limit on all of a request's headers. */
-export const MAX_CALL_ID_HEADER = 12 * 1024;
-
-/** How many of `ids` fit one Jobdeck-Call-Id header; at least one. */
-export function callIdsWithin(ids: readonly number[], maxChars = MAX_CALL_ID_HEADER): number {
-  let size = -1;
-  for (let i = 0; i < ids.length; i++) {
-    size += String(ids[i]).length + 1;
-    if (size > maxChars) return Math.max(1, i);
-  }
-  return ids.length;
-}
-
-/** The peer gave no HTTP answer at all (refused, reset, timed out). */
-export class TransportError extends Error {}
-
-function describeFetchError(error: unknown): string {
-  const err = error as Error & { cause?: { code?: string; message?: string } };
-  if (err.name === 'TimeoutError' || err.name === 'AbortError') return 'no answer before the time limit';
-  if (err.cause?.code) return `${err.cause.code}${err.cause.message ? `: ${err.cause.message}` : ''}`;
-  return err.cause?.message ?? err.message;
-}
-
-function parseBody(text: string): unknown {
-  if (text === '') return null;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return { why: text.slice(0, 300), errorCode: null };
-  }
-}
-
-/** `fetch` against a base URL (which may carry a path prefix). */
-export function fetchTransport(baseUrl: string | (() => string), timeoutMs = 10_000): Transport {
-  return async (method, path, token, json, headers) => {
-    const base = (typeof baseUrl === 'function' ? baseUrl() : baseUrl).replace(/\/+$/, '');
-    try {
-      const response = await fetch(base + path, {
-        method,
-        headers: requestHeaders(token, json, headers),
-        body: json,
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      return { status: response.status, body: parseBody(await response.text()) };
-    } catch (error) {
-      throw new TransportError(describeFetchError(error));
-    }
-  };
-}
-
-/** The same HTTP semantics without a socket: tests and an app that never listens. */
-export function injectTransport(app: FastifyInstance): Transport {
-  return async (method, path, token, json, headers) => {
-    try {
-      const response = await app.inject({
-        method,
-        url: path,
-        headers: requestHeaders(token, json, headers),
-        ...(json !== undefined ? { payload: json } : {}),
-      });
-      return { status: response.statusCode, body: parseBody(response.body) };
-    } catch (error) {
-      throw new TransportError((error as Error).message);
-    }
-  };
-}
-
-/** This server's own address, as a client on the same machine reaches it. */
-export function ownBaseUrl(app: FastifyInstance): string {
-  const address = app.server.address() as AddressInfo | string | null;
-  if (!address || typeof address === 'string') throw new TransportError('the server is not listening on a TCP port');
-  const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
-}
-
-/** 'http': real loopback HTTP (the running server). 'inject': app.inject (an app that never listens, i.e. tests). */
-export type Loopback = 'http' | 'inject';
-
-export function loopbackTransport(app: FastifyInstance, loopback: Loopback, timeoutMs: number): Transport {
-  return loopback === 'http' ? fetchTransport(() => ownBaseUrl(app), timeoutMs) : injectTransport(app);
-}
-
-/** Exponential backoff: base, 2×base, 4×base… capped at max, each ±20 % so that retries do not march in step. */
-export function backoffDelay(failures: number, baseMs: number, maxMs: number, random = Math.random): number {
-  return Math.min(baseMs * 2 ** Math.max(0, failures - 1), maxMs) * (0.8 + 0.4 * random());
-}
-
-export const isSuccess = (status: number) => status >= 200 && status < 300;
 /** A provider that answers these has judged the request itself; sending it again cannot help. */
 const REFUSAL = new Set([400, 409, 413, 422]);
-
-export function whyOf(result: HttpResult): string {
-  const why = (result.body as { why?: unknown } | null)?.why;
-  return typeof why === 'string' ? `${result.status}: ${why}` : `HTTP ${result.status}`;
-}
-
-/** Bulk bodies stay under the 1 MiB request limit (contract §0) whatever the jobs hold. */
-export const MAX_BODY_BYTES = 900 * 1024;
-
-/** The longest prefix of `parts` (JSON texts) whose `{"items":[...]}` body stays within maxBytes; at least one. */
-export function prefixWithin(parts: string[], maxBytes = MAX_BODY_BYTES): number {
-  let size = 12;
-  for (let i = 0; i < parts.length; i++) {
-    size += Buffer.byteLength(parts[i]!) + 1;
-    if (size > maxBytes) return Math.max(1, i);
-  }
-  return parts.length;
-}
-
-export const itemsBody = (parts: string[]) => `{"items":[${parts.join(',')}]}`;
 
 /** A status line from the core itself: it never changes the state. */
 export function statusLine(status: string): JobUpdate {

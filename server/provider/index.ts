@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
-import { loopbackTransport, type Loopback } from '../jobs/provider-gateway';
+import { loopbackTransport, type Loopback } from './kit/transport';
 import { ExampleProvider } from './example-provider';
 import { whileLeader } from '../db/leader';
 import { exampleProviderRoutes } from './routes';
