@@ -22,7 +22,7 @@ import { TasksService } from './tasks/service';
 import { tasksRoutes } from './tasks/routes';
 import { LiveHub, MAX_CLIENT_FRAME_BYTES } from './live/hub';
 import { liveRoutes } from './live/plugin';
-import { providerGatewayPlugin } from './jobs/provider-gateway';
+import { providerGatewayPlugin } from './jobs/providers-plugin';
 import type { Loopback } from './provider/kit/transport';
 import { exampleProviderPlugin } from './provider/index';
 
