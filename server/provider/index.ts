@@ -8,9 +8,9 @@ import { exampleProviderRoutes } from './routes';
 export { ExampleProvider, PROVIDER_ID } from './example-provider';
 
 /**
- * Mounts the built-in provider `example` in this process: its routes under /ucloud/example, and its
- * simulator, which reaches the core over `loopback` with the provider's own token. It starts once the app is
- * ready (inject) or listening (http), and stops before the app closes.
+ * Mounts the built-in provider `example` in this process: its routes under /ucloud/example, and its loop
+ * (execution backend and outbox), which reaches the core over `loopback` with the provider's own token. It starts
+ * once the app is ready (inject) or listening (http), and stops before the app closes.
  */
 export const exampleProviderPlugin = fp(async (app: FastifyInstance, opts: { loopback: Loopback }) => {
   const { db, config, credentials } = app.services;
@@ -35,7 +35,7 @@ export const exampleProviderPlugin = fp(async (app: FastifyInstance, opts: { loo
   });
   app.services.example = provider;
   await app.register(exampleProviderRoutes, { provider });
-  // The simulator and the outbox run in the leader only; every process serves the routes (server/db/leader.ts).
+  // The loop and the outbox run in the leader only; every process serves the routes (server/db/leader.ts).
   const loops = whileLeader(app.services.leader, { start: () => provider.start(), stop: () => provider.stop() }, (error) =>
     app.log.error({ err: error }, 'example provider: starting or stopping failed'),
   );
