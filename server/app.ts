@@ -23,7 +23,8 @@ import { TasksService } from './tasks/service';
 import { tasksRoutes } from './tasks/routes';
 import { LiveHub, MAX_CLIENT_FRAME_BYTES } from './live/hub';
 import { liveRoutes } from './live/plugin';
-import { providerGatewayPlugin, type Loopback } from './jobs/provider-gateway';
+import { providerGatewayPlugin } from './jobs/providers-plugin';
+import type { Loopback } from './provider/kit/transport';
 import { exampleProviderPlugin } from './provider/index';
 
 export const BODY_LIMIT = 1024 * 1024;

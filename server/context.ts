@@ -9,7 +9,8 @@ import type { Credentials } from './auth/bootstrap';
 import type { JobsService } from './jobs/service';
 import type { TasksService } from './tasks/service';
 import type { LiveHub } from './live/hub';
-import type { HttpProviderGateway, Transport } from './jobs/provider-gateway';
+import type { HttpProviderGateway } from './jobs/provider-gateway';
+import type { Transport } from './provider/kit/transport';
 import type { VerifyLoop } from './jobs/verify';
 import type { ExampleProvider } from './provider/example-provider';
 

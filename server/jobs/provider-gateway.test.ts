@@ -2,7 +2,8 @@ import { afterEach, describe, expect, test, vi } from 'vitest';
 import { buildTestApp, type TestApp } from '../test/helpers';
 import type { Job } from '../../contract/jobs';
 import { FAST, POLL, StubProvider, createJob, freePort, getJob, statuses, waitForState, waitForStatus, webApp } from '../provider/testing';
-import { backoffDelay, prefixWithin } from './provider-gateway';
+import { backoffDelay } from '../provider/kit/backoff';
+import { prefixWithin } from '../provider/kit/bulk';
 
 // Core → provider calls when the provider fails or cannot be reached (contract §5): the user's request still
 // succeeds, the job says what went wrong, and the call is retried with backoff until it goes through.

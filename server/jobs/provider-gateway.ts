@@ -1,157 +1,26 @@
-import fp from 'fastify-plugin';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import crypto from 'node:crypto';
-import os from 'node:os';
-import type { AddressInfo } from 'node:net';
+import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../db/index';
 import { CALL_ID_HEADER, type Job, type JobUpdate } from '../../contract/jobs';
 import type { SimpleDuration } from '../../contract/common';
-import { FindByStringId } from '../../contract/common';
-import { parseQuery } from '../http/parse';
-import { HttpError } from '../http/errors';
-import { principal } from '../auth/plugin';
 import type { JobsService, ProviderGateway } from './service';
 import { toJob, type JobRow } from './model';
-import { VerifyLoop } from './verify';
-import { whileLeader } from '../db/leader';
+import { CallQueue, type CallRow, type Op } from './call-queue';
+import { whyOf, type HttpResult, type Transport } from '../provider/kit/transport';
+import { Backoff } from '../provider/kit/backoff';
+import { deliver, type Failure, type Outcome } from '../provider/kit/deliver';
+import { InFlight } from '../provider/kit/in-flight';
+import { itemsBody, prefixWithin } from '../provider/kit/bulk';
+import { callIdsWithin } from '../provider/kit/call-ids';
 
 /*
  * Core → provider (contract §5). Every call goes over HTTP with the `ucloud` service token, to a base URL per
  * provider, so a third-party provider can replace the built-in one. Calls are first written to
- * `provider_calls`, then delivered in order; a provider that fails or cannot be reached never fails the
- * user's request: the job gets a status line saying so and the call is retried with backoff.
+ * `provider_calls` (call-queue.ts), then delivered in order; a provider that fails or cannot be reached never fails
+ * the user's request: the job gets a status line saying so and the call is retried with backoff.
  */
 
-// ─── HTTP transport ────────────────────────────────────────────────────────────────────────────────────────
-
-export interface HttpResult {
-  status: number;
-  body: unknown;
-}
-
-/** One HTTP call: path (with its query) relative to the peer's base URL, bearer token, JSON text body, extra headers. */
-export type Transport = (
-  method: 'GET' | 'POST' | 'PUT',
-  path: string,
-  token: string,
-  json?: string,
-  headers?: Record<string, string>,
-) => Promise<HttpResult>;
-
-function requestHeaders(token: string, json: string | undefined, extra: Record<string, string> | undefined): Record<string, string> {
-  return { authorization: `Bearer ${token}`, ...(json !== undefined ? { 'content-type': 'application/json' } : {}), ...extra };
-}
-
-/** The header stays well inside Node's 16 KiB limit on all of a request's headers. */
-export const MAX_CALL_ID_HEADER = 12 * 1024;
-
-/** How many of `ids` fit one Jobdeck-Call-Id header; at least one. */
-export function callIdsWithin(ids: readonly number[], maxChars = MAX_CALL_ID_HEADER): number {
-  let size = -1;
-  for (let i = 0; i < ids.length; i++) {
-    size += String(ids[i]).length + 1;
-    if (size > maxChars) return Math.max(1, i);
-  }
-  return ids.length;
-}
-
-/** The peer gave no HTTP answer at all (refused, reset, timed out). */
-export class TransportError extends Error {}
-
-function describeFetchError(error: unknown): string {
-  const err = error as Error & { cause?: { code?: string; message?: string } };
-  if (err.name === 'TimeoutError' || err.name === 'AbortError') return 'no answer before the time limit';
-  if (err.cause?.code) return `${err.cause.code}${err.cause.message ? `: ${err.cause.message}` : ''}`;
-  return err.cause?.message ?? err.message;
-}
-
-function parseBody(text: string): unknown {
-  if (text === '') return null;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return { why: text.slice(0, 300), errorCode: null };
-  }
-}
-
-/** `fetch` against a base URL (which may carry a path prefix). */
-export function fetchTransport(baseUrl: string | (() => string), timeoutMs = 10_000): Transport {
-  return async (method, path, token, json, headers) => {
-    const base = (typeof baseUrl === 'function' ? baseUrl() : baseUrl).replace(/\/+$/, '');
-    try {
-      const response = await fetch(base + path, {
-        method,
-        headers: requestHeaders(token, json, headers),
-        body: json,
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      return { status: response.status, body: parseBody(await response.text()) };
-    } catch (error) {
-      throw new TransportError(describeFetchError(error));
-    }
-  };
-}
-
-/** The same HTTP semantics without a socket: tests and an app that never listens. */
-export function injectTransport(app: FastifyInstance): Transport {
-  return async (method, path, token, json, headers) => {
-    try {
-      const response = await app.inject({
-        method,
-        url: path,
-        headers: requestHeaders(token, json, headers),
-        ...(json !== undefined ? { payload: json } : {}),
-      });
-      return { status: response.statusCode, body: parseBody(response.body) };
-    } catch (error) {
-      throw new TransportError((error as Error).message);
-    }
-  };
-}
-
-/** This server's own address, as a client on the same machine reaches it. */
-export function ownBaseUrl(app: FastifyInstance): string {
-  const address = app.server.address() as AddressInfo | string | null;
-  if (!address || typeof address === 'string') throw new TransportError('the server is not listening on a TCP port');
-  const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
-}
-
-/** 'http': real loopback HTTP (the running server). 'inject': app.inject (an app that never listens, i.e. tests). */
-export type Loopback = 'http' | 'inject';
-
-export function loopbackTransport(app: FastifyInstance, loopback: Loopback, timeoutMs: number): Transport {
-  return loopback === 'http' ? fetchTransport(() => ownBaseUrl(app), timeoutMs) : injectTransport(app);
-}
-
-/** Exponential backoff: base, 2×base, 4×base… capped at max, each ±20 % so that retries do not march in step. */
-export function backoffDelay(failures: number, baseMs: number, maxMs: number, random = Math.random): number {
-  return Math.min(baseMs * 2 ** Math.max(0, failures - 1), maxMs) * (0.8 + 0.4 * random());
-}
-
-export const isSuccess = (status: number) => status >= 200 && status < 300;
 /** A provider that answers these has judged the request itself; sending it again cannot help. */
 const REFUSAL = new Set([400, 409, 413, 422]);
-
-export function whyOf(result: HttpResult): string {
-  const why = (result.body as { why?: unknown } | null)?.why;
-  return typeof why === 'string' ? `${result.status}: ${why}` : `HTTP ${result.status}`;
-}
-
-/** Bulk bodies stay under the 1 MiB request limit (contract §0) whatever the jobs hold. */
-export const MAX_BODY_BYTES = 900 * 1024;
-
-/** The longest prefix of `parts` (JSON texts) whose `{"items":[...]}` body stays within maxBytes; at least one. */
-export function prefixWithin(parts: string[], maxBytes = MAX_BODY_BYTES): number {
-  let size = 12;
-  for (let i = 0; i < parts.length; i++) {
-    size += Buffer.byteLength(parts[i]!) + 1;
-    if (size > maxBytes) return Math.max(1, i);
-  }
-  return parts.length;
-}
-
-export const itemsBody = (parts: string[]) => `{"items":[${parts.join(',')}]}`;
 
 /** A status line from the core itself: it never changes the state. */
 export function statusLine(status: string): JobUpdate {
@@ -183,20 +52,6 @@ export function jobForProvider(row: JobRow): Job {
   return job;
 }
 
-// ─── Gateway ───────────────────────────────────────────────────────────────────────────────────────────────
-
-type Op = 'create' | 'terminate' | 'extend';
-
-interface CallRow {
-  id: number;
-  provider: string;
-  op: Op;
-  job_id: number;
-  payload: SimpleDuration | null;
-  attempts: number;
-  last_error: string | null;
-}
-
 const VERB: Record<Op, string> = { create: 'start', terminate: 'stop', extend: 'extend' };
 const PATH: Record<Op, string> = { create: 'jobs', terminate: 'jobs/terminate', extend: 'jobs/extend' };
 
@@ -222,11 +77,8 @@ interface ProviderQueue {
    * backoff), 'soft' for a poll or a NOTIFY (which must not cut a backoff short), false for neither.
    */
   again: false | 'soft' | 'now';
-  timer: NodeJS.Timeout | null;
-  failures: number;
+  backoff: Backoff;
 }
-
-type Outcome = 'delivered' | 'retry';
 
 /** NOTIFY channel: a process that queued calls tells the leader which provider has work (payload: provider id). */
 export const CALLS_CHANNEL = 'jobdeck_provider_calls';
@@ -239,18 +91,16 @@ const RECOVER_AFTER_MS = 2_000;
 
 export class HttpProviderGateway implements ProviderGateway {
   private readonly queues = new Map<string, ProviderQueue>();
-  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly inFlight: InFlight;
+  private readonly calls: CallQueue;
   private started = false;
   private stopped = false;
   private pollTimer: NodeJS.Timeout | null = null;
   private recoverTimer: NodeJS.Timeout | null = null;
-  /** Who holds a claim on a call (provider_calls.claimed_by): this gateway, in this process. */
-  private readonly claimant = `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
-  /** A claim outlives one delivery attempt (the HTTP time limit) with room to spare; it is renewed before each send. */
-  private readonly leaseMs: number;
 
   constructor(private readonly opts: GatewayOptions) {
-    this.leaseMs = (opts.timeoutMs ?? 10_000) + 5_000;
+    this.calls = new CallQueue(opts.db, opts.timeoutMs ?? 10_000, opts.session);
+    this.inFlight = new InFlight((error) => opts.log.error({ err: error }, 'provider gateway error'));
   }
 
   created(jobs: Job[]): void {
@@ -265,26 +115,15 @@ export class HttpProviderGateway implements ProviderGateway {
     this.enqueue('extend', items.map((i) => ({ job: i.job, payload: i.requestedTime })));
   }
 
-  private track<T>(promise: Promise<T>): void {
-    const tracked = promise.catch((error) => this.opts.log.error({ err: error }, 'provider gateway error'));
-    this.inFlight.add(tracked);
-    void tracked.finally(() => this.inFlight.delete(tracked));
-  }
-
   private enqueue(op: Op, items: { job: Job; payload: SimpleDuration | null }[]): void {
     if (items.length === 0) return;
-    this.track(
+    this.inFlight.track(
       (async () => {
-        await this.opts.db.query(
-          `INSERT INTO provider_calls (provider, op, job_id, payload, created_at)
-           SELECT p, $1, j, d::jsonb, $5 FROM unnest($2::text[], $3::bigint[], $4::text[]) WITH ORDINALITY AS t(p, j, d, n) ORDER BY n`,
-          [op, items.map((i) => i.job.specification.product.provider), items.map((i) => Number(i.job.id)),
-           items.map((i) => (i.payload ? JSON.stringify(i.payload) : null)), Date.now()],
-        );
+        await this.calls.add(op, items.map((i) => ({ provider: i.job.specification.product.provider, jobId: Number(i.job.id), payload: i.payload })));
         for (const provider of new Set(items.map((i) => i.job.specification.product.provider))) {
           this.kick(provider);
           // The leader may be another process sharing the database.
-          if (this.opts.db.kind === 'postgres') await this.opts.db.notify(CALLS_CHANNEL, JSON.stringify({ from: this.claimant, provider }));
+          if (this.opts.db.kind === 'postgres') await this.opts.db.notify(CALLS_CHANNEL, JSON.stringify({ from: this.calls.claimant, provider }));
         }
       })(),
     );
@@ -294,19 +133,15 @@ export class HttpProviderGateway implements ProviderGateway {
   async start(): Promise<void> {
     this.started = true;
     this.stopped = false;
-    // PGlite has one process: a claim not made by this gateway was made by a process that is gone.
-    if (this.opts.db.kind === 'pglite') {
-      await this.opts.db.query(`UPDATE provider_calls SET claimed_by = NULL, claimed_session = NULL, claimed_until = NULL WHERE claimed_by IS NOT NULL`);
-    }
+    await this.calls.releaseAllOnPglite();
     // A job committed a moment ago may have its create on the way into the queue (in this process, or in another
     // replica): only jobs older than RECOVER_AFTER_MS count as missing one, and a second look after that long
-    // catches the younger ones. (Recovering at once queued a second create for a job being created through this
-    // process while it took over: the leader test saw the provider receive it twice.)
-    await Promise.all([...this.inFlight]);
+    // catches the younger ones, so a job being created while this process takes over is not sent twice.
+    await this.inFlight.current();
     // A database error here (a takeover often follows a dropped connection) must not leave delivery half started:
     // the second look below and the polls carry on.
     await this.recover(RECOVER_AFTER_MS).catch((error) => this.opts.log.error({ err: error }, 'provider gateway: recovering missing creates failed'));
-    this.recoverTimer = setTimeout(() => this.track(this.recover(RECOVER_AFTER_MS)), RECOVER_AFTER_MS + 500);
+    this.recoverTimer = setTimeout(() => this.inFlight.track(this.recover(RECOVER_AFTER_MS)), RECOVER_AFTER_MS + 500);
     this.recoverTimer.unref?.();
     await this.poll().catch((error) => this.opts.log.error({ err: error }, 'provider gateway: reading the queue failed; will poll again'));
   }
@@ -317,12 +152,11 @@ export class HttpProviderGateway implements ProviderGateway {
     this.pollTimer = null;
     if (this.stopped) return;
     try {
-      const providers = await this.opts.db.query<{ provider: string }>(`SELECT DISTINCT provider FROM provider_calls`);
       // A provider waiting out its backoff keeps waiting: the poll finds forgotten work, it does not retry sooner.
-      for (const { provider } of providers) this.kick(provider, 'soft');
+      for (const provider of await this.calls.providersWithCalls()) this.kick(provider, 'soft');
     } finally {
       if (!this.stopped) {
-        this.pollTimer = setTimeout(() => this.track(this.poll()), POLL_MS);
+        this.pollTimer = setTimeout(() => this.inFlight.track(this.poll()), POLL_MS);
         this.pollTimer.unref?.();
       }
     }
@@ -335,18 +169,9 @@ export class HttpProviderGateway implements ProviderGateway {
    */
   async recover(minAgeMs: number): Promise<void> {
     if (this.stopped) return;
-    const now = Date.now();
-    const rows = await this.opts.db.query<{ provider: string }>(
-      `INSERT INTO provider_calls (provider, op, job_id, created_at)
-       SELECT j.provider, 'create', j.id, $1 FROM jobs j
-       WHERE j.state IN ('IN_QUEUE', 'RUNNING', 'SUSPENDED') AND j.provider_acked_at IS NULL AND j.created_at <= $2
-         AND NOT EXISTS (SELECT 1 FROM provider_calls c WHERE c.job_id = j.id AND c.op = 'create')
-       ORDER BY j.id
-       RETURNING provider`,
-      [now, now - minAgeMs],
-    );
-    if (rows.length > 0) this.opts.log.warn({ jobs: rows.length }, 'provider gateway: queued creates that were missing');
-    for (const provider of new Set(rows.map((r) => r.provider))) this.kick(provider, 'soft');
+    const providers = await this.calls.addMissingCreates(minAgeMs);
+    if (providers.length > 0) this.opts.log.warn({ jobs: providers.length }, 'provider gateway: queued creates that were missing');
+    for (const provider of new Set(providers)) this.kick(provider, 'soft');
   }
 
   /** Stops delivery (this process is no longer the leader, or it is closing); start() resumes it. */
@@ -357,17 +182,14 @@ export class HttpProviderGateway implements ProviderGateway {
     this.pollTimer = null;
     if (this.recoverTimer) clearTimeout(this.recoverTimer);
     this.recoverTimer = null;
-    for (const queue of this.queues.values()) {
-      if (queue.timer) clearTimeout(queue.timer);
-      queue.timer = null;
-    }
-    await Promise.all([...this.inFlight, ...[...this.queues.values()].map((q) => q.running)]);
+    for (const queue of this.queues.values()) queue.backoff.cancel();
+    await Promise.all([this.inFlight.current(), ...[...this.queues.values()].map((q) => q.running)]);
   }
 
   /**
    * A NOTIFY on CALLS_CHANNEL: another process queued calls for a provider (this process's own were kicked already).
    * It does not cut a backoff short: NOTIFY channels are per database, so in a test run that gives each app a schema
-   * of the same database, other apps' calls arrive here too (the PostgreSQL leg saw extra retries from them).
+   * of the same database, other apps' calls arrive here too.
    */
   notified(payload: string): void {
     let message: { from?: unknown; provider?: unknown };
@@ -376,7 +198,7 @@ export class HttpProviderGateway implements ProviderGateway {
     } catch {
       return;
     }
-    if (message.from === this.claimant || typeof message.provider !== 'string') return;
+    if (message.from === this.calls.claimant || typeof message.provider !== 'string') return;
     this.kick(message.provider, 'soft');
   }
 
@@ -388,7 +210,7 @@ export class HttpProviderGateway implements ProviderGateway {
     if (!this.started || this.stopped) return;
     let queue = this.queues.get(provider);
     if (!queue) {
-      queue = { running: null, again: false, timer: null, failures: 0 };
+      queue = { running: null, again: false, backoff: new Backoff(this.opts.retryMs, this.opts.retryMaxMs) };
       this.queues.set(provider, queue);
     }
     if (queue.running) {
@@ -396,15 +218,13 @@ export class HttpProviderGateway implements ProviderGateway {
       if (queue.again !== 'now') queue.again = urgency;
       return;
     }
-    if (urgency === 'soft' && queue.timer) return;
-    if (queue.timer) clearTimeout(queue.timer);
-    queue.timer = null;
+    if (urgency === 'soft' && queue.backoff.waiting) return;
+    queue.backoff.cancel();
     const q = queue;
     q.running = this.drain(provider, q)
       .catch((error) => {
         // An unexpected failure (say, of the database) must not leave the queue idle until the next user action.
         this.opts.log.error({ err: error, provider }, 'provider gateway: delivery failed; will retry');
-        q.failures += 1;
         this.retryLater(provider, q);
       })
       .finally(() => {
@@ -418,149 +238,81 @@ export class HttpProviderGateway implements ProviderGateway {
   /** Resolves when every queued call has been delivered or is waiting for a retry (tests, benchmarks). */
   async settled(): Promise<void> {
     while (this.inFlight.size > 0 || [...this.queues.values()].some((q) => q.running)) {
-      await Promise.all([...this.inFlight, ...[...this.queues.values()].map((q) => q.running)]);
+      await Promise.all([this.inFlight.current(), ...[...this.queues.values()].map((q) => q.running)]);
     }
-  }
-
-  /**
-   * Claims the head of a provider's queue (up to 1000 calls, in order) for this process, unless another process
-   * holds a live claim on any of them: then nothing is claimed, and the queue is looked at again at the next poll.
-   * FOR UPDATE makes two claimants take turns, so two live processes never both claim a call. A claim is live
-   * until its lease ends, and no longer than its claimant's leader session: a process that died (its session is
-   * gone) leaves nothing to wait for, and the new leader sends its calls again at once (at-least-once: a call the
-   * dead process had already sent goes out twice; see server/provider/README.md).
-   */
-  private async claim(provider: string): Promise<CallRow[]> {
-    const now = Date.now();
-    const rows = await this.opts.db.query<CallRow>(
-      `WITH head AS (
-         SELECT id, claimed_by, claimed_session, claimed_until FROM provider_calls WHERE provider = $1 ORDER BY id LIMIT 1000 FOR UPDATE
-       )
-       UPDATE provider_calls c SET claimed_by = $2, claimed_session = $5, claimed_until = $4
-       FROM head
-       WHERE c.id = head.id
-         AND NOT EXISTS (
-           SELECT 1 FROM head h WHERE h.claimed_by IS DISTINCT FROM $2 AND h.claimed_until > $3
-             AND (h.claimed_session IS NULL OR EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = h.claimed_session))
-         )
-       RETURNING c.*`,
-      [provider, this.claimant, now, now + this.leaseMs, this.opts.session?.() ?? null],
-    );
-    return rows.sort((a, b) => a.id - b.id);
-  }
-
-  /** Renews this process's claim on `calls` just before sending them; false if any is no longer ours. */
-  private async renew(calls: CallRow[]): Promise<boolean> {
-    const rows = await this.opts.db.query(
-      `UPDATE provider_calls SET claimed_until = $3 WHERE id = ANY($1::bigint[]) AND claimed_by = $2 RETURNING id`,
-      [calls.map((c) => c.id), this.claimant, Date.now() + this.leaseMs],
-    );
-    return rows.length === calls.length;
-  }
-
-  /** Lets go of this process's claims on a provider's calls, so a new leader need not wait for them to expire. */
-  private async release(provider: string): Promise<void> {
-    await this.opts.db.query(
-      `UPDATE provider_calls SET claimed_by = NULL, claimed_session = NULL, claimed_until = NULL WHERE provider = $1 AND claimed_by = $2`,
-      [provider, this.claimant],
-    );
   }
 
   private async drain(provider: string, queue: ProviderQueue): Promise<void> {
     try {
       await this.drainClaimed(provider, queue);
     } finally {
-      await this.release(provider);
+      await this.calls.release(provider);
     }
   }
 
   private async drainClaimed(provider: string, queue: ProviderQueue): Promise<void> {
     while (!this.stopped) {
-      const calls = await this.claim(provider);
+      const calls = await this.calls.claim(provider);
       if (calls.length === 0) {
-        queue.failures = 0;
+        queue.backoff.reset();
         return;
       }
       // Calls go out in order, one bulk request per run of the same operation.
       const op = calls[0]!.op;
       const end = calls.findIndex((c) => c.op !== op);
       const run = end === -1 ? calls : calls.slice(0, end);
-      if ((await this.deliver(provider, op, run)) === 'retry') {
-        queue.failures += 1;
+      if ((await this.deliverRun(provider, op, run)) === 'retry') {
         this.retryLater(provider, queue);
         return;
       }
-      queue.failures = 0;
+      queue.backoff.reset();
     }
   }
 
+  /** Counts a failure and kicks the provider again after its backoff (not while stopped: start() resumes). */
   private retryLater(provider: string, queue: ProviderQueue) {
-    if (this.stopped) return;
-    const delay = backoffDelay(queue.failures, this.opts.retryMs, this.opts.retryMaxMs);
-    if (queue.timer) clearTimeout(queue.timer);
-    queue.timer = setTimeout(() => {
-      queue.timer = null;
-      this.kick(provider);
-    }, delay);
-    queue.timer.unref?.();
-    this.opts.log.warn({ provider, attempts: queue.failures, retryInMs: Math.round(delay) }, 'provider call failed; will retry');
+    if (this.stopped) {
+      queue.backoff.fail();
+      return;
+    }
+    const delay = queue.backoff.retryLater(() => this.kick(provider));
+    this.opts.log.warn({ provider, attempts: queue.backoff.failures, retryInMs: Math.round(delay) }, 'provider call failed; will retry');
   }
 
   /** Sends the longest prefix of `run` that fits one request; on a refusal of several, each is tried alone. */
-  private async deliver(provider: string, op: Op, run: CallRow[]): Promise<Outcome> {
+  private async deliverRun(provider: string, op: Op, run: CallRow[]): Promise<Outcome> {
     const rows = await this.opts.db.query<JobRow>(`SELECT * FROM jobs WHERE id = ANY($1::bigint[])`, [run.map((c) => c.job_id)]);
     const byId = new Map(rows.map((r) => [r.id, r]));
-    const parts = run.map((call) => {
-      const job = jobForProvider(byId.get(call.job_id)!);
-      return JSON.stringify(op === 'extend' ? { job, requestedTime: call.payload } : job);
+    const parts = new Map(
+      run.map((call) => {
+        const job = jobForProvider(byId.get(call.job_id)!);
+        return [call.id, JSON.stringify(op === 'extend' ? { job, requestedTime: call.payload } : job)];
+      }),
+    );
+    const count = Math.min(prefixWithin([...parts.values()]), callIdsWithin(run.map((c) => c.id)));
+    return deliver(run.slice(0, count), {
+      send: async (batch) => {
+        // Never send once this process has stopped delivering, nor a call whose claim another process has taken.
+        if (this.stopped || !(await this.calls.renew(batch))) return null;
+        // Each item names its queued call, so the provider can tell a retry from a new call (see CALL_ID_HEADER).
+        return this.opts.transportFor(provider)('POST', `/ucloud/${provider}/${PATH[op]}`, this.opts.token, itemsBody(batch.map((c) => parts.get(c.id)!)), {
+          [CALL_ID_HEADER]: batch.map((c) => c.id).join(','),
+        });
+      },
+      isRefusal: (status) => REFUSAL.has(status),
+      delivered: (batch, result) => this.succeeded(provider, op, batch, result),
+      refused: (call, result) => this.refused(provider, op, call, result),
+      failed: (batch, failure) => this.failed(provider, batch, failure),
     });
-    const count = Math.min(prefixWithin(parts), callIdsWithin(run.map((c) => c.id)));
-    const batch = run.slice(0, count);
-    // Never send once this process has stopped delivering, nor a call whose claim another process has taken.
-    if (this.stopped || !(await this.renew(batch))) return 'retry';
-    let result: HttpResult;
-    try {
-      // Each item names its queued call, so the provider can tell a retry from a new call (see CALL_ID_HEADER).
-      result = await this.opts.transportFor(provider)('POST', `/ucloud/${provider}/${PATH[op]}`, this.opts.token, itemsBody(parts.slice(0, count)), {
-        [CALL_ID_HEADER]: batch.map((c) => c.id).join(','),
-      });
-    } catch (error) {
-      if (!(error instanceof TransportError)) throw error;
-      return this.failed(provider, op, batch, `could not be reached (${error.message})`);
-    }
-    if (isSuccess(result.status)) {
-      await this.succeeded(provider, op, batch, result);
-      return 'delivered';
-    }
-    if (!REFUSAL.has(result.status)) return this.failed(provider, op, batch, `failed (${whyOf(result)})`);
-    if (batch.length > 1) {
-      // Nothing in a bulk request is half-applied, so one bad item refuses them all: find it.
-      for (const call of batch) {
-        if ((await this.deliver(provider, op, [call])) === 'retry') return 'retry';
-      }
-      return 'delivered';
-    }
-    await this.refused(provider, op, batch[0]!, result);
-    return 'delivered';
   }
 
   private async succeeded(provider: string, op: Op, batch: CallRow[], result: HttpResult) {
-    const ids = batch.map((c) => c.job_id);
     const responses = (result.body as { responses?: unknown[] } | null)?.responses;
     const generated = batch.map((_, i) => {
       const id = (responses?.[i] as { id?: unknown } | null | undefined)?.id;
       return typeof id === 'string' ? id : null;
     });
-    await this.opts.db.tx(async (q) => {
-      await q.query(`DELETE FROM provider_calls WHERE id = ANY($1::bigint[])`, [batch.map((c) => c.id)]);
-      if (op === 'create') {
-        await q.query(
-          `UPDATE jobs j SET provider_acked_at = $3, provider_generated_id = COALESCE(t.gen, j.provider_generated_id)
-           FROM unnest($1::bigint[], $2::text[]) AS t(id, gen) WHERE j.id = t.id`,
-          [ids, generated, Date.now()],
-        );
-      }
-    });
+    await this.calls.answered(op, batch, generated);
     // Calls whose job was told of a failure are told it went through.
     const told = batch.filter((c) => c.last_error !== null);
     await this.appendStatus(
@@ -575,19 +327,13 @@ export class HttpProviderGateway implements ProviderGateway {
     );
   }
 
-  private async failed(provider: string, op: Op, batch: CallRow[], what: string): Promise<Outcome> {
+  private async failed(provider: string, batch: CallRow[], failure: Failure): Promise<void> {
     // A call cut short by shutdown is delivered after the restart; it is no failure of the provider's.
-    if (this.stopped) return 'retry';
+    if (this.stopped) return;
+    const what = failure.reached ? `failed (${whyOf(failure.result)})` : `could not be reached (${failure.message})`;
     // Every call waiting for this provider, not only those just tried, gets one line on its first failure: the
     // job shows what is wrong without a line per retry.
-    const fresh = await this.opts.db.query<{ job_id: number; op: Op }>(
-      `UPDATE provider_calls SET last_error = $2 WHERE provider = $1 AND last_error IS NULL RETURNING job_id, op, id`,
-      [provider, what],
-    );
-    await this.opts.db.query(
-      `UPDATE provider_calls SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1::bigint[])`,
-      [batch.map((c) => c.id), what],
-    );
+    const fresh = await this.calls.failed(provider, batch, what);
     await this.appendStatus(
       provider,
       fresh.map((c) => ({
@@ -595,16 +341,10 @@ export class HttpProviderGateway implements ProviderGateway {
         status: `Provider '${provider}' ${what} when asked to ${VERB[c.op]} the job. Jobdeck keeps retrying automatically.`,
       })),
     );
-    return 'retry';
   }
 
   private async refused(provider: string, op: Op, call: CallRow, result: HttpResult) {
-    await this.opts.db.tx(async (q) => {
-      await q.query(`DELETE FROM provider_calls WHERE id = $1`, [call.id]);
-      // The provider has answered for the job, so verify now asks it about the job and it decides its fate;
-      // the core never fails a job by itself.
-      if (op === 'create') await q.query(`UPDATE jobs SET provider_acked_at = $2 WHERE id = $1`, [call.job_id, Date.now()]);
-    });
+    await this.calls.refused(call);
     this.opts.log.warn({ provider, op, jobId: call.job_id, status: result.status }, 'provider refused a call');
     await this.appendStatus(provider, [
       { id: call.job_id, status: `Provider '${provider}' refused to ${VERB[op]} the job (${whyOf(result)}).` },
@@ -616,90 +356,3 @@ export class HttpProviderGateway implements ProviderGateway {
     await this.opts.jobs.controlUpdate(provider, items.map((i) => ({ id: String(i.id), update: statusLine(i.status) })));
   }
 }
-
-// ─── Wiring ────────────────────────────────────────────────────────────────────────────────────────────────
-
-export interface ProviderGatewayPluginOptions {
-  loopback: Loopback;
-}
-
-/**
- * The core's side of contract §5: the gateway, the verify loop and the user's firewall view. Loops start
- * when the app is ready (inject) or listening (http), and stop before it closes.
- */
-export const providerGatewayPlugin = fp(async (app: FastifyInstance, opts: ProviderGatewayPluginOptions) => {
-  const { db, config, jobs, credentials } = app.services;
-  const loopback = loopbackTransport(app, opts.loopback, config.providerTimeoutMs);
-  const transports = new Map<string, Transport>();
-  const transportFor = (provider: string): Transport => {
-    let transport = transports.get(provider);
-    if (!transport) {
-      const url = config.providerUrls[provider];
-      transport = url ? fetchTransport(url, config.providerTimeoutMs) : loopback;
-      transports.set(provider, transport);
-    }
-    return transport;
-  };
-
-  const gateway = new HttpProviderGateway({
-    db,
-    jobs,
-    token: credentials.ucloud,
-    transportFor,
-    retryMs: config.providerRetryMs,
-    retryMaxMs: config.providerRetryMaxMs,
-    timeoutMs: config.providerTimeoutMs,
-    session: () => app.services.leader.session(),
-    log: app.log,
-  });
-  jobs.gateway = gateway;
-  const verify = new VerifyLoop({
-    db,
-    intervalMs: config.verifyIntervalMs,
-    token: credentials.ucloud,
-    transportFor,
-    log: app.log,
-    // Each sweep also catches any job whose create never made it into the queue.
-    beforeSweep: () => gateway.recover(60_000),
-  });
-  app.services.providers = { gateway, verify, transportFor };
-
-  // Delivery and verify run in the leader only (server/db/leader.ts); any process may queue calls.
-  const loops = whileLeader(
-    app.services.leader,
-    {
-      start: async () => {
-        verify.start();
-        await gateway.start();
-      },
-      stop: async () => {
-        await verify.stop();
-        await gateway.stop();
-      },
-    },
-    (error) => app.log.error({ err: error }, 'provider gateway: starting or stopping failed'),
-  );
-  const unlisten = db.kind === 'postgres' ? await db.listen(CALLS_CHANNEL, (payload) => gateway.notified(payload)) : null;
-  app.addHook(opts.loopback === 'http' ? 'onListen' : 'onReady', () => loops.enable());
-  app.addHook('preClose', async () => {
-    await loops.disable();
-    await unlisten?.();
-  });
-
-  // Extension: who may connect to the caller's job, as its provider's firewall has it (server/provider/README.md).
-  app.get('/api/jobs/firewall', { config: { roles: ['USER'] } }, async (request) => {
-    const { id } = parseQuery(FindByStringId, request.query);
-    const job = await jobs.retrieve(principal(request).username, id, false);
-    const provider = job.specification.product.provider;
-    let result: HttpResult;
-    try {
-      result = await transportFor(provider)('GET', `/ucloud/${provider}/jobs/firewall?id=${encodeURIComponent(id)}`, credentials.ucloud);
-    } catch (error) {
-      throw new HttpError(502, `Provider '${provider}' could not be reached (${(error as Error).message}); try again shortly`);
-    }
-    // A provider that does not know the job has no rule for it: everything is denied.
-    if (result.status === 404) return { jobId: id, allowsFrom: [], resolves: [] };
-    if (!isSuccess(result.status)) throw new HttpError(502, `Provider '${provider}' could not show its firewall (${whyOf(result)})`);
-    return result.body;
-  });
-});

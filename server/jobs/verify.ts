@@ -1,7 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../db/index';
 import { toJob, type JobRow } from './model';
-import { TransportError, isSuccess, itemsBody, prefixWithin, whyOf, type Transport } from './provider-gateway';
+import { TransportError, isSuccess, whyOf, type Transport } from '../provider/kit/transport';
+import { itemsBody, prefixWithin } from '../provider/kit/bulk';
 
 /*
  * Verify loop (contract §5): every interval, each provider gets its active jobs as full Job objects, read

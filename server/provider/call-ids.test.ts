@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, onTestFinished, test } from 'vitest';
 import { buildTestApp, type TestApp } from '../test/helpers';
 import type { Job } from '../../contract/jobs';
-import { callIdsWithin } from '../jobs/provider-gateway';
+import { callIdsWithin } from './kit/call-ids';
 import { FAST, POLL, StubProvider, createJob, getJob, statuses, waitForState, waitForStatus, webApp } from './testing';
 
 // At-least-once delivery of core → provider calls, applied once: every delivery names its queued calls

@@ -2,7 +2,7 @@ import { afterEach, expect, test } from 'vitest';
 import { buildTestApp, type TestApp } from '../test/helpers';
 import type { Task, TaskUpdate } from '../../contract/tasks';
 import { SocketClient } from '../live/test-client';
-import { TransportError } from '../jobs/provider-gateway';
+import { TransportError } from './kit/transport';
 import { FAST, POLL, createJob, waitForState, webApp } from './testing';
 import { ImagePuller, layersOf } from './image-pull';
 

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
-import { TransportError, isSuccess, whyOf, type Transport } from '../jobs/provider-gateway';
+import { TransportError, isSuccess, whyOf, type Transport } from './kit/transport';
 
 /*
  * While a job waits in the queue, the provider "pulls its image" and reports it as a task owned by the job's

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
-import { loopbackTransport, type Loopback } from '../jobs/provider-gateway';
+import { loopbackTransport, type Loopback } from './kit/transport';
 import { ExampleProvider } from './example-provider';
 import { whileLeader } from '../db/leader';
 import { exampleProviderRoutes } from './routes';
@@ -10,9 +10,9 @@ import { PROVIDER_ID } from './example-provider';
 export { ExampleProvider, PROVIDER_ID } from './example-provider';
 
 /**
- * Mounts the built-in provider `example` in this process: its routes under /ucloud/example, and its
- * simulator, which reaches the core over `loopback` with the provider's own token. It starts once the app is
- * ready (inject) or listening (http), and stops before the app closes.
+ * Mounts the built-in provider `example` in this process: its routes under /ucloud/example, and its loop
+ * (execution backend and outbox), which reaches the core over `loopback` with the provider's own token. It starts
+ * once the app is ready (inject) or listening (http), and stops before the app closes.
  */
 export const exampleProviderPlugin = fp(async (app: FastifyInstance, opts: { loopback: Loopback }) => {
   const { db, config, credentials } = app.services;
@@ -39,7 +39,7 @@ export const exampleProviderPlugin = fp(async (app: FastifyInstance, opts: { loo
   // Its jobs' output is in files on this machine, which the core's jobs.follow and download read (server/jobs/output.ts).
   if (config.exampleBackend === 'local') app.services.outputs.set(PROVIDER_ID, (jobId) => outputFilesOf(config.dataDir, jobId));
   await app.register(exampleProviderRoutes, { provider });
-  // The simulator and the outbox run in the leader only; every process serves the routes (server/db/leader.ts).
+  // The loop and the outbox run in the leader only; every process serves the routes (server/db/leader.ts).
   const loops = whileLeader(app.services.leader, { start: () => provider.start(), stop: () => provider.stop() }, (error) =>
     app.log.error({ err: error }, 'example provider: starting or stopping failed'),
   );

@@ -1,8 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import {
-  CALL_ID_HEADER,
-  MAX_CALL_ID_LENGTH,
   ProviderJobsCreateRequest,
   ProviderJobsExtendRequest,
   ProviderJobsTerminateRequest,
@@ -14,6 +12,7 @@ import { isDnsName } from '../../contract/validators';
 import { parse, parseQuery } from '../http/parse';
 import { badRequest, notFound } from '../http/errors';
 import { PROVIDER_ID, type ExampleProvider } from './example-provider';
+import { parseCallIds } from './kit/call-ids';
 
 const SERVICE = ['SERVICE'] as const;
 const SERVICE_OR_ADMIN = ['SERVICE', 'ADMIN'] as const;
@@ -40,28 +39,6 @@ function checkJobs(jobs: Job[], at: (i: number) => string) {
   });
 }
 
-const CALL_ID = /^[A-Za-z0-9._:-]+$/;
-
-/**
- * The ids of the queued calls a request delivers (header `Jobdeck-Call-Id`, one per item, comma-separated; see
- * CALL_ID_HEADER), or undefined without the header: such a call is applied as it always was.
- */
-function callIds(headers: Record<string, string | string[] | undefined>, count: number): string[] | undefined {
-  const raw = headers[CALL_ID_HEADER];
-  if (raw === undefined) return undefined;
-  const name = 'Jobdeck-Call-Id';
-  // A header sent twice arrives as a list (or joined with commas): either way one list of ids.
-  const ids = (Array.isArray(raw) ? raw.join(',') : raw).split(',').map((id) => id.trim());
-  ids.forEach((id, i) => {
-    if (id === '') throw badRequest(`${name}: id ${i + 1} is empty; send one id per item, separated by commas`);
-    if (id.length > MAX_CALL_ID_LENGTH) throw badRequest(`${name}: id ${i + 1} is longer than ${MAX_CALL_ID_LENGTH} characters`);
-    if (!CALL_ID.test(id)) throw badRequest(`${name}: id ${i + 1} may only hold A-Z, a-z, 0-9, '.', '_', ':' and '-'`);
-  });
-  if (ids.length !== count) throw badRequest(`${name}: ${ids.length} ids for ${count} items; send one id per item, in item order`);
-  if (new Set(ids).size !== ids.length) throw badRequest(`${name}: an id appears twice; each item is a call of its own`);
-  return ids;
-}
-
 /** The provider API of the built-in provider (contract §5), and its operator calls. Only the core (SERVICE) may run jobs. */
 export async function exampleProviderRoutes(app: FastifyInstance, opts: { provider: ExampleProvider }) {
   const { provider } = opts;
@@ -70,13 +47,13 @@ export async function exampleProviderRoutes(app: FastifyInstance, opts: { provid
   app.post(`${base}/jobs`, { config: { roles: SERVICE } }, async (request) => {
     const { items } = parse(ProviderJobsCreateRequest, request.body);
     checkJobs(items, (i) => `items[${i}]`);
-    return { responses: await provider.create(items, callIds(request.headers, items.length)) };
+    return { responses: await provider.create(items, parseCallIds(request.headers, items.length)) };
   });
 
   app.post(`${base}/jobs/terminate`, { config: { roles: SERVICE } }, async (request) => {
     const { items } = parse(ProviderJobsTerminateRequest, request.body);
     checkJobs(items, (i) => `items[${i}]`);
-    await provider.terminate(items, callIds(request.headers, items.length));
+    await provider.terminate(items, parseCallIds(request.headers, items.length));
     return { responses: items.map(() => ({})) };
   });
 
@@ -86,7 +63,7 @@ export async function exampleProviderRoutes(app: FastifyInstance, opts: { provid
     items.forEach((item, i) => {
       if (durationToMillis(item.requestedTime) <= 0) throw badRequest(`items[${i}].requestedTime: must be longer than zero`);
     });
-    await provider.extend(items, callIds(request.headers, items.length));
+    await provider.extend(items, parseCallIds(request.headers, items.length));
     return { responses: items.map(() => ({})) };
   });
 

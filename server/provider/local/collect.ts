@@ -3,7 +3,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { TransportError, isSuccess, whyOf, type Transport } from '../../jobs/provider-gateway';
+import { TransportError, isSuccess, whyOf, type Transport } from '../kit/transport';
 import type { Account } from './storage';
 
 /*

@@ -2,11 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Queryable } from '../../db/index';
 import type { Catalog } from '../../catalog/catalog';
-import type { JobSpecification, JobState, JobUpdate } from '../../../contract/jobs';
+import type { JobSpecification, JobState } from '../../../contract/jobs';
 import type { LocalBackend} from './backend';
 import { LaunchError, type Outcome } from './backend';
 import { text } from '../messages';
 import type { OutputCollector } from './collect';
+import type { Outgoing } from '../kit/outbox';
 
 /*
  * The provider's side of real execution: when a queued job is due it is launched (outside any transaction: starting a
@@ -36,10 +37,6 @@ export interface RunnerRow {
   stop_reason: string | null;
 }
 
-export interface Outgoing {
-  jobId: string;
-  update: JobUpdate;
-}
 
 /** What the runner needs of the provider: its locked transactions and its outbox. */
 export interface RunnerHost {
