@@ -11,6 +11,7 @@ import type { LiveHub } from './live/hub';
 import type { HttpProviderGateway, Transport } from './jobs/provider-gateway';
 import type { VerifyLoop } from './jobs/verify';
 import type { ExampleProvider } from './provider/example-provider';
+import type { InterfaceService } from './interfaces/service';
 
 /** What every route plugin may use; built once in app.ts. */
 export interface Services {
@@ -31,6 +32,8 @@ export interface Services {
   providers?: { gateway: HttpProviderGateway; verify: VerifyLoop; transportFor: (provider: string) => Transport };
   /** The built-in provider, when enabled (server/provider/). */
   example?: ExampleProvider;
+  /** Job interfaces: grants, sessions and the proxy's view of jobs (server/interfaces/); set when the app is built. */
+  interfaces?: InterfaceService;
 }
 
 declare module 'fastify' {

@@ -373,6 +373,21 @@ export class ExampleProvider {
   }
 
   /**
+   * Where a running job serves its web interface (the catalog's `run.webPort`, at the job's address), for the core's
+   * proxy (server/interfaces/); a reason instead when there is none: not known, not running, no web port, simulated.
+   */
+  async interfaceTarget(jobId: string): Promise<{ jobId: string; host: string; port: number } | { missing: 'unknown' | 'not-running' | 'no-interface'; why: string }> {
+    const [row] = await this.db.query<ExampleJobRow>(`SELECT * FROM example_jobs WHERE job_id = $1`, [jobId]);
+    if (!row) return { missing: 'unknown', why: `provider '${PROVIDER_ID}' does not know job '${jobId}'` };
+    if (row.state !== 'RUNNING') return { missing: 'not-running', why: `job '${jobId}' is not running (${row.state})` };
+    const app = row.spec?.application;
+    const webPort = app ? this.opts.catalog?.findRun(app.name, app.version)?.webPort : undefined;
+    if (webPort === undefined) return { missing: 'no-interface', why: `job '${jobId}' has no web interface` };
+    if (this.simulated || !row.address) return { missing: 'no-interface', why: `job '${jobId}' is simulated: nothing listens on its web port` };
+    return { jobId, host: row.address, port: webPort };
+  }
+
+  /**
    * Drops a job from the provider's state (contract §8), so verify can be seen at work. A job whose process runs loses
    * it too: a provider that has forgotten a job cannot leave its process behind.
    */
