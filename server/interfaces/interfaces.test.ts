@@ -263,3 +263,60 @@ describe('job interfaces: grants, cookies and the proxy (simulated jobs, a recor
     expect(onJobHost.body).not.toContain('"items"');
   });
 });
+
+describe('job interfaces of real jobs (acme-web-app running as a process)', () => {
+  let t: TestApp;
+  let port: number;
+  const logLines: string[] = [];
+
+  beforeAll(async () => {
+    // Request logging on (info), into memory, to see what a log would hold.
+    const stream = { write: (line: string) => void logLines.push(line) };
+    t = await buildTestApp({ ...REAL }, { logger: { level: 'info', stream } });
+    port = await listen(t);
+  });
+  afterAll(() => t.close());
+
+  it("shows the real app's page and passes its WebSocket through, both ways, with the owner's cookie only", async () => {
+    const id = await createJob(t, webApp());
+    await waitForState(t, id, 'RUNNING');
+    const url = await grantUrl(t, id);
+    const exchange = await get(url);
+    expect(exchange.status).toBe(303);
+    const cookie = cookieOf(exchange);
+    const origin = new URL(url).origin;
+    // The app may take a moment to listen after its job is RUNNING.
+    await expect.poll(async () => (await get(`${origin}/health`, { cookie })).body, { timeout: 15_000, interval: 100 }).toBe('ok\n');
+    const page = await get(`${origin}/`, { cookie });
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('<h1>Acme web app</h1>');
+
+    const ws = new WebSocket(`ws://job-${id}.localhost:${port}/ws`, { lookup, headers: { cookie } });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+    });
+    const echoes: string[] = [];
+    ws.on('message', (data) => echoes.push(String(data)));
+    ws.send('hello through Jobdeck');
+    ws.send(JSON.stringify({ n: 2 }));
+    await expect.poll(() => echoes, { timeout: 10_000, interval: 20 }).toEqual(['hello through Jobdeck', '{"n":2}']);
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+
+    // The job ends: the socket goes with it, and the interface says so.
+    await terminate(t, id);
+    await waitForState(t, id, 'SUCCESS');
+    expect(await closed).toBeGreaterThan(0);
+    const ended = await get(`${origin}/`, { cookie });
+    expect(ended.status).toBe(410);
+    expect(ended.body).toContain('This job has ended');
+
+    // The grant was in a query string; no log line holds it (nor the cookie), though the request was logged.
+    const grant = new URL(url).searchParams.get('g')!;
+    const log = logLines.join('');
+    expect(log).toContain('"path":"/_jobdeck/grant"');
+    expect(log).not.toContain(grant);
+    expect(log).not.toContain(cookie.split('=')[1]);
+  });
+});

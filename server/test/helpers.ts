@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { openDb, dropSchema, cloneDb, type Db } from '../db/index';
-import { buildApp } from '../app';
+import { buildApp, type BuildOptions } from '../app';
 import type { Config } from '../config';
 import type { Credentials } from '../auth/bootstrap';
 
@@ -48,7 +48,7 @@ export async function openTestDb(): Promise<{ db: Db; cleanup: () => Promise<voi
   return { db, cleanup: () => db.close() };
 }
 
-export async function buildTestApp(config: Partial<Config> = {}): Promise<TestApp> {
+export async function buildTestApp(config: Partial<Config> = {}, options: Pick<BuildOptions, 'logger'> = {}): Promise<TestApp> {
   const { db, cleanup } = await openTestDb();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobdeck-test-'));
   // The example provider accepts jobs but leaves them IN_QUEUE (tests drive states with control/update), and
@@ -57,6 +57,7 @@ export async function buildTestApp(config: Partial<Config> = {}): Promise<TestAp
   // a 503 there would say nothing about the code under test (server/tasks/load-shed.test.ts turns it on).
   const app = await buildApp({
     db,
+    ...options,
     // The simulator unless a test asks for real processes (exampleBackend: 'local'): most tests are about the core.
     config: { dataDir, publicDir: null, exampleBackend: 'simulator', exampleImagePull: false, exampleQueueDelayMs: 3_600_000, shedLagMs: 0, ...config },
   });
