@@ -1,4 +1,5 @@
 import http from 'node:http';
+import type { lookup as dnsLookup } from 'node:dns';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -20,7 +21,7 @@ interface Answer {
 
 /** Resolves every name to the server's loopback address, as browsers do for `*.localhost`. */
 const lookup = ((_host: string, options: { all?: boolean }, cb: (...args: unknown[]) => void) =>
-  options.all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4)) as unknown as typeof import('node:dns').lookup;
+  options.all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4)) as unknown as typeof dnsLookup;
 
 function get(url: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Answer> {
   return new Promise((resolve, reject) => {
@@ -166,8 +167,8 @@ describe('job interfaces: grants, cookies and the proxy (simulated jobs, a recor
     expect(theirs.statusCode).toBe(404);
     expect(theirs.json()).toEqual({ ...missing.json(), why: missing.json().why.replace('999999', id) });
     expect(theirs.json().why).toMatch(/^items\[0\]\.id: no job/);
-    const [{ count }] = await t.db.query<{ count: string }>(`SELECT count(*) AS count FROM interface_grants WHERE job_id = $1`, [Number(id)]);
-    expect(Number(count)).toBe(0);
+    const grants = await t.db.query<{ count: string }>(`SELECT count(*) AS count FROM interface_grants WHERE job_id = $1`, [Number(id)]);
+    expect(Number(grants[0]!.count)).toBe(0);
     // Their own cookie for their own job means nothing on this job's host.
     const mine = await createJob(t, webApp(), intruder);
     await waitForState(t, mine, 'RUNNING', intruder);
