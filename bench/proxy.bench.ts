@@ -7,7 +7,7 @@
  * dashboard does (jobs.openInteractiveSession, then the grant URL for the cookie).
  *
  * The load comes from autocannon in a second process (its API, in a child `node` process per run), `--connections`
- * keep-alive connections for `--seconds` s after a 1 s warm-up, GET /health (a fixed 3-byte answer, so what is
+ * keep-alive connections for `--seconds` s after `--warmup` s (3) of uncounted load, GET /health (a fixed 3-byte answer, so what is
  * measured is the HTTP path and not the app's work):
  * - direct: http://<job address>:8080/health, straight to the job;
  * - proxy: http://127.0.0.1:<port>/health with `Host: job-<id>.localhost:<port>` and the interface cookie, as a
@@ -16,7 +16,7 @@
  * alike. Per side: median of the runs' requests/s and of their p99 latency; ratio = proxy / direct requests/s.
  * Every answer must be a 200 (non2xx and errors are reported).
  *
- * Options: --rounds 3 --seconds 5 --connections 10. Prints one JSON document as its last stdout line.
+ * Options: --rounds 3 --seconds 5 --connections 10 --warmup 3. Prints one JSON document as its last stdout line.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -35,6 +35,8 @@ const run = promisify(execFile);
 const ROUNDS = Number(option('rounds', '3'));
 const SECONDS = Number(option('seconds', '5'));
 const CONNECTIONS = Number(option('connections', '10'));
+/** Seconds of uncounted load before each run: the first proxied requests after start-up cost several times more (JIT). */
+const WARMUP = Number(option('warmup', '3'));
 const log = (message: string) => process.stderr.write(`[proxy] ${message}\n`);
 
 interface Cannon {
@@ -153,7 +155,7 @@ async function main() {
       for (const side of ['direct', 'proxy'] as const) {
         const url = side === 'direct' ? `${target}/health` : `http://127.0.0.1:${port}/health`;
         const headers = side === 'direct' ? {} : proxyHeaders;
-        await cannon(url, headers, 1); // warm-up
+        await cannon(url, headers, WARMUP);
         const cpu = process.cpuUsage();
         const result = await cannon(url, headers, SECONDS);
         const used = process.cpuUsage(cpu);
