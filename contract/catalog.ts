@@ -55,11 +55,21 @@ const summaryFields = {
 export const ApplicationSummary = StrictObject(summaryFields);
 export type ApplicationSummary = Static<typeof ApplicationSummary>;
 
+/**
+ * UCloud's `invocation.applicationType`: `WEB` for an application with a web interface (a job of it can be opened
+ * with `jobs.openInteractiveSession`), `BATCH` for the rest. UCloud also has `VNC`, which Jobdeck does not serve.
+ */
+export const APPLICATION_TYPES = ['BATCH', 'VNC', 'WEB'] as const;
+export const ApplicationType = Type.Enum(APPLICATION_TYPES);
+export type ApplicationType = Static<typeof ApplicationType>;
+
 export const Application = StrictObject({
   ...summaryFields,
   parameters: Type.Array(ApplicationParameter),
   allowPeers: Type.Boolean(),
   defaultTimeAllocation: Maybe(SimpleDuration),
+  /** Extension on the flat Application: UCloud's `invocation.applicationType`. Absent or null means `BATCH`. */
+  applicationType: Maybe(ApplicationType),
 });
 export type Application = Static<typeof Application>;
 

@@ -175,6 +175,55 @@ export type JobsExtendRequestItem = Static<typeof JobsExtendRequestItem>;
 export const JobsExtendRequest = BulkRequest(JobsExtendRequestItem);
 export type JobsExtendRequest = Static<typeof JobsExtendRequest>;
 
+/*
+ * UCloud's `jobs.openInteractiveSession` (`POST /api/jobs/interactiveSession`), for sessions of type `WEB`: the
+ * answer's `redirectClientTo` opens the job's web interface on an origin of its own. In Jobdeck the core serves it
+ * (server/interfaces/), so `providerDomain` is the interface's origin and the URL carries a grant: single use, valid
+ * for a minute, for this job only. Extension: `expiresAt`, when that grant runs out.
+ */
+export const INTERACTIVE_SESSION_TYPES = ['WEB', 'VNC', 'SHELL'] as const;
+export const InteractiveSessionType = Type.Enum(INTERACTIVE_SESSION_TYPES);
+export type InteractiveSessionType = Static<typeof InteractiveSessionType>;
+
+export const JobsOpenInteractiveSessionRequestItem = StrictObject({
+  id: Type.String({ minLength: 1 }),
+  rank: Type.Integer({ minimum: 0 }),
+  sessionType: InteractiveSessionType,
+});
+export type JobsOpenInteractiveSessionRequestItem = Static<typeof JobsOpenInteractiveSessionRequestItem>;
+export const JobsOpenInteractiveSessionRequest = BulkRequest(JobsOpenInteractiveSessionRequestItem);
+export type JobsOpenInteractiveSessionRequest = Static<typeof JobsOpenInteractiveSessionRequest>;
+
+export const OpenWebSession = StrictObject({
+  type: Type.Literal('web'),
+  jobId: Type.String({ minLength: 1 }),
+  rank: Type.Integer({ minimum: 0 }),
+  redirectClientTo: Type.String({ minLength: 1 }),
+  /** Extension: when the grant in `redirectClientTo` stops working (epoch ms). */
+  expiresAt: Timestamp,
+});
+export type OpenWebSession = Static<typeof OpenWebSession>;
+
+export const OpenSessionWithProvider = StrictObject({
+  providerDomain: Type.String({ minLength: 1 }),
+  providerId: Type.String({ minLength: 1 }),
+  session: OpenWebSession,
+});
+export type OpenSessionWithProvider = Static<typeof OpenSessionWithProvider>;
+export const JobsOpenInteractiveSessionResponse = BulkResponse(OpenSessionWithProvider);
+export type JobsOpenInteractiveSessionResponse = Static<typeof JobsOpenInteractiveSessionResponse>;
+
+/**
+ * Extension (server/provider/README.md): where a provider's job serves its web interface, for the core's proxy only
+ * (`GET /ucloud/<provider>/jobs/interface?id=`, SERVICE). Never sent to a browser.
+ */
+export const ProviderInterfaceTarget = StrictObject({
+  jobId: Type.String({ minLength: 1 }),
+  host: Type.String({ minLength: 1 }),
+  port: Type.Integer({ minimum: 1, maximum: 65535 }),
+});
+export type ProviderInterfaceTarget = Static<typeof ProviderInterfaceTarget>;
+
 // Control API, provider → core (contract §4).
 
 export const ControlUpdateItem = StrictObject({

@@ -48,6 +48,11 @@ export interface Config {
   shedLagMs: number;
   shedTaskQueue: number;
   shedRetryAfterS: number;
+  /**
+   * The wildcard domain of job interfaces (server/interfaces/): job 4150's is `job-4150.<domain>`. A bare domain
+   * (`localhost`, the default) is on this server's own port; `https://jobs.example.org` on the scheme's.
+   */
+  interfaceDomain: string;
 }
 
 function providerUrlsFromEnv(raw: string | undefined): Record<string, string> {
@@ -112,5 +117,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     shedLagMs: intFromEnv(env, 'JOBDECK_SHED_LAG_MS', 1_000),
     shedTaskQueue: intFromEnv(env, 'JOBDECK_SHED_TASK_QUEUE', 2_000),
     shedRetryAfterS: Math.max(1, intFromEnv(env, 'JOBDECK_SHED_RETRY_AFTER_S', 1)),
+    interfaceDomain: env.JOBDECK_INTERFACE_DOMAIN || 'localhost',
   };
 }

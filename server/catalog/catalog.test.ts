@@ -52,6 +52,16 @@ describe('catalog API', () => {
     expect(simulation).not.toHaveProperty('run');
   });
 
+  it("says which applications have a web interface (UCloud's applicationType), without their run block", async () => {
+    const types: Record<string, unknown> = {};
+    for (const name of ['acme-batch', 'acme-database', 'acme-web-app']) {
+      const app = (await t.call('GET', `/api/hpc/apps/retrieve?name=${name}&version=1.0.0`, t.tokens.user)).json();
+      expect(app).not.toHaveProperty('run');
+      types[name] = app.applicationType;
+    }
+    expect(types).toEqual({ 'acme-batch': 'BATCH', 'acme-database': 'BATCH', 'acme-web-app': 'WEB' });
+  });
+
   it.each([
     ['an unknown application', '/api/hpc/apps/retrieve?name=nope&version=1', 404, /^name: no application 'nope'/],
     ['a missing version', '/api/hpc/apps/retrieve?name=acme-batch', 400, /^version: is required/],
@@ -88,5 +98,10 @@ describe('the catalog file', () => {
   it('refuses a catalog with a bad parameter type, naming the field', () => {
     const file = write(`applications:\n  - name: tool\n    version: "2"\n    title: Tool\n    parameters:\n      - name: n\n        type: colour\n        title: N\nproducts: []\n`);
     expect(() => loadCatalog(file)).toThrow(/applications\[0\]\.parameters\[0\]\.type/);
+  });
+
+  it('refuses an application declared WEB without a web port', () => {
+    const file = write(`applications:\n  - name: tool\n    version: "2"\n    title: Tool\n    applicationType: WEB\nproducts: []\n`);
+    expect(() => loadCatalog(file)).toThrow(/applications\[0\]\.applicationType: WEB needs run\.webPort/);
   });
 });

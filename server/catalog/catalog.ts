@@ -81,6 +81,15 @@ export function loadCatalog(file: string = defaultCatalogPath()): Catalog {
     if (problems.length > 0) throw new Error(`Catalog ${file} is invalid: ${problems.join('; ')}`);
     runs.set(`${app.name}@${app.version}`, run);
   }
+  // What the wire says about an application's interface comes from its run block: a web port makes it WEB.
+  applications.forEach((app, i) => {
+    const webPort = runs.get(`${app.name}@${app.version}`)?.webPort;
+    if (app.applicationType === 'WEB' && webPort === undefined) {
+      throw new Error(`Catalog ${file} is invalid: applications[${i}].applicationType: WEB needs run.webPort, the port of its web interface`);
+    }
+    if (app.applicationType === 'VNC') throw new Error(`Catalog ${file} is invalid: applications[${i}].applicationType: VNC is not supported; use WEB or BATCH`);
+    app.applicationType = webPort !== undefined ? 'WEB' : 'BATCH';
+  });
   return {
     findRun: (name, version) => runs.get(`${name}@${version}`),
     applications,

@@ -8,7 +8,7 @@ import { AppliedCalls } from './kit/call-ids';
 import { InFlight } from './kit/in-flight';
 import { Outbox } from './kit/outbox';
 import type { Transport } from './kit/transport';
-import { JobStore, peersOf, unknownJobUpdate, update } from './job-state';
+import { JobStore, peersOf, unknownJobUpdate, update, type ExampleJobRow } from './job-state';
 import type { ExecutionBackend } from './execution';
 import { firewallView, jobView, type FirewallView, type ProviderJobView } from './views';
 import { SimulatorBackend } from './simulator';
@@ -257,6 +257,21 @@ export class ExampleProvider {
   /** The provider's own view of a job (GET /ucloud/example/jobs/retrieve); null if it does not know it. */
   describe(jobId: string): Promise<ProviderJobView | null> {
     return jobView(this.opts.db, this.backend, jobId);
+  }
+
+  /**
+   * Where a running job serves its web interface (the catalog's `run.webPort`, at the job's address), for the core's
+   * proxy (server/interfaces/); a reason instead when there is none: not known, not running, no web port, simulated.
+   */
+  async interfaceTarget(jobId: string): Promise<{ jobId: string; host: string; port: number } | { missing: 'unknown' | 'not-running' | 'no-interface'; why: string }> {
+    const [row] = await this.opts.db.query<ExampleJobRow>(`SELECT * FROM example_jobs WHERE job_id = $1`, [jobId]);
+    if (!row) return { missing: 'unknown', why: `provider '${PROVIDER_ID}' does not know job '${jobId}'` };
+    if (row.state !== 'RUNNING') return { missing: 'not-running', why: `job '${jobId}' is not running (${row.state})` };
+    const app = row.spec?.application;
+    const webPort = app ? this.opts.catalog?.findRun(app.name, app.version)?.webPort : undefined;
+    if (webPort === undefined) return { missing: 'no-interface', why: `job '${jobId}' has no web interface` };
+    if (this.simulated || !row.address) return { missing: 'no-interface', why: `job '${jobId}' is simulated: nothing listens on its web port` };
+    return { jobId, host: row.address, port: webPort };
   }
 
   /**

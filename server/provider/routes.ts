@@ -10,7 +10,7 @@ import {
 import { FindByStringId, durationToMillis } from '../../contract/common';
 import { isDnsName } from '../../contract/validators';
 import { parse, parseQuery } from '../http/parse';
-import { badRequest, notFound } from '../http/errors';
+import { badRequest, conflict, notFound } from '../http/errors';
 import { PROVIDER_ID, type ExampleProvider } from './example-provider';
 import { parseCallIds } from './kit/call-ids';
 
@@ -88,6 +88,17 @@ export async function exampleProviderRoutes(app: FastifyInstance, opts: { provid
     const view = await provider.describe(id);
     if (!view) throw notFound(`id: provider '${PROVIDER_ID}' does not know job '${id}'`);
     return view;
+  });
+
+  // Where a running job's web interface listens, for the core's interface proxy only (server/interfaces/).
+  app.get(`${base}/jobs/interface`, { config: { roles: SERVICE } }, async (request) => {
+    const { id } = parseQuery(FindByStringId, request.query);
+    const target = await provider.interfaceTarget(id);
+    if ('missing' in target) {
+      if (target.missing === 'unknown') throw notFound(`id: ${target.why}`);
+      throw conflict(`id: ${target.why}`, target.missing === 'not-running' ? 'JOB_NOT_RUNNING' : 'NO_INTERFACE');
+    }
+    return target;
   });
 
   // `npm run cli -- provider forget <jobId>` (contract §8).

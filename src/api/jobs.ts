@@ -16,6 +16,8 @@ import type {
   Job,
   JobSpecification,
   JobsBrowseParams,
+  JobsOpenInteractiveSessionRequest,
+  JobsOpenInteractiveSessionResponse,
   PageV2,
 } from '@/api/types';
 
@@ -148,3 +150,20 @@ export function useExtendJob(id: string) {
 }
 
 export type JobListData = InfiniteData<PageV2<Job>>;
+
+/**
+ * UCloud's jobs.openInteractiveSession: the URL that opens a running web job's interface on its own origin. It carries
+ * a grant that works once, within a minute, so it is fetched on each click and never kept.
+ */
+export function openInterface(id: string): Promise<string> {
+  const body: JobsOpenInteractiveSessionRequest = { items: [{ id, rank: 0, sessionType: 'WEB' }] };
+  return http.post<JobsOpenInteractiveSessionResponse>('/api/jobs/interactiveSession', body).then((response) => {
+    const url = response.responses[0]?.session.redirectClientTo;
+    if (!url) throw new Error('The server did not say where the interface is.');
+    return url;
+  });
+}
+
+export function useOpenInterface(id: string) {
+  return useMutation({ mutationFn: () => openInterface(id) });
+}

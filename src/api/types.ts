@@ -24,6 +24,8 @@ export type {
   JobsSortBy,
   JobsExtendRequestItem,
   JobsFollowMessage,
+  JobsOpenInteractiveSessionRequest,
+  JobsOpenInteractiveSessionResponse,
   JobsListenMessage,
   JobsLog,
   NameAndVersion,

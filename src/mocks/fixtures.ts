@@ -66,6 +66,7 @@ export const applications: Application[] = [
     description: 'A web application. Connect it to a database job to give it storage.',
     allowPeers: true,
     defaultTimeAllocation: { hours: 2, minutes: 0, seconds: 0 },
+    applicationType: 'WEB',
     parameters: [],
   },
   {

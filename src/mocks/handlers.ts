@@ -7,6 +7,8 @@ import type {
   Job,
   JobSpecification,
   JobState,
+  JobsOpenInteractiveSessionRequest,
+  JobsOpenInteractiveSessionResponse,
   PageV2,
   SocketRequest,
   WhoAmI,
@@ -147,6 +149,25 @@ export const handlers = [
       responses.push({ id: result.id });
     }
     return HttpResponse.json({ responses });
+  }),
+
+  // jobs.openInteractiveSession: a grant URL on the job's own origin, as the server answers it.
+  http.post('/api/jobs/interactiveSession', async ({ request }) => {
+    if (!authorized(request)) return unauthorized();
+    const body = (await request.json()) as JobsOpenInteractiveSessionRequest;
+    const responses: JobsOpenInteractiveSessionResponse['responses'] = [];
+    for (const [i, { id }] of body.items.entries()) {
+      const job = findJob(id);
+      if (!job) return apiError(404, `items[${i}].id: no job '${id}'`);
+      if (job.status.state !== 'RUNNING') return apiError(409, `items[${i}].id: job ${id} is ${job.status.state}; its interface opens while it runs`, 'JOB_NOT_RUNNING');
+      const origin = `http://job-${id}.localhost:8080`;
+      responses.push({
+        providerDomain: origin,
+        providerId: job.specification.product.provider,
+        session: { type: 'web', jobId: id, rank: 0, redirectClientTo: `${origin}/_jobdeck/grant?g=mock-grant-${id}`, expiresAt: Date.now() + 60_000 },
+      });
+    }
+    return HttpResponse.json<JobsOpenInteractiveSessionResponse>({ responses });
   }),
 
   http.post('/api/jobs/terminate', async ({ request }) => {

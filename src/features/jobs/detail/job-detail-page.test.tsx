@@ -183,6 +183,37 @@ describe('job detail', () => {
     expect(await screen.findByRole('heading', { name: 'Job not found' })).toBeInTheDocument();
     expect(screen.getByRole('alert')).toHaveTextContent('No such job');
   });
+
+  it("offers Open interface for a running web app only, and opens the server's URL in a new tab without an opener", async () => {
+    const opened: unknown[][] = [];
+    const original = window.open;
+    window.open = ((...args: unknown[]) => {
+      opened.push(args);
+      return null;
+    }) as typeof window.open;
+    try {
+      const { user } = await openJob('4104', /shop-frontend/);
+      const button = await screen.findByRole('button', { name: 'Open interface' });
+      await user.click(button);
+      await waitFor(() => expect(opened).toHaveLength(1));
+      expect(opened[0]).toEqual(['http://job-4104.localhost:8080/_jobdeck/grant?g=mock-grant-4104', '_blank', 'noopener,noreferrer']);
+      expect(await screen.findByText(/the interface opened in a new tab/i)).toHaveAttribute('role', 'status');
+
+      // Once it has ended, the button goes.
+      act(() => {
+        applyUpdate('4104', { state: 'SUCCESS', status: 'Terminated by user' });
+      });
+      await waitFor(() => expect(screen.queryByRole('button', { name: 'Open interface' })).not.toBeInTheDocument());
+    } finally {
+      window.open = original;
+    }
+  });
+
+  it('does not offer Open interface for an application without a web interface', async () => {
+    await openJob('4101', /my-database/);
+    await screen.findByRole('button', { name: 'Terminate' });
+    expect(screen.queryByRole('button', { name: 'Open interface' })).not.toBeInTheDocument();
+  });
 });
 
 describe('job output', () => {

@@ -2,7 +2,8 @@ import { useQuery } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { Link, useParams } from 'react-router-dom';
 import { describeError, isApiError } from '@/api/http';
-import { jobsQueries, useExtendJob, useTerminateJob } from '@/api/jobs';
+import { catalogQueries } from '@/api/catalog';
+import { jobsQueries, useExtendJob, useOpenInterface, useTerminateJob } from '@/api/jobs';
 import { useFollowJob } from '@/api/jobs-live';
 import type { Job, JobState } from '@/api/types';
 import { ConfirmDialog } from '@/components/confirm-dialog';
@@ -71,6 +72,47 @@ function msToDuration(ms: number) {
   return { hours: Math.floor(s / 3600), minutes: Math.floor((s % 3600) / 60), seconds: s % 60 };
 }
 
+/**
+ * Opens a running web application's interface in a new tab, on the job's own origin (never the dashboard's, whose
+ * storage holds the token). `noopener`: the interface gets no handle on this window.
+ */
+function OpenInterface({ job }: { job: Job }) {
+  const { name, version } = job.specification.application;
+  const app = useQuery(catalogQueries.app(name, version));
+  const open = useOpenInterface(job.id);
+  const [opened, setOpened] = useState(false);
+  if (job.status.state !== 'RUNNING' || app.data?.applicationType !== 'WEB') return null;
+  return (
+    <div className="open-interface">
+      <button
+        type="button"
+        className="button button--primary"
+        disabled={open.isPending}
+        onClick={() =>
+          open.mutate(undefined, {
+            onSuccess: (url) => {
+              window.open(url, '_blank', 'noopener,noreferrer');
+              setOpened(true);
+            },
+          })
+        }
+      >
+        {open.isPending ? 'Opening…' : 'Open interface'}
+      </button>
+      {opened && !open.isError ? (
+        <p className="muted open-interface__note" role="status">
+          The interface opened in a new tab, on an address of its own.
+        </p>
+      ) : null}
+      {open.isError ? (
+        <p className="field__error" role="alert">
+          The interface could not be opened: {describeError(open.error)}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
 function JobActions({ job }: { job: Job }) {
   const extend = useExtendJob(job.id);
   const terminate = useTerminateJob(job.id);
@@ -81,6 +123,7 @@ function JobActions({ job }: { job: Job }) {
 
   return (
     <div className="job-actions">
+      <OpenInterface job={job} />
       {running ? (
         <div className="extend" role="group" aria-label="Extend time allocation">
           <span className="extend__label">Extend</span>
