@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Queryable } from '../../db/index';
+import type { ExampleJobRow } from '../job-state';
 import type { Catalog } from '../../catalog/catalog';
-import type { JobSpecification, JobState } from '../../../contract/jobs';
+import type { JobState } from '../../../contract/jobs';
 import type { LocalBackend} from './backend';
 import { LaunchError, type Outcome } from './backend';
 import { text } from '../messages';
@@ -19,23 +20,25 @@ import type { Outgoing } from '../kit/outbox';
 /** The first uid of the job accounts: far above the ranges distributions give people and subordinate ids. */
 export const ACCOUNT_UID_BASE = 1_900_000_000;
 
-export interface RunnerRow {
-  job_id: string;
-  owner: string;
-  app_name: string;
-  product_id: string;
-  state: JobState;
-  status: string | null;
-  time_allocation_ms: number | null;
-  started_at: number | null;
-  spec: Pick<JobSpecification, 'application' | 'product' | 'parameters' | 'resources'> | null;
-  slot: number | null;
-  pid: number | null;
-  address: string | null;
-  isolation: string | null;
-  limits: string | null;
-  stop_reason: string | null;
-}
+/** The columns of a job's row the runner reads (the provider's own row, server/provider/job-state.ts). */
+export type RunnerRow = Pick<
+  ExampleJobRow,
+  | 'job_id'
+  | 'owner'
+  | 'app_name'
+  | 'product_id'
+  | 'state'
+  | 'status'
+  | 'time_allocation_ms'
+  | 'started_at'
+  | 'spec'
+  | 'slot'
+  | 'pid'
+  | 'address'
+  | 'isolation'
+  | 'limits'
+  | 'stop_reason'
+>;
 
 
 /** What the runner needs of the provider: its locked transactions and its outbox. */

@@ -1,4 +1,5 @@
-import { memo, useCallback, useEffect, useRef, useState } from 'react';
+import { memo, useEffect, useRef } from 'react';
+import { JumpToLatest, useFollowEnd } from '@/lib/use-follow-end';
 
 interface MessageLogProps {
   messages: readonly string[];
@@ -57,9 +58,6 @@ function chunks(shown: readonly string[], offset: number) {
   return out;
 }
 
-/** Within this many pixels of the end counts as "at the end" (fractional scroll positions). */
-const STICK_THRESHOLD_PX = 8;
-
 /**
  * A `role="log"` that follows new lines while the reader is at the end, and
  * stays put once they scroll up to read, until they come back down or press
@@ -76,17 +74,7 @@ export function MessageLog({ messages, dropped, label, limit, className }: Messa
   }
   const shown = start > 0 ? messages.slice(start) : messages;
   const offset = dropped + start;
-  const ref = useRef<HTMLDivElement>(null);
-  const following = useRef(true);
-  const [behind, setBehind] = useState(false);
-
-  const onScroll = useCallback(() => {
-    const el = ref.current;
-    if (!el) return;
-    const atEnd = el.scrollHeight - el.scrollTop - el.clientHeight <= STICK_THRESHOLD_PX;
-    following.current = atEnd;
-    setBehind(!atEnd);
-  }, []);
+  const { ref, following, behind, onScroll, jump } = useFollowEnd<HTMLDivElement>();
 
   // Following the end without forcing a layout: a ResizeObserver on the lines is told after the browser's own
   // layout of the frame, when reading scrollHeight is free. (Reading it in a layout effect, right after React's
@@ -102,15 +90,8 @@ export function MessageLog({ messages, dropped, label, limit, className }: Messa
     });
     observer.observe(lines);
     return () => observer.disconnect();
-  }, []);
-
-  const jump = () => {
-    const el = ref.current;
-    if (!el) return;
-    el.scrollTop = el.scrollHeight;
-    following.current = true;
-    setBehind(false);
-  };
+    // The refs are the same objects on every render: the observer is made once.
+  }, [ref, following]);
 
   return (
     <div className={`message-log-frame ${className ?? ''}`}>
@@ -120,11 +101,7 @@ export function MessageLog({ messages, dropped, label, limit, className }: Messa
           {chunks(shown, offset)}
         </div>
       </div>
-      {behind ? (
-        <button type="button" className="message-log__jump" onClick={jump}>
-          Jump to latest
-        </button>
-      ) : null}
+      <JumpToLatest shown={behind} onClick={jump} />
     </div>
   );
 }

@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
+import { JumpToLatest, useFollowEnd } from '@/lib/use-follow-end';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { describeError, http } from '@/api/http';
 import type { Job } from '@/api/types';
@@ -7,8 +8,6 @@ import type { OutputBuffer, OutputStream } from './output-buffer';
 
 /** Every line is one row of this height (no wrapping: long lines scroll sideways), so the list can be virtualised. */
 const LINE_HEIGHT = 19;
-/** Within this many pixels of the end counts as "at the end". */
-const STICK_PX = 8;
 
 interface JobOutputProps {
   job: Job;
@@ -24,9 +23,7 @@ export function JobOutput({ job, buffer }: JobOutputProps) {
   // One render per animation frame at most, however fast lines arrive.
   const version = useFrameThrottled(buffer);
   const count = buffer.count;
-  const scrollRef = useRef<HTMLDivElement>(null);
-  const following = useRef(true);
-  const [behind, setBehind] = useState(false);
+  const { ref: scrollRef, following, behind, onScroll, jump } = useFollowEnd<HTMLDivElement>();
   const [downloadError, setDownloadError] = useState<string | null>(null);
   const ended = FINAL_STATES.has(job.status.state);
 
@@ -42,23 +39,7 @@ export function JobOutput({ job, buffer }: JobOutputProps) {
   useEffect(() => {
     const el = scrollRef.current;
     if (el && following.current) el.scrollTop = el.scrollHeight;
-  }, [version]);
-
-  const onScroll = useCallback(() => {
-    const el = scrollRef.current;
-    if (!el) return;
-    const atEnd = el.scrollHeight - el.scrollTop - el.clientHeight <= STICK_PX;
-    following.current = atEnd;
-    setBehind(!atEnd);
-  }, []);
-
-  const jump = () => {
-    const el = scrollRef.current;
-    if (!el) return;
-    el.scrollTop = el.scrollHeight;
-    following.current = true;
-    setBehind(false);
-  };
+  }, [version, scrollRef, following]);
 
   const save = (stream: OutputStream) => {
     setDownloadError(null);
@@ -122,11 +103,7 @@ export function JobOutput({ job, buffer }: JobOutputProps) {
             </div>
           )}
         </div>
-        {behind ? (
-          <button type="button" className="message-log__jump" onClick={jump}>
-            Jump to latest
-          </button>
-        ) : null}
+        <JumpToLatest shown={behind} onClick={jump} />
       </div>
     </section>
   );
