@@ -124,8 +124,10 @@ describe('the verify loop', () => {
     await t.db.query(
       `INSERT INTO jobs (owner, provider, app_name, app_version, specification, duplicate_key, state, created_at, modified_at, provider_acked_at)
        VALUES ('user', 'example', 'acme-web-app', '1.0.0', $1::jsonb, 'done', 'SUCCESS', $2, $2, $2),
-              ('user', 'example', 'acme-web-app', '1.0.0', $1::jsonb, 'new', 'IN_QUEUE', $2, $2, NULL)`,
-      [JSON.stringify(webApp()), now],
+              ('user', 'example', 'acme-web-app', '1.0.0', $1::jsonb, 'new', 'IN_QUEUE', $3, $3, NULL)`,
+      // The unacknowledged job is dated ahead, so the gateway's recovery of missing creates (jobs older than a few
+      // seconds) cannot send it and have it acknowledged before the sweep on a slow machine (it counted 2501 then).
+      [JSON.stringify(webApp()), now, now + 3_600_000],
     );
     const report = await t.app.services.providers!.verify.sweep();
     expect(report.providers).toEqual([{ provider: 'example', jobs: 2500, requests: 3, error: null }]);
