@@ -29,6 +29,8 @@ export async function jobOutputRoutes(app: FastifyInstance) {
       .header('content-length', String(size))
       .header('content-disposition', `attachment; filename="job-${job.id}-${q.stream}.log"`)
       .header('cache-control', 'no-store')
+      // What a job prints is never run as a page, whatever it looks like.
+      .header('x-content-type-options', 'nosniff')
       // What the file held when asked: a running job's later output is not half-included.
       .send(size === 0 ? '' : fs.createReadStream(file!, { start: 0, end: size - 1 }));
   });

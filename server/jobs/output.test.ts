@@ -66,6 +66,8 @@ describe('a real job\'s output', () => {
     const download = await t.call('GET', `/api/jobs/output?id=${id}&stream=stdout`, t.tokens.user);
     expect(download.statusCode, download.body).toBe(200);
     expect(download.headers['content-disposition']).toBe(`attachment; filename="job-${id}-stdout.log"`);
+    expect(download.headers['content-type']).toBe('text/plain; charset=utf-8');
+    expect(download.headers['x-content-type-options']).toBe('nosniff');
     expect(download.rawPayload.equals(fs.readFileSync(file))).toBe(true);
   });
 
