@@ -51,6 +51,8 @@ const server = spawn(process.execPath, ['dist/server/main.js'], {
     LOG_LEVEL: 'warn',
     // Jobs start quickly, and the batch job is still running when its picture is taken.
     JOBDECK_EXAMPLE_QUEUE_MS: '500',
+    // Its jobs stop with the server (by default real jobs outlive it).
+    JOBDECK_EXAMPLE_KEEP_JOBS: 'off',
     JOBDECK_EXAMPLE_BATCH_MS: String(60 * 60 * 1000),
   },
   stdio: ['ignore', 'pipe', 'pipe'],
