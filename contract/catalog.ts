@@ -82,6 +82,12 @@ export const Product = StrictObject({
   memoryInGigs: Type.Integer({ minimum: 0 }),
   gpu: Type.Integer({ minimum: 0 }),
   supportsPeers: Type.Boolean(),
+  /**
+   * Extension: whether jobs on this product can be extended (jobs.extend). A provider whose scheduler only lets an
+   * operator raise a time limit (Slurm, for a plain account) says false; the core then refuses extend with a 400 and
+   * the job page offers no extend buttons. UCloud: "time extension is not supported by this provider".
+   */
+  supportsTimeExtension: Type.Boolean(),
 });
 export type Product = Static<typeof Product>;
 

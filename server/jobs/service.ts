@@ -228,6 +228,10 @@ export class JobsService {
       if (!ACTIVE.includes(jobs[i]!.status.state)) {
         throw badRequest(`items[${i}].jobId: job '${item.jobId}' is ${jobs[i]!.status.state} and can no longer be extended`);
       }
+      const { id, category, provider } = jobs[i]!.specification.product;
+      if (this.catalog.findProduct(id, category, provider)?.supportsTimeExtension === false) {
+        throw badRequest(`items[${i}].jobId: time extension is not supported by this provider ('${provider}', product '${id}')`);
+      }
     });
     this.gateway.extend(items.map((item, i) => ({ job: jobs[i]!, requestedTime: item.requestedTime })));
     return { responses: jobs.map(() => ({})) };

@@ -104,9 +104,9 @@ export const applications: Application[] = [
 ];
 
 export const products: Product[] = [
-  { id: 'example-compute', category: 'example-compute', provider: 'example', description: 'Standard machine', cpu: 4, memoryInGigs: 16, gpu: 0, supportsPeers: true },
-  { id: 'example-compute-1', category: 'example-compute', provider: 'example', description: 'Small machine', cpu: 1, memoryInGigs: 4, gpu: 0, supportsPeers: true },
-  { id: 'other-gpu', category: 'other-gpu', provider: 'other', description: 'GPU machine on another provider', cpu: 16, memoryInGigs: 64, gpu: 1, supportsPeers: true },
+  { id: 'example-compute', category: 'example-compute', provider: 'example', description: 'Standard machine', cpu: 4, memoryInGigs: 16, gpu: 0, supportsPeers: true, supportsTimeExtension: true },
+  { id: 'example-compute-1', category: 'example-compute', provider: 'example', description: 'Small machine', cpu: 1, memoryInGigs: 4, gpu: 0, supportsPeers: true, supportsTimeExtension: true },
+  { id: 'other-gpu', category: 'other-gpu', provider: 'other', description: 'GPU machine on another provider', cpu: 16, memoryInGigs: 64, gpu: 1, supportsPeers: true, supportsTimeExtension: true },
 ];
 
 export function spec(partial: Partial<JobSpecification> & Pick<JobSpecification, 'application'>): JobSpecification {
