@@ -20,13 +20,15 @@ afterAll(async () => {
 
 async function start(log?: Writable) {
   const db = await openDb(dbOptions);
-  const app = await buildApp({ db, config: { dataDir, publicDir: null }, ...(log ? { logger: { level: 'info', stream: log } } : {}) });
+  const app = await buildApp({ db, config: { dataDir, publicDir: null, exampleBackend: 'simulator' }, ...(log ? { logger: { level: 'info', stream: log } } : {}) });
   await app.ready();
   const call = (method: 'GET' | 'POST', url: string, token: string, body?: unknown) =>
     app.inject({ method, url, headers: { authorization: `Bearer ${token}` }, ...(body ? { payload: body as object } : {}) });
   return { app, call, close: async () => { await app.close(); await db.close(); } };
 }
 
+// The simulator runs the example provider's jobs: this file is about the core's persistence, and a real job
+// started here would outlive both servers (jobs survive a restart by design) and this file's data directory.
 // Opening PGlite on disk takes seconds, and far longer on a loaded machine.
 describe(`a restart (${TEST_DATABASE_URL ? 'PostgreSQL' : 'PGlite on disk'})`, { timeout: 120_000 }, () => {
   it('loses no job, no update and no token, and keeps the same credentials', async () => {
