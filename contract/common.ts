@@ -51,10 +51,14 @@ export const DEFAULT_ITEMS_PER_PAGE = 50;
 
 export const Timestamp = Type.Integer({ minimum: 0 });
 
+/**
+ * `{items}`, and UCloud's web client's `bulkRequestOf` adds `"type": "bulk"`: accepted, and means the same. (UCloud's
+ * other tag, a single item, is not: `type` may only be `"bulk"`.)
+ */
 export function BulkRequest<T extends TSchema>(item: T) {
-  return StrictObject({ items: Type.Array(item, { minItems: 1, maxItems: MAX_BULK_ITEMS }) });
+  return StrictObject({ type: Type.Optional(Type.Literal('bulk')), items: Type.Array(item, { minItems: 1, maxItems: MAX_BULK_ITEMS }) });
 }
-export type BulkRequest<T> = { items: T[] };
+export type BulkRequest<T> = { type?: 'bulk'; items: T[] };
 
 export function BulkResponse<T extends TSchema>(item: T) {
   return StrictObject({ responses: Type.Array(item) });

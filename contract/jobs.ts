@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { AppParameterValue } from './app-parameter-value';
-import { Application, Product } from './catalog';
+import { ResolvedApplication, ResolvedProduct, ResolvedSupport } from './resolved';
 import {
   BulkRequest,
   BulkResponse,
@@ -11,6 +11,7 @@ import {
   PageV2,
   SimpleDuration,
   StrictObject,
+  Described,
   Timestamp,
 } from './common';
 
@@ -41,8 +42,32 @@ export const ProductReference = StrictObject({
 });
 export type ProductReference = Static<typeof ProductReference>;
 
+/**
+ * The application a spec names. UCloud's web client sends the application's whole metadata here (`application:
+ * app.metadata`): those fields are accepted and dropped on create, so a stored job names only `{name, version}`.
+ */
+export const SpecApplication = StrictObject({
+  name: Type.String({ minLength: 1 }),
+  version: Type.String({ minLength: 1 }),
+  title: Type.Optional(Type.String()),
+  description: Type.Optional(Type.String()),
+  authors: Type.Optional(Type.Array(Type.String())),
+  website: Maybe(Type.String()),
+  public: Type.Optional(Type.Boolean()),
+  flavorName: Maybe(Type.String()),
+  groupId: Maybe(Type.Integer()),
+  createdAt: Maybe(Type.Integer()),
+});
+export type SpecApplication = Static<typeof SpecApplication>;
+
+/** UCloud's `hostname`: the DNS name a job asks to be reachable under (its web client derives one from the job name). */
+export const JobHostname = Described(
+  Type.String({ maxLength: 253, pattern: '^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$' }),
+  'a DNS name (labels of letters, digits and inner hyphens, 63 characters at most, dot-separated)',
+);
+
 export const JobSpecification = StrictObject({
-  application: NameAndVersion,
+  application: SpecApplication,
   product: ProductReference,
   name: Maybe(Type.String()),
   replicas: Type.Integer({ minimum: 1 }),
@@ -54,6 +79,10 @@ export const JobSpecification = StrictObject({
   openedFile: Maybe(Type.String()),
   restartOnExit: Maybe(Type.Boolean()),
   sshEnabled: Maybe(Type.Boolean()),
+  /** UCloud's; stored and echoed, not acted on: peers reach a job under the hostname the linking job gives it. */
+  hostname: Maybe(JobHostname),
+  /** UCloud's resource labels; stored and echoed. */
+  labels: Maybe(Type.Record(Type.String({ minLength: 1, maxLength: 253 }), Type.String({ maxLength: 1024 }), { additionalProperties: false, maxProperties: 64 })),
 });
 export type JobSpecification = Static<typeof JobSpecification>;
 
@@ -77,9 +106,10 @@ export const JobStatus = StrictObject({
   startedAt: Maybe(Timestamp),
   expiresAt: Maybe(Timestamp),
   jobParametersJson: Maybe(OpaqueJson),
-  resolvedApplication: Maybe(Application),
-  resolvedSupport: Maybe(OpaqueJson),
-  resolvedProduct: Maybe(Product),
+  /** Filled on request (`includeApplication` etc.), in UCloud's shapes (contract/resolved.ts); otherwise null. */
+  resolvedApplication: Maybe(ResolvedApplication),
+  resolvedSupport: Maybe(ResolvedSupport),
+  resolvedProduct: Maybe(ResolvedProduct),
 });
 export type JobStatus = Static<typeof JobStatus>;
 
@@ -136,20 +166,46 @@ export type SortDirection = Static<typeof SortDirection>;
  * - `application`: application name, then version (as text), then creation;
  * - `state`: the current state in lifecycle order IN_QUEUE, RUNNING, SUSPENDED, SUCCESS, FAILURE, EXPIRED;
  * - `lastUpdate`: when the job's last update was applied;
- * - `expiresAt`: `status.expiresAt`, jobs without one (not started) last in both directions.
+ * - `expiresAt`: `status.expiresAt`, jobs without one (not started) last in both directions;
+ * - `timeLeft` (UCloud's): the same order as `expiresAt`, since time left only counts down to it;
+ * - `createdBy` (UCloud's): the owner, then creation. Jobdeck lists only the caller's own jobs, so this is creation order.
  * A `next` token is only valid with the `sortBy` and `sortDirection` of the page that issued it.
  */
-export const JOB_SORT_KEYS = ['createdAt', 'name', 'application', 'state', 'lastUpdate', 'expiresAt'] as const;
+export const JOB_SORT_KEYS = ['createdAt', 'name', 'application', 'state', 'lastUpdate', 'expiresAt', 'timeLeft', 'createdBy'] as const;
 export const JobsSortBy = Type.Enum(JOB_SORT_KEYS);
 export type JobsSortBy = Static<typeof JobsSortBy>;
+
+/**
+ * UCloud's include flags. `includeApplication`, `includeProduct` and `includeSupport` fill `status.resolvedApplication`,
+ * `resolvedProduct` and `resolvedSupport` in UCloud's shapes (server/jobs/resolved.ts); `includeOthers` (other
+ * users' permissions) is accepted and has nothing to add, since a Jobdeck job is its owner's alone.
+ */
+const IncludeFlags = {
+  includeApplication: Type.Optional(Type.Boolean()),
+  includeProduct: Type.Optional(Type.Boolean()),
+  includeSupport: Type.Optional(Type.Boolean()),
+  includeOthers: Type.Optional(Type.Boolean()),
+};
+export type IncludeFlags = { includeApplication?: boolean; includeProduct?: boolean; includeSupport?: boolean };
+
+/** UCloud's job type filter: Jobdeck runs no virtual machines, so `VMS_ONLY` lists nothing. */
+export const JobTypeFilter = Type.Enum(['JOBS_ONLY', 'VMS_ONLY']);
 
 export const JobsBrowseQuery = StrictObject({
   itemsPerPage: Type.Optional(ItemsPerPage),
   next: Type.Optional(Type.String()),
   includeUpdates: Type.Optional(Type.Boolean()),
   includeParameters: Type.Optional(Type.Boolean()),
+  ...IncludeFlags,
   filterState: Type.Optional(JobState),
   filterApplication: Type.Optional(Type.String()),
+  /** UCloud's resource filters. Jobs are listed for their owner only, so another `filterCreatedBy` lists nothing. */
+  filterCreatedBy: Type.Optional(Type.String()),
+  /** Milliseconds since the epoch, inclusive. */
+  filterCreatedAfter: Type.Optional(Type.Integer()),
+  filterCreatedBefore: Type.Optional(Type.Integer()),
+  filterProvider: Type.Optional(Type.String()),
+  filterType: Type.Optional(JobTypeFilter),
   /** Extension, see JobsSortBy. */
   sortBy: Type.Optional(JobsSortBy),
   sortDirection: Type.Optional(SortDirection),
@@ -161,6 +217,7 @@ export type JobsBrowseResponse = Static<typeof JobsBrowseResponse>;
 export const JobsRetrieveQuery = StrictObject({
   id: Type.String({ minLength: 1 }),
   includeUpdates: Type.Optional(Type.Boolean()),
+  ...IncludeFlags,
 });
 export type JobsRetrieveQuery = Static<typeof JobsRetrieveQuery>;
 
@@ -226,9 +283,22 @@ export type ProviderInterfaceTarget = Static<typeof ProviderInterfaceTarget>;
 
 // Control API, provider → core (contract §4).
 
+/**
+ * A JobUpdate as providers send it. UCloud's Go provider writes every field, absent ones as null, plus `allowRestart`
+ * (deprecated there) and `resourceList`, both accepted and ignored; its `timestamp` may be Go's zero time
+ * (-62135596800000). The core stamps every update with its own clock, so any integer is accepted here.
+ */
+export const ControlJobUpdate = StrictObject({
+  ...JobUpdate.properties,
+  allowRestart: Maybe(Type.Boolean()),
+  resourceList: Maybe(Type.Array(AppParameterValue)),
+  timestamp: Type.Integer(),
+});
+export type ControlJobUpdate = Static<typeof ControlJobUpdate>;
+
 export const ControlUpdateItem = StrictObject({
   id: Type.String({ minLength: 1 }),
-  update: JobUpdate,
+  update: ControlJobUpdate,
 });
 export type ControlUpdateItem = Static<typeof ControlUpdateItem>;
 export const JobsControlUpdateRequest = BulkRequest(ControlUpdateItem);
@@ -238,9 +308,13 @@ export const JobsControlBrowseQuery = StrictObject({
   itemsPerPage: Type.Optional(ItemsPerPage),
   next: Type.Optional(Type.String()),
   includeUpdates: Type.Optional(Type.Boolean()),
+  ...IncludeFlags,
   filterState: Type.Optional(JobState),
 });
 export type JobsControlBrowseQuery = Static<typeof JobsControlBrowseQuery>;
+/** UCloud's `jobs.control.retrieve`: one of the calling provider's jobs, or 404. */
+export const JobsControlRetrieveQuery = JobsRetrieveQuery;
+export type JobsControlRetrieveQuery = Static<typeof JobsControlRetrieveQuery>;
 export const JobsControlBrowseResponse = PageV2(Job);
 export type JobsControlBrowseResponse = Static<typeof JobsControlBrowseResponse>;
 

@@ -7,13 +7,20 @@ import { TaskUpdate } from './tasks';
 
 export const SOCKET_CALLS = ['tasks.listen', 'jobs.follow', 'jobs.listen'] as const;
 export type SocketCall = (typeof SOCKET_CALLS)[number];
+/** Other names clients use for the same calls: UCloud's Kotlin-era web client called the task stream `task.listen`. */
+export const SOCKET_CALL_ALIASES: Readonly<Record<string, SocketCall>> = { 'task.listen': 'tasks.listen' };
 
-/** Client → server. The bearer rides in the frame, never in the URL. */
+/**
+ * Client → server. The bearer rides in the frame, never in the URL. UCloud's clients may add `project` (refused
+ * unless null: Jobdeck has personal workspaces only) and `signedIntent` (accepted and ignored).
+ */
 export const ClientFrame = StrictObject({
   call: Type.String({ minLength: 1 }),
   streamId: Type.String({ minLength: 1 }),
   payload: Type.Unknown(),
   bearer: Type.String(),
+  project: Maybe(Type.String()),
+  signedIntent: Maybe(Type.String()),
 });
 export type ClientFrame = Static<typeof ClientFrame>;
 

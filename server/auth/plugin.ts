@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Db } from '../db/index';
 import { principalForToken, type Principal, type Role } from './tokens';
 import { TOKEN_REVOKED_CHANNEL, createTokenCache } from './token-cache';
-import { forbidden, unauthorized } from '../http/errors';
+import { badRequest, forbidden, unauthorized } from '../http/errors';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -43,8 +43,19 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: { db: Db }) => {
     const roles = request.routeOptions.config.roles;
     if (!roles) return;
     request.principal = await authorize(opts.db, bearerOf(request.headers.authorization), roles);
+    refuseProject(request.headers.project, 'Project (header)');
   });
 });
+
+/**
+ * UCloud's clients name the active project in a `Project` header (HTTP) or a `project` field (socket frames).
+ * Jobdeck has personal workspaces only: none, or null/empty, is served as the caller's own; a project is refused,
+ * never quietly answered from the personal workspace.
+ */
+export function refuseProject(project: unknown, field: string): void {
+  if (project === undefined || project === null || project === '') return;
+  throw badRequest(`${field}: projects are not supported; Jobdeck serves personal workspaces only (send no project, or null)`);
+}
 
 /** The principal of an authenticated route (the hook guarantees it). */
 export function principal(request: FastifyRequest): Principal {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { JobsControlBrowseQuery, JobsControlUpdateRequest } from '../../contract/jobs';
+import { JobsControlBrowseQuery, JobsControlRetrieveQuery, JobsControlUpdateRequest } from '../../contract/jobs';
 import { DEFAULT_ITEMS_PER_PAGE } from '../../contract/common';
 import { parse, parseQuery } from '../http/parse';
 import { principal } from '../auth/plugin';
@@ -26,8 +26,14 @@ export async function controlRoutes(app: FastifyInstance) {
       includeParameters: true,
       filterState: q.filterState ?? null,
       filterApplication: null,
+      include: q,
       sortBy: 'createdAt',
       sortDirection: 'ascending',
     });
+  });
+
+  app.get('/api/jobs/control/retrieve', { config: { roles: PROVIDER } }, async (request) => {
+    const q = parseQuery(JobsControlRetrieveQuery, request.query);
+    return jobs.retrieveForProvider(principal(request).username, q.id, q.includeUpdates ?? true, q);
   });
 }

@@ -35,6 +35,12 @@ export async function jobsRoutes(app: FastifyInstance) {
       includeParameters: q.includeParameters ?? true,
       filterState: q.filterState ?? null,
       filterApplication: q.filterApplication || null,
+      filterCreatedBy: q.filterCreatedBy || null,
+      filterCreatedAfter: q.filterCreatedAfter ?? null,
+      filterCreatedBefore: q.filterCreatedBefore ?? null,
+      filterProvider: q.filterProvider || null,
+      none: q.filterType === 'VMS_ONLY',
+      include: q,
       sortBy,
       sortDirection,
     });
@@ -42,7 +48,7 @@ export async function jobsRoutes(app: FastifyInstance) {
 
   app.get('/api/jobs/retrieve', { config: { roles: USER } }, async (request) => {
     const q = parseQuery(JobsRetrieveQuery, request.query);
-    return jobs.retrieve(principal(request).username, q.id, q.includeUpdates ?? true);
+    return jobs.retrieve(principal(request).username, q.id, q.includeUpdates ?? true, q);
   });
 
   // Extension: the jobs that connect to this one (reverse peers).

@@ -1,13 +1,14 @@
 import type { Db, Queryable } from '../db/index';
 import type { Catalog } from '../catalog/catalog';
 import type { EventBus } from '../live/bus';
-import type { Job, JobsSortBy, JobSpecification, JobState, JobUpdate, SortDirection } from '../../contract/jobs';
+import type { IncludeFlags, Job, JobsSortBy, JobSpecification, JobState, JobUpdate, SortDirection } from '../../contract/jobs';
 import type { SimpleDuration } from '../../contract/common';
 import { badRequest, conflict, notFound } from '../http/errors';
 import { checkSpecification, type CheckedSpec } from './validate-spec';
 import { ACTIVE_STATES, isFinal, toJob, toJobStatus, toJobUpdate, type JobRow, type JobUpdateRow } from './model';
 import { durationToMillis } from '../../contract/common';
 import { nextToken, sortedQuery, type PageCursor } from './sort';
+import { withResolved } from './resolved';
 
 /** How the core reaches providers (contract §5). The provider issue plugs the real one in. */
 export interface ProviderGateway {
@@ -26,6 +27,14 @@ export interface BrowseOptions {
   includeParameters: boolean;
   filterState: JobState | null;
   filterApplication: string | null;
+  /** UCloud's resource filters (contract/jobs.ts JobsBrowseQuery). */
+  filterCreatedBy?: string | null;
+  filterCreatedAfter?: number | null;
+  filterCreatedBefore?: number | null;
+  filterProvider?: string | null;
+  /** No jobs at all: UCloud's `filterType=VMS_ONLY`, since Jobdeck runs no virtual machines. */
+  none?: boolean;
+  include?: IncludeFlags;
   sortBy: JobsSortBy;
   sortDirection: SortDirection;
 }
@@ -158,6 +167,11 @@ export class JobsService {
     if (provider !== null) add('provider = ?', provider);
     if (opts.filterState) add('state = ?', opts.filterState);
     if (opts.filterApplication) add('app_name = ?', opts.filterApplication);
+    if (opts.filterCreatedBy) add('owner = ?', opts.filterCreatedBy);
+    if (opts.filterCreatedAfter != null) add('created_at >= ?', opts.filterCreatedAfter);
+    if (opts.filterCreatedBefore != null) add('created_at <= ?', opts.filterCreatedBefore);
+    if (opts.filterProvider) add('provider = ?', opts.filterProvider);
+    if (opts.none) where.push('false');
     const { after, orderBy } = sortedQuery(opts.sortBy, opts.sortDirection, opts.after, params);
     if (after) where.push(after);
     params.push(opts.itemsPerPage + 1);
@@ -169,17 +183,25 @@ export class JobsService {
     const page = rows.slice(0, opts.itemsPerPage);
     const updates = opts.includeUpdates ? await this.updatesFor(this.db, page.map((r) => r.id)) : new Map();
     return {
-      items: page.map((row) => toJob(row, updates.get(row.id) ?? [], opts.includeParameters)),
+      items: page.map((row) => withResolved(this.catalog, toJob(row, updates.get(row.id) ?? [], opts.includeParameters), opts.include ?? {})),
       itemsPerPage: opts.itemsPerPage,
       next: rows.length > opts.itemsPerPage ? nextToken(opts.sortBy, opts.sortDirection, page.at(-1)!) : null,
     };
   }
 
   /** The caller's job, or 404 for a job that is missing or someone else's (same answer for both). */
-  async retrieve(owner: string, id: string, includeUpdates: boolean): Promise<Job> {
+  async retrieve(owner: string, id: string, includeUpdates: boolean, include: IncludeFlags = {}): Promise<Job> {
     const job = ID_PATTERN.test(id) ? await this.ownedJob(this.db, owner, Number(id), includeUpdates) : null;
     if (!job) throw notFound(`id: no job '${id}'`);
-    return job;
+    return withResolved(this.catalog, job, include);
+  }
+
+  /** UCloud's `jobs.control.retrieve`: one of the provider's jobs, or 404 (another provider's job is missing to it). */
+  async retrieveForProvider(provider: string, id: string, includeUpdates: boolean, include: IncludeFlags = {}): Promise<Job> {
+    const rows = ID_PATTERN.test(id) ? await this.db.query<JobRow>(`SELECT * FROM jobs WHERE id = $1 AND provider = $2`, [Number(id), provider]) : [];
+    if (!rows[0]) throw notFound(`id: no job '${id}'`);
+    const updates = includeUpdates ? await this.updatesFor(this.db, [rows[0].id]) : new Map();
+    return withResolved(this.catalog, toJob(rows[0], updates.get(rows[0].id) ?? []), include);
   }
 
   private async ownedJob(q: Queryable, owner: string, id: number, includeUpdates: boolean): Promise<Job | null> {

@@ -32,6 +32,11 @@ interface SortOrder {
 const nullsLast = (direction: SortDirection, c: string) => (direction === 'ascending' ? `(${c} IS NULL)` : `(${c} IS NOT NULL)`);
 const STATE_ORDER = `'{IN_QUEUE,RUNNING,SUSPENDED,SUCCESS,FAILURE,EXPIRED}'::text[]`;
 
+const BY_EXPIRY: SortOrder = {
+  columns: [{ field: 'expires_at', type: 'bigint', nullable: true }],
+  keys: (d, [expires]) => [nullsLast(d, expires!), `coalesce(${expires}, 0)`],
+};
+
 const ORDERS: Record<JobsSortBy, SortOrder> = {
   createdAt: { columns: [], keys: () => [] },
   name: {
@@ -57,9 +62,12 @@ const ORDERS: Record<JobsSortBy, SortOrder> = {
     columns: [{ field: 'modified_at', type: 'bigint', nullable: false }],
     keys: (_d, [modified]) => [modified!],
   },
-  expiresAt: {
-    columns: [{ field: 'expires_at', type: 'bigint', nullable: true }],
-    keys: (d, [expires]) => [nullsLast(d, expires!), `coalesce(${expires}, 0)`],
+  expiresAt: BY_EXPIRY,
+  // UCloud's: time left counts down to expiresAt, so it is the same order (its own tokens, though).
+  timeLeft: BY_EXPIRY,
+  createdBy: {
+    columns: [{ field: 'owner', type: 'text', nullable: false }],
+    keys: (_d, [owner]) => [`(${owner} COLLATE "C")`],
   },
 };
 

@@ -92,6 +92,8 @@ function canonical(value: unknown): string {
 export function checkSpecification(catalog: Catalog, raw: JobSpecification, at: string): CheckedSpec {
   const spec: JobSpecification = {
     ...raw,
+    // UCloud's web client sends the application's metadata here; a job names only its name and version.
+    application: { name: raw.application.name, version: raw.application.version },
     name: raw.name ?? null,
     replicas: raw.replicas ?? 1,
     allowDuplicateJob: raw.allowDuplicateJob ?? false,

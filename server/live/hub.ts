@@ -8,6 +8,7 @@ import {
   JobsFollowRequest,
   JobsListenRequest,
   SOCKET_CALLS,
+  SOCKET_CALL_ALIASES,
   TASKS_BATCH_LIMIT,
   TasksListenRequest,
   type SocketCall,
@@ -15,7 +16,7 @@ import {
 import type { TasksListenRequest as TasksListenPayload } from '../../contract/socket';
 import { validate } from '../../contract/validate';
 import type { TSchema } from 'typebox';
-import { authorize } from '../auth/plugin';
+import { authorize, refuseProject } from '../auth/plugin';
 import { HttpError } from '../http/errors';
 import type { EventBus, JobEvent, LiveEvent, TaskEvent } from './bus';
 import { DEFAULT_TAIL_LIMITS, OutputTail, type OutputFiles, type TailLimits } from './output-tail';
@@ -277,7 +278,8 @@ export class LiveHub {
       this.respond(conn, streamId, 400, `streamId: a call with stream id '${streamId}' is already open on this socket; give each call its own streamId`);
       return;
     }
-    if (!(SOCKET_CALLS as readonly string[]).includes(frame.call)) {
+    const callName = SOCKET_CALL_ALIASES[frame.call] ?? frame.call;
+    if (!(SOCKET_CALLS as readonly string[]).includes(callName)) {
       this.respond(conn, streamId, 400, `call: unknown call '${frame.call.slice(0, 64)}'; expected one of ${SOCKET_CALLS.join(', ')}`);
       return;
     }
@@ -291,7 +293,7 @@ export class LiveHub {
       }
       this.end(oldestFollow, 200, '');
     }
-    const call = frame.call as SocketCall;
+    const call = callName as SocketCall;
 
     let principal: Principal;
     try {
@@ -302,6 +304,13 @@ export class LiveHub {
       return;
     }
     if (conn.closed) return;
+    try {
+      refuseProject(frame.project, 'project');
+    } catch (error) {
+      if (!(error instanceof HttpError)) throw error;
+      this.respond(conn, streamId, error.statusCode, error.why);
+      return;
+    }
 
     const payload = validate(PAYLOAD_SCHEMAS[call], frame.payload, 'payload');
     if (!payload.ok) {

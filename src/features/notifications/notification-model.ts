@@ -112,7 +112,7 @@ const JOB_EVENT: Partial<Record<JobState, { kind: NotificationKind; verb: string
 export const JOB_STARTED_RECENT_MS = 2 * 60_000;
 
 export function jobName(job: Job): string {
-  return job.specification.name?.trim() || job.status.resolvedApplication?.title || job.specification.application.name;
+  return job.specification.name?.trim() || job.status.resolvedApplication?.metadata.title || job.specification.application.name;
 }
 
 /**
