@@ -37,8 +37,15 @@ export function JobOutput({ job, buffer }: JobOutputProps) {
   const onLogScroll = useCallback(() => {
     onScroll();
     const el = scrollRef.current;
-    if (el) setScroll((s) => (s.top === el.scrollTop && s.height === el.clientHeight ? s : { top: el.scrollTop, height: el.clientHeight }));
-  }, [onScroll, scrollRef]);
+    if (!el) return;
+    // Following, the window is the end whatever the position: the scroll that following itself makes (one a frame)
+    // costs no second render.
+    setScroll((s) =>
+      (following.current && s.height === el.clientHeight) || (s.top === el.scrollTop && s.height === el.clientHeight)
+        ? s
+        : { top: el.scrollTop, height: el.clientHeight },
+    );
+  }, [onScroll, scrollRef, following]);
   const total = count * LINE_HEIGHT;
   // While following, the window is the end, already in this render (the scroll event comes after).
   const top = following.current ? Math.max(0, total - scroll.height) : scroll.top;
