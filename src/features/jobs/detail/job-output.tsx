@@ -108,10 +108,12 @@ export function JobOutput({ job, buffer }: JobOutputProps) {
             <div className="job-output__lines" style={{ height: total }}>
               {Array.from({ length: last - first }, (_, i) => {
                 const index = first + i;
+                // Keyed by its slot in the window, not by line: as the window moves (by thousands of lines a frame in
+                // a flood) React rewrites the same few dozen rows' text instead of removing and creating them.
                 const line = buffer.at(index);
                 return (
                   <div
-                    key={dropped + index}
+                    key={i}
                     className={`job-output__line${line.stream === 'stderr' ? ' job-output__line--stderr' : ''}`}
                     style={{ transform: `translateY(${index * LINE_HEIGHT}px)` }}
                   >
