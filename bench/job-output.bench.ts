@@ -6,13 +6,14 @@
  * can and exits. Headless Chromium opens the job's page before the job starts and follows it to the end.
  *
  * Measured:
- * - the server's RSS, sampled from /proc every 50 ms while the job runs and the page follows it (and VmHWM, its peak);
+ * - the server's RSS, sampled from /proc every 50 ms while the job runs and the page follows it (and VmHWM, its peak),
+ *   against the bound stated (RSS_GROWTH_BOUND_MB over its RSS before);
  * - when the page shows the job's last line, against when the job wrote it (the mtime of stdout.log once it stops
  *   growing; one machine, one clock): `lastLineShownAfterMs`;
  * - long tasks (> 50 ms) in the page while it follows, by PerformanceObserver('longtask');
  * - the download (GET /api/jobs/output with the user's token) against the file on disk: size and sha256.
  *
- * Options: --lines 850000 (×~61 bytes ≈ 50 MB). Prints one JSON document as its last stdout line.
+ * Options: --lines 850000 (×~61 bytes ≈ 50 MB), --profile <file> (a CPU profile of the page while it follows). Prints one JSON document as its last stdout line.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -22,10 +23,19 @@ import { buildBundles, launchChromium, startBundledServer } from './page-bench';
 import { option } from './cli-options';
 
 const LINES = Number(option('lines', '850000'));
+/** Where to write a CPU profile of the page while it follows (for finding what a long task was), or '' for none. */
+const PROFILE = option('profile', '');
 const t0 = performance.now();
 const log = (line: string) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1)} s] ${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MB = 1024 * 1024;
+/**
+ * The bound stated for the server: its RSS while the job floods and the page follows stays within this much of what
+ * it was before. What a follower holds is bounded by the tail's limits (server/live/output-tail.ts: 256 kB read per
+ * stream per look, and nothing more read while the socket still buffers 256 kB), a couple of MB however much the job
+ * prints; the rest is headroom for the garbage collector.
+ */
+const RSS_GROWTH_BOUND_MB = 32;
 const round1 = (n: number) => Math.round(n * 10) / 10;
 
 function catalogWithFlood(file: string) {
@@ -99,6 +109,11 @@ async function main() {
     const logBox = page.getByRole('log', { name: `Output of job ${id}` });
     await logBox.waitFor();
     await page.evaluate(() => ((window as unknown as { __longTasks: number[] }).__longTasks = []));
+    const cdp = PROFILE ? await page.context().newCDPSession(page) : null;
+    if (cdp) {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.start');
+    }
     const lastLine = `line ${String(LINES).padStart(9, '0')} of a job that prints as fast as it can, padded`;
     // The page notes when its log first holds the last line.
     await page.evaluate((text) => {
@@ -131,6 +146,7 @@ async function main() {
     const shownAt = await page.evaluate(() => (window as unknown as { __lastShownAt: number | null }).__lastShownAt);
     const longTasks = await page.evaluate(() => (window as unknown as { __longTasks: number[] }).__longTasks);
     const peak = status(pid, 'VmHWM');
+    if (cdp) fs.writeFileSync(PROFILE, JSON.stringify((await cdp.send('Profiler.stop')).profile));
     const skippedNotices = await logBox.getByText(/^\[Jobdeck: .* skipped to keep up/).count();
     log(`job ${id}: ${round1(size / MB)} MB written; last line shown ${shownAt === null ? 'never' : `${Math.round(shownAt - writtenAt)} ms`} after it was written`);
 
@@ -154,6 +170,9 @@ async function main() {
         max: round1(sorted.at(-1)! / MB),
         peakVmHWM: round1(peak / MB),
         samples: rss.length,
+        growthMax: round1((sorted.at(-1)! - rssBefore) / MB),
+        growthBound: RSS_GROWTH_BOUND_MB,
+        withinBound: sorted.at(-1)! - rssBefore <= RSS_GROWTH_BOUND_MB * MB,
       },
       download: { bytes: download.length, fileBytes: onDisk.length, identical: sha(download) === sha(onDisk) },
       loadAverage1: round1(os.loadavg()[0]!),

@@ -37,12 +37,17 @@ const headlines = {
   },
   'job-output': (r) =>
     `a job writing ${fmt(r.writtenMB)} MB to stdout as fast as it can, followed in Chromium: last line on the page ${ms(r.lastLineShownAfterMs)} after it was written; ` +
-    `${fmt(r.page?.longTasksOver50ms, 0)} long tasks > 50 ms (longest ${ms(r.page?.longestTaskMs)}); server RSS p50 ${fmt(r.serverRssMB?.p50)} MB, max ${fmt(r.serverRssMB?.max)} MB while following; ` +
+    `${fmt(r.page?.longTasksOver50ms, 0)} long tasks > 50 ms (longest ${ms(r.page?.longestTaskMs)}); server RSS p50 ${fmt(r.serverRssMB?.p50)} MB, max ${fmt(r.serverRssMB?.max)} MB while following` +
+    (r.serverRssMB?.growthBound !== undefined
+      ? ` (+${fmt(r.serverRssMB.growthMax)} MB over before; bound +${fmt(r.serverRssMB.growthBound, 0)} MB${r.serverRssMB.withinBound ? '' : ', **exceeded**'})`
+      : '') +
+    `; ` +
     `download ${r.download?.identical ? 'byte-identical' : '**differs**'} (${fmt(r.download?.bytes, 0)} bytes); load average ${fmt(r.loadAverage1)}`,
   proxy: (r) =>
     `a job's web interface, GET /health with ${fmt(r.connections, 0)} connections (${fmt(r.rounds, 0)} alternating rounds): straight to the job ${fmt(r.direct?.requestsPerSecond, 0)} req/s, p99 ${ms(r.direct?.p99Ms)}; ` +
     `through Jobdeck's proxy ${fmt(r.proxy?.requestsPerSecond, 0)} req/s, p99 ${ms(r.proxy?.p99Ms)} (ratio ${fmt(r.ratio, 2)}; target ≥ 0.7${r.ratio >= 0.7 ? '' : ', **not met**'}); ` +
-    `Jobdeck CPU ${fmt(r.proxy?.jobdeckCpuUsPerRequest, 0)} µs per proxied request; load average ${fmt(r.loadAverage)}`,
+    `Jobdeck CPU ${fmt(r.proxy?.jobdeckCpuUsPerRequest, 0)} µs per proxied request; load average ${fmt(r.loadAverage)}` +
+    (r.loadAverageAtStart !== undefined ? ` (${fmt(r.loadAverageAtStart)} at start)` : ''),
   'real-jobs': (r) => {
     const a = r.isolation?.auto ?? {};
     const b = r.isolation?.off ?? {};

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { lookup as dnsLookup } from 'node:dns';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { buildTestApp, type TestApp } from '../test/helpers';
 import { FAST, REAL, batch, createJob, terminate, waitForState, webApp } from '../provider/testing';
 import type { JobsOpenInteractiveSessionResponse } from '../../contract/jobs';
@@ -68,6 +68,9 @@ describe('job interfaces: grants, cookies and the proxy (simulated jobs, a recor
   let port: number;
   let upstream: http.Server;
   const seen: http.IncomingHttpHeaders[] = [];
+  /** The upgrade requests that reached the app's WebSocket server: exactly what the app saw. */
+  const upgrades: http.IncomingHttpHeaders[] = [];
+  let wss: WebSocketServer;
 
   beforeAll(async () => {
     // The app behind the proxy: records what reaches it, and sets a cookie of its own (and tries Jobdeck's).
@@ -77,6 +80,12 @@ describe('job interfaces: grants, cookies and the proxy (simulated jobs, a recor
       res.setHeader('content-type', 'text/plain');
       res.end(`app says hello at ${req.url}`);
     });
+    // …and echoes on WebSockets, recording each upgrade's headers.
+    wss = new WebSocketServer({ server: upstream });
+    wss.on('connection', (socket, req) => {
+      upgrades.push(req.headers);
+      socket.on('message', (data) => socket.send(`echo ${String(data)}`));
+    });
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
     t = await buildTestApp({ ...FAST, exampleImagePull: false });
     const upstreamPort = (upstream.address() as AddressInfo).port;
@@ -85,11 +94,25 @@ describe('job interfaces: grants, cookies and the proxy (simulated jobs, a recor
   });
   afterAll(async () => {
     await t.close();
+    for (const client of wss.clients) client.terminate();
+    upstream.closeAllConnections();
     await new Promise((resolve) => upstream.close(resolve));
   });
   afterEach(() => {
     seen.length = 0;
+    upgrades.length = 0;
   });
+
+  /** A WebSocket to the job's host through Jobdeck, open (or the status of its refused upgrade). */
+  async function openSocket(id: string, headers: Record<string, string>): Promise<WebSocket> {
+    const ws = new WebSocket(`ws://job-${id}.localhost:${port}/ws`, { lookup, headers });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+    });
+    return ws;
+  }
 
   it("opens a running web app's interface: a grant on the job's own origin becomes a host-only HttpOnly cookie", async () => {
     const id = await createJob(t, webApp());
@@ -214,13 +237,60 @@ describe('job interfaces: grants, cookies and the proxy (simulated jobs, a recor
     expect(seen[1]!.cookie).toBeUndefined();
   });
 
+  it("passes a WebSocket to the app without Jobdeck's cookie or an Authorization header", async () => {
+    const id = await createJob(t, webApp());
+    await waitForState(t, id, 'RUNNING');
+    const { cookie } = await signedIn(t, id);
+    const ws = await openSocket(id, { cookie: `theme=dark; ${cookie}; app=1`, authorization: `Bearer ${t.tokens.user}` });
+    const echo = new Promise<string>((resolve) => ws.once('message', (data) => resolve(String(data))));
+    ws.send('hi');
+    expect(await echo).toBe('echo hi');
+    ws.close();
+    // What really reached the app's WebSocket server: its own cookies only.
+    expect(upgrades).toHaveLength(1);
+    expect(upgrades[0]!.cookie).toBe('theme=dark; app=1');
+    expect(upgrades[0]!.authorization).toBeUndefined();
+    expect(JSON.stringify(upgrades[0])).not.toContain(cookie.split('=')[1]);
+    expect(JSON.stringify(upgrades[0])).not.toContain(t.tokens.user);
+  });
+
+  it("stops a revoked owner's interface at once: requests get the sign-in page and open WebSockets close", async () => {
+    const owner = (await t.call('POST', '/api/admin/users', t.tokens.admin, { username: 'revokee' })).json().token as string;
+    const id = await createJob(t, webApp(), owner);
+    await waitForState(t, id, 'RUNNING', owner);
+    const url = (await openSession(t, id, owner)).json().responses[0].session.redirectClientTo as string;
+    const cookie = cookieOf(await get(url));
+    const origin = new URL(url).origin;
+    // Twice, so the second answer comes from the proxy's memory, not the database.
+    expect((await get(`${origin}/`, { cookie })).status).toBe(200);
+    expect((await get(`${origin}/`, { cookie })).status).toBe(200);
+    const ws = await openSocket(id, { cookie });
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+
+    const revoked = await t.call('POST', '/api/admin/tokens/revoke', t.tokens.admin, { username: 'revokee' });
+    expect(revoked.statusCode, revoked.body).toBe(200);
+    // The revocation reaches the proxy by the database's NOTIFY; it is there within a moment, not a cache's lifetime.
+    await expect.poll(async () => (await get(`${origin}/`, { cookie })).status, { timeout: 5_000, interval: 20 }).toBe(401);
+    expect(await closed).toBeGreaterThan(0);
+    // …and so does the proxy's own socket to the app.
+    await expect.poll(() => wss.clients.size, { timeout: 5_000, interval: 20 }).toBe(0);
+    const rows = await t.db.query(`SELECT 1 FROM interface_sessions WHERE owner = 'revokee'`);
+    expect(rows).toHaveLength(0);
+    // The app saw the first two requests only.
+    expect(seen).toHaveLength(2);
+  });
+
   it("says the job has ended once it has, and stops passing requests to the app", async () => {
     const id = await createJob(t, webApp());
     await waitForState(t, id, 'RUNNING');
     const { origin, cookie } = await signedIn(t, id);
     expect((await get(`${origin}/`, { cookie })).status).toBe(200);
+    // The app behind it stays up (a simulated job has no process): Jobdeck itself closes the socket.
+    const ws = await openSocket(id, { cookie });
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
     await terminate(t, id);
     await waitForState(t, id, 'SUCCESS');
+    expect(await closed).toBeGreaterThan(0);
     const ended = await get(`${origin}/`, { cookie });
     expect(ended.status).toBe(410);
     expect(ended.body).toContain('This job has ended');

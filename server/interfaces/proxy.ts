@@ -1,11 +1,12 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import httpProxy, { type FastifyHttpProxyOptions } from '@fastify/http-proxy';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Socket } from 'node:net';
 import type WebSocket from 'ws';
 import { isFinalState } from '../../contract/jobs';
 import { jobIdOfHost, type InterfaceDomain } from './domain';
 import { pages, renderPage, type InterfacePage } from './pages';
-import { SESSION_TTL_MS, type InterfaceService } from './service';
+import { SESSION_TTL_MS, type InterfaceService, type JobAccess, type Session } from './service';
 
 /** The cookie that holds a browser's session for one job's interface; host-only, so it never leaves that job's host. */
 export const COOKIE = 'jobdeck_interface';
@@ -94,11 +95,16 @@ export async function buildInterfaceApp(opts: InterfaceAppOptions): Promise<{ ap
   const sockets = new Set<WebSocket>();
   const secure = domain.scheme === 'https';
 
-  app.addHook('onResponse', async (request, reply) => {
-    log.info(
-      { interface: jobIdOfHost(domain, request.headers.host), method: request.method, path: request.url.split('?', 1)[0], statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) },
-      'interface request',
-    );
+  // One line per request at info (the path only: a grant travels in the query string). A callback hook that builds
+  // nothing when info is off, since every proxied request passes here.
+  app.addHook('onResponse', (request, reply, done) => {
+    if ((log as Partial<{ isLevelEnabled(level: string): boolean }>).isLevelEnabled?.('info') ?? true) {
+      log.info(
+        { interface: jobIdOfHost(domain, request.headers.host), method: request.method, path: request.url.split('?', 1)[0], statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+        'interface request',
+      );
+    }
+    done();
   });
 
   app.setErrorHandler((error, request, reply) => {
@@ -128,24 +134,55 @@ export async function buildInterfaceApp(opts: InterfaceAppOptions): Promise<{ ap
       .send();
   });
 
-  /** Lets the owner's browser through to a running job; everyone else gets a page saying why not. */
-  async function admit(request: FastifyRequest, reply: FastifyReply) {
+  /** Whom each open WebSocket's connection is for, so that a revocation or the job's end closes it at once. */
+  const upgrades = new Map<Socket, { jobId: string; owner: string }>();
+  const offRevoked = service.onRevoked((revoked) => {
+    for (const [socket, who] of upgrades) {
+      if ('jobId' in revoked ? who.jobId === revoked.jobId : who.owner === revoked.owner) socket.destroy();
+    }
+  });
+  app.addHook('onClose', async () => offRevoked());
+
+  /** What to answer instead of the app, or null to pass the request on (its target set on the request). */
+  function decide(request: FastifyRequest, jobId: string, session: Session | null, job: JobAccess | null): InterfacePage | null {
+    if (!session) return pages.signIn();
+    if (!job || job.owner !== session.owner) return pages.notFound(jobId);
+    if (isFinalState(job.state)) return pages.ended(jobId, job.state);
+    if (job.state !== 'RUNNING') return pages.notRunning(jobId, job.state);
+    if (!job.target || 'why' in job.target) return pages.notAnswering(jobId, job.target?.why ?? 'no address yet');
+    (request as WithTarget)[TARGET] = job.target.url;
+    if (request.headers.upgrade) {
+      const socket = request.raw.socket;
+      upgrades.set(socket, { jobId, owner: session.owner });
+      socket.once('close', () => upgrades.delete(socket));
+    }
+    return null;
+  }
+
+  /**
+   * Lets the owner's browser through to a running job; everyone else gets a page saying why not. A callback hook:
+   * when the session and the job are in memory (every request after a page's first), it decides at once, with no
+   * promise and no query.
+   */
+  function admit(request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) {
     const jobId = jobIdOfHost(domain, request.headers.host)!;
     const secret = cookieValue(request.headers.cookie, COOKIE);
-    const session = secret ? await service.session(secret, jobId) : null;
-    if (!session) return sendPage(reply, pages.signIn());
-    const job = await service.job(jobId);
-    if (!job || job.owner !== session.owner) return sendPage(reply, pages.notFound(jobId));
-    if (isFinalState(job.state)) return sendPage(reply, pages.ended(jobId, job.state));
-    if (job.state !== 'RUNNING') return sendPage(reply, pages.notRunning(jobId, job.state));
-    if (!job.target || 'why' in job.target) return sendPage(reply, pages.notAnswering(jobId, job.target?.why ?? 'no address yet'));
-    (request as WithTarget)[TARGET] = job.target.url;
+    const answer = (page: InterfacePage | null) => (page ? void sendPage(reply, page) : done());
+    if (!secret) return answer(pages.signIn());
+    const cached = service.cached(secret, jobId);
+    if (cached) return answer(decide(request, jobId, cached.session, cached.job));
+    void (async () => {
+      const session = await service.session(secret, jobId);
+      return decide(request, jobId, session, session ? await service.job(jobId) : null);
+    })().then(answer, done);
   }
 
   const proxyOptions = {
     upstream: '',
     websocket: true,
     preHandler: admit,
+    // The interface server has no logger of its own; the onResponse line above is the one request line.
+    disableRequestLogging: true,
     replyOptions: {
       getUpstream: (request: FastifyRequest) => (request as WithTarget)[TARGET]!,
       rewriteRequestHeaders: (request: FastifyRequest, headers: IncomingHttpHeaders) => upstreamHeaders(headers, request),
@@ -165,7 +202,12 @@ export async function buildInterfaceApp(opts: InterfaceAppOptions): Promise<{ ap
       },
     },
     wsHooks: {
-      onConnect: (_context: unknown, source: WebSocket) => void sockets.add(source),
+      onConnect: (_context: unknown, source: WebSocket, target: WebSocket) => {
+        // The browser's side went (a revocation, the job's end, the user) while the app's was still connecting:
+        // the library closes only an open socket, so close this one here rather than leave it open for good.
+        if (source.readyState !== source.OPEN) return void target.terminate();
+        sockets.add(source);
+      },
       onDisconnect: (_context: unknown, source: WebSocket) => void sockets.delete(source),
     },
   };

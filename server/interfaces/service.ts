@@ -6,6 +6,7 @@ import type { JobState } from '../../contract/jobs';
 import { isFinalState } from '../../contract/jobs';
 import type { Transport } from '../provider/kit/transport';
 import { isSuccess, whyOf } from '../provider/kit/transport';
+import { TOKEN_REVOKED_CHANNEL } from '../auth/token-cache';
 
 /** A grant works once, for this long (epoch ms from its creation). */
 export const GRANT_TTL_MS = 60_000;
@@ -15,6 +16,11 @@ export const SESSION_TTL_MS = 12 * 3600_000;
 const JOB_CACHE_MS = 30_000;
 /** Sessions looked up recently, kept in memory so that a page's every request is not a query. */
 const MAX_CACHED_SESSIONS = 10_000;
+/**
+ * A backstop only: a cached session is checked against the database again after this long, so one deleted there by
+ * some other means stops within it. Revocation (the owner's tokens revoked) and the job ending act at once.
+ */
+export const SESSION_RECHECK_MS = 30_000;
 
 export const hashSecret = (secret: string) => crypto.createHash('sha256').update(secret).digest('hex');
 /** 256 bits, URL- and cookie-safe. */
@@ -25,6 +31,9 @@ export interface Session {
   owner: string;
   expiresAt: number;
 }
+
+/** Whose interfaces must stop answering at once: a job that ended, or an owner whose tokens were revoked. */
+export type Revoked = { jobId: string } | { owner: string };
 
 /** What the proxy knows about a job: whose it is, its state, and (while it runs) where its interface listens. */
 export interface JobAccess {
@@ -51,7 +60,11 @@ export interface InterfaceServiceOptions {
  * from the bus (other processes' too) refresh a cached job at once, so an interface stops the moment its job ends.
  */
 export class InterfaceService {
-  private readonly sessions = new Map<string, Session>();
+  private readonly sessions = new Map<string, Session & { checkedAt: number }>();
+  private readonly revokedListeners = new Set<(revoked: Revoked) => void>();
+  private unlisten: Promise<() => Promise<void>> | null = null;
+  /** Bumped by each revocation, so a lookup under way when one lands does not cache what it read. */
+  private generation = 0;
   private readonly jobsCache = new Map<string, JobAccess>();
   private readonly loading = new Map<string, Promise<JobAccess | null>>();
   private readonly unsubscribe: () => void;
@@ -69,13 +82,47 @@ export class InterfaceService {
       const state = event.job.status.state;
       if (state === cached.state) return;
       // A new state: drop what was known, so the next request asks again (and a final state is remembered at once).
-      if (isFinalState(state)) this.jobsCache.set(event.jobId, { ...cached, state, target: null, checkedAt: this.now() });
-      else this.jobsCache.delete(event.jobId);
+      if (isFinalState(state)) {
+        this.jobsCache.set(event.jobId, { ...cached, state, target: null, checkedAt: this.now() });
+        this.emitRevoked({ jobId: event.jobId });
+      } else this.jobsCache.delete(event.jobId);
     });
+    // An owner whose tokens are revoked (in any process of a shared database) loses their interfaces too.
+    this.unlisten = opts.db.listen(TOKEN_REVOKED_CHANNEL, (owner) => void this.revokeOwner(owner));
+    this.unlisten.catch((error: unknown) => opts.log.warn({ err: error }, 'interface: cannot hear token revocations'));
   }
 
   close() {
     this.unsubscribe();
+    void this.unlisten?.then((off) => off()).catch(() => {});
+  }
+
+  /** Called when interfaces must stop answering (their open WebSockets are closed by the proxy). */
+  onRevoked(listener: (revoked: Revoked) => void): () => void {
+    this.revokedListeners.add(listener);
+    return () => this.revokedListeners.delete(listener);
+  }
+
+  private emitRevoked(revoked: Revoked) {
+    for (const listener of this.revokedListeners) listener(revoked);
+  }
+
+  /** Ends every interface session of an owner: forgotten here at once, deleted from the database. */
+  async revokeOwner(owner: string): Promise<void> {
+    this.forgetOwner(owner);
+    this.emitRevoked({ owner });
+    try {
+      await this.opts.db.query(`DELETE FROM interface_sessions WHERE owner = $1`, [owner]);
+    } catch (error) {
+      this.opts.log.warn({ err: error }, 'interface: could not delete the sessions of a revoked owner');
+    }
+    // A lookup that read a row before the delete may have cached it since.
+    this.forgetOwner(owner);
+  }
+
+  private forgetOwner(owner: string) {
+    this.generation += 1;
+    for (const [hash, session] of this.sessions) if (session.owner === owner) this.sessions.delete(hash);
   }
 
   /** A single-use grant for the owner's job; the caller has checked that the job is theirs and has an interface. */
@@ -115,30 +162,54 @@ export class InterfaceService {
       `INSERT INTO interface_sessions (hash, job_id, owner, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
       [hashSecret(secret), Number(hostJobId), session.owner, now, session.expiresAt],
     );
-    this.remember(hashSecret(secret), session);
+    this.remember(hashSecret(secret), session, now);
     return { secret, session };
   }
 
   /** The session a cookie stands for, if it is valid and for this job's host. */
   async session(secret: string, hostJobId: string): Promise<Session | null> {
     const hash = hashSecret(secret);
-    let session = this.sessions.get(hash);
+    let session: Session | null | undefined = this.cachedSession(hash);
     if (!session) {
+      const generation = this.generation;
       const [row] = await this.opts.db.query<{ job_id: string | number; owner: string; expires_at: string | number }>(
         `SELECT job_id, owner, expires_at FROM interface_sessions WHERE hash = $1`,
         [hash],
       );
-      if (!row) return null;
+      if (!row) {
+        this.sessions.delete(hash);
+        return null;
+      }
       session = { jobId: String(row.job_id), owner: row.owner, expiresAt: Number(row.expires_at) };
-      this.remember(hash, session);
+      if (generation === this.generation) this.remember(hash, session, this.now());
     }
-    if (session.expiresAt <= this.now() || session.jobId !== hostJobId) return null;
-    return session;
+    return this.valid(session, hostJobId);
   }
 
-  private remember(hash: string, session: Session) {
+  /**
+   * The proxy's path for every request after a page's first: the session and the job, when both are in memory and
+   * fresh, with no promise and no query; undefined when either has to be looked up (then use session() and job()).
+   */
+  cached(secret: string, hostJobId: string): { session: Session | null; job: JobAccess | null } | undefined {
+    const session = this.cachedSession(hashSecret(secret));
+    const job = this.jobsCache.get(hostJobId);
+    if (!session || !job || this.now() - job.checkedAt >= JOB_CACHE_MS) return undefined;
+    return { session: this.valid(session, hostJobId), job };
+  }
+
+  private cachedSession(hash: string): Session | undefined {
+    const session = this.sessions.get(hash);
+    return session && this.now() - session.checkedAt < SESSION_RECHECK_MS ? session : undefined;
+  }
+
+  private valid(session: Session, hostJobId: string): Session | null {
+    return session.expiresAt <= this.now() || session.jobId !== hostJobId ? null : session;
+  }
+
+  private remember(hash: string, session: Session, checkedAt: number) {
+    this.sessions.delete(hash);
     if (this.sessions.size >= MAX_CACHED_SESSIONS) this.sessions.delete(this.sessions.keys().next().value!);
-    this.sessions.set(hash, session);
+    this.sessions.set(hash, { ...session, checkedAt });
   }
 
   /** The job as the proxy needs it, from the cache while fresh; null if there is no such job. */

@@ -5,7 +5,7 @@ import type { Job, JobState } from '@/api/types';
  * read. Pure helpers here; the store persists them per user.
  */
 
-export type NotificationKind = 'task-complete' | 'task-failed' | 'job-started' | 'job-finished' | 'job-failed' | 'job-expired';
+export type NotificationKind = 'task-complete' | 'task-failed' | 'job-started' | 'job-finished' | 'job-failed' | 'job-expiring' | 'job-expired';
 
 export type NotificationTarget = { type: 'job'; id: string } | { type: 'task'; id: string };
 
@@ -49,7 +49,7 @@ export function mergeNotifications(a: readonly AppNotification[], b: readonly Ap
   return [...byId.values()].sort((x, y) => y.at - x.at).slice(0, NOTIFICATION_LIMIT);
 }
 
-const KINDS: readonly NotificationKind[] = ['task-complete', 'task-failed', 'job-started', 'job-finished', 'job-failed', 'job-expired'];
+const KINDS: readonly NotificationKind[] = ['task-complete', 'task-failed', 'job-started', 'job-finished', 'job-failed', 'job-expiring', 'job-expired'];
 
 function isNotification(v: unknown): v is AppNotification {
   if (typeof v !== 'object' || v === null) return false;

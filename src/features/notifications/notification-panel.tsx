@@ -6,6 +6,7 @@ import { authQueries } from '@/api/auth';
 import { formatTime, formatDateTime } from '@/lib/format';
 import { desktopPermission, requestDesktopPermission, type DesktopPermission } from '@/features/notifications/desktop';
 import { useJobNotifications } from '@/features/notifications/job-notifications';
+import { EXPIRY_WARNING_MS } from '@/features/notifications/expiry-warnings';
 import { targetHref } from '@/features/notifications/notification-link';
 import type { AppNotification } from '@/features/notifications/notification-model';
 import {
@@ -39,6 +40,7 @@ const KIND_GLYPH: Record<AppNotification['kind'], string> = {
   'job-started': '▶',
   'job-finished': '✓',
   'job-failed': '!',
+  'job-expiring': '⏳',
   'job-expired': '⏱',
 };
 
@@ -111,7 +113,7 @@ function DesktopOptIn() {
           ? 'This browser does not support desktop notifications.'
           : blocked
             ? 'Notifications are blocked for this site in your browser settings.'
-            : 'While you are looking, a short message appears in the corner instead.'}
+            : `When a job of yours starts, ends, or is ${EXPIRY_WARNING_MS / 60_000} minutes from expiring (once per job), and when a task finishes. While you are looking, a short message appears in the corner instead.`}
       </p>
     </div>
   );

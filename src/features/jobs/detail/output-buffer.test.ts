@@ -27,6 +27,22 @@ describe('OutputBuffer', () => {
     expect(b.dropped).toBe(2);
   });
 
+  it('counts a burst it would only trim again without splitting it, and keeps the newest lines exact', () => {
+    const b = new OutputBuffer(10);
+    let calls = 0;
+    b.subscribe(() => calls++);
+    const numbered = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `${from + i}\n`).join('');
+    // Three messages before the page reads: 1..50, 51..99 and the start of 100, the end of 100 and 101..105 with an
+    // unfinished 106; stderr once in between.
+    b.append(out(numbered(1, 50)));
+    b.append(out(`${numbered(51, 99)}10`, 'warn\n'));
+    b.append(out(`0\n${numbered(101, 105)}106`));
+    expect(calls).toBe(3);
+    expect(b.view().map((l) => l.text)).toEqual(['97', '98', '99', 'warn', '100', '101', '102', '103', '104', '105', '106']);
+    expect(b.dropped).toBe(96);
+    expect(b.dropped + b.lines.length).toBe(106);
+  });
+
   it('starts afresh on reset, and tells its subscribers of every change', () => {
     const b = new OutputBuffer();
     let calls = 0;
