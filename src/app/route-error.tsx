@@ -5,7 +5,11 @@ import { useServerUnreachableSince } from '@/api/reachability';
 
 /** Each route's error boundary: a failure in one page leaves the shell usable. */
 export function RouteError() {
-  const error = useRouteError();
+  return <PageError error={useRouteError()} />;
+}
+
+/** What a page that failed shows: a 404, a page whose code did not arrive (an outage or a new deployment), or why. */
+export function PageError({ error }: { error: unknown }) {
   const unreachable = useServerUnreachableSince() !== null;
   const notFound = isRouteErrorResponse(error) && error.status === 404;
   const chunkFailed = error instanceof Error && /dynamically imported module|Loading chunk|Importing a module script failed/i.test(error.message);
