@@ -24,10 +24,11 @@ describe('the page-change signal', () => {
     await waitFor(() => expect(job).toHaveFocus());
 
     await user.click(screen.getByRole('link', { name: 'Run again' }));
-    await screen.findByRole('button', { name: 'Launch job' });
+    await screen.findByRole('button', { name: 'Launch job' }, { timeout: 15_000 });
     await waitFor(() => expect(document.title).toBe('Launch acme-database 1.0.0 – Jobdeck'));
     await waitFor(() => expect(screen.getByRole('heading', { level: 1 })).toHaveFocus());
-  });
+    // Four pages with their data, on a loaded machine.
+  }, 45_000);
 
   it('gives the 404 page its title and a way on as its main action, not Reload', async () => {
     renderApp('/no/such/page');
