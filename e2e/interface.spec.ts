@@ -111,7 +111,7 @@ test.describe('Open interface', () => {
 
     // When the job ends, the interface says so, and the button goes from the job page.
     await jobsApi.terminate(webId);
-    await web.expectState('SUCCESS');
+    await web.expectState('TERMINATED');
     await expect(open).toHaveCount(0);
     const ended = await app.reload();
     expect(ended?.status()).toBe(410);

@@ -75,7 +75,7 @@ test('the job list and the job page catch up with a state change made while the 
   for (const p of [page, detailPage]) await expect(reconnecting(p)).toBeHidden();
   await expect(row).toContainText(STATE.SUCCESS.label);
   await expect(row).not.toContainText(STATE.RUNNING.label);
-  await detail.expectState('SUCCESS');
+  await detail.expectState('TERMINATED');
   await expect(detailPage.getByRole('list', { name: /job updates/i })).toContainText('Terminated by user');
 
   // Live again: a change after the reconnect reaches the list over the socket (it polls only while the socket is down).

@@ -110,7 +110,7 @@ test.describe('seed 001 in the browser: connecting two jobs', () => {
 
     // 5. Terminate the database through the confirmation dialog.
     await dbAgain.terminate();
-    await dbAgain.expectState('SUCCESS');
+    await dbAgain.expectState('TERMINATED');
 
     // The open web app page reports, live, that its peer is gone…
     await expect(watched.forwardPeer('database', db.id).item).toContainText('No longer running');
@@ -122,7 +122,7 @@ test.describe('seed 001 in the browser: connecting two jobs', () => {
     expect(webAgain.id).toBe(web.id);
     const gone = webAgain.forwardPeer('database', db.id).item;
     await expect(gone).toContainText('No longer running');
-    await expect(gone).toContainText('Success');
+    await expect(gone).toContainText('Terminated');
 
     await shell.expectSameDocument();
     await jobsApi.terminate(web.id);
@@ -163,7 +163,7 @@ test.describe('run again and duplicates', () => {
     const source = await launch.launchAndOpenJob();
     await source.expectState('RUNNING');
     await source.terminate();
-    await source.expectState('SUCCESS');
+    await source.expectState('TERMINATED');
 
     // Run again: the same form, pre-filled from the source job.
     launch = await source.runAgain();

@@ -12,6 +12,8 @@ export const STATE = {
   IN_QUEUE: { label: 'In queue', explanation: 'The job is waiting for the provider to start it.' },
   RUNNING: { label: 'Running', explanation: 'The job is running.' },
   SUCCESS: { label: 'Success', explanation: 'The job has finished' },
+  // A terminated job is SUCCESS on the wire; the job page says what happened.
+  TERMINATED: { label: 'Terminated', explanation: 'The job was terminated' },
 } as const;
 export type ShownState = keyof typeof STATE;
 

@@ -1,4 +1,5 @@
-import { getToken, sessionRejected } from '@/api/session';
+import { isGatewayDown, serverAnswered, serverUnreachable } from '@/api/reachability';
+import { getToken, sessionRejected, tokenAccepted } from '@/api/session';
 import type { CommonErrorMessage } from '@/api/types';
 
 export class ApiError extends Error {
@@ -59,12 +60,21 @@ async function request<T>(method: string, path: string, options: RequestOptions 
   if (token) headers.Authorization = `Bearer ${token}`;
   if (options.body !== undefined) headers['Content-Type'] = 'application/json';
 
-  const response = await fetch(buildUrl(path, options.query), {
-    method,
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    signal: options.signal,
-  });
+  let response: Response;
+  try {
+    response = await fetch(buildUrl(path, options.query), {
+      method,
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      signal: options.signal,
+    });
+  } catch (error) {
+    // fetch rejects with a TypeError when nothing answered; an abort is the caller's own doing.
+    if (error instanceof TypeError) serverUnreachable();
+    throw error;
+  }
+  if (isGatewayDown(response.status)) serverUnreachable();
+  else serverAnswered();
 
   const text = await response.text();
   let data: unknown = null;
@@ -84,6 +94,7 @@ async function request<T>(method: string, path: string, options: RequestOptions 
     if (response.status === 401 && !explicitToken) sessionRejected();
     throw new ApiError(response.status, why, errorCode);
   }
+  if (!explicitToken && token) tokenAccepted();
   return data as T;
 }
 

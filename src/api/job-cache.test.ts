@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import {
   appendUpdates,
   applyFollowUpdate,
-  extendJobLocally,
   keepNewer,
   mergeJob,
   upsertJobInPages,
@@ -119,12 +118,5 @@ describe('job cache merges', () => {
     expect(upsertRunningJob(data, job('2'))?.items.map((j) => j.id)).toEqual(['2', '1']);
     expect(upsertRunningJob(data, job('1', 'SUCCESS'))?.items).toEqual([]);
     expect(upsertRunningJob(data, job('3', 'SUCCESS'))).toBe(data);
-  });
-
-  it('extends the allocation and expiry locally', () => {
-    const j = job('1');
-    const extended = extendJobLocally(j, 8);
-    expect(extended.status.expiresAt).toBe(j.status.expiresAt! + 8 * 3_600_000);
-    expect(extended.specification.timeAllocation).toEqual({ hours: 12, minutes: 0, seconds: 0 });
   });
 });

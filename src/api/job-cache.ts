@@ -141,21 +141,3 @@ export function upsertConnectedJob(
   if (links.length === 0) return data;
   return { ...data, items: [...data.items, ...links.map((p) => ({ hostname: p.hostname, job }))] };
 }
-
-/** Adds `hours` to a job's allocation and expiry, for the optimistic Extend. */
-export function extendJobLocally(job: Job, hours: number): Job {
-  const ms = hours * 3_600_000;
-  const alloc = job.specification.timeAllocation;
-  const total = alloc ? alloc.hours * 3600 + alloc.minutes * 60 + alloc.seconds + hours * 3600 : null;
-  return {
-    ...job,
-    specification: {
-      ...job.specification,
-      timeAllocation:
-        total === null
-          ? alloc
-          : { hours: Math.floor(total / 3600), minutes: Math.floor((total % 3600) / 60), seconds: total % 60 },
-    },
-    status: { ...job.status, expiresAt: job.status.expiresAt == null ? null : job.status.expiresAt + ms },
-  };
-}

@@ -6,7 +6,7 @@ import {
   type InfiniteData,
 } from '@tanstack/react-query';
 import { http } from '@/api/http';
-import { extendJobLocally, keepNewer } from '@/api/job-cache';
+import { keepNewer } from '@/api/job-cache';
 import { getSocketStatus } from '@/api/socket';
 import type {
   BulkRequest,
@@ -128,19 +128,10 @@ export function useExtendJob(id: string) {
       http.post<unknown>('/api/jobs/extend', {
         items: [{ jobId: id, requestedTime: { hours, minutes: 0, seconds: 0 } }],
       }),
-    onMutate: async (hours) => {
-      await queryClient.cancelQueries({ queryKey: jobKeys.detail(id) });
-      const previous = queryClient.getQueryData<Job>(jobKeys.detail(id));
-      if (previous) queryClient.setQueryData<Job>(jobKeys.detail(id), extendJobLocally(previous, hours));
-      return { previous };
-    },
-    onError: (_error, _hours, context) => {
-      if (context?.previous) queryClient.setQueryData(jobKeys.detail(id), context.previous);
-    },
+    // No optimistic change: the provider applies the extension asynchronously and its update (the new allocation and
+    // expiry) reaches us over jobs.follow; until then the page shows the extension as pending. Refetch only when the
+    // socket is not there to deliver it.
     onSuccess: () => {
-      // The provider applies the extension asynchronously and its update reaches
-      // us over jobs.follow. Refetching now could briefly show the old expiry, so
-      // only refetch when the socket is not there to deliver it.
       if (getSocketStatus('/api/jobs') !== 'open') {
         return queryClient.invalidateQueries({ queryKey: jobKeys.detail(id) });
       }

@@ -25,16 +25,20 @@ function writeStoredToken(token: string | null): void {
   }
 }
 
-export type SignOutReason = 'user' | 'expired' | null;
+/** `link-rejected`: a sign-in link's token was refused before it ever worked (mistyped, revoked, or from another server). */
+export type SignOutReason = 'user' | 'expired' | 'link-rejected' | null;
 
 interface SessionState {
   token: string | null;
   signOutReason: SignOutReason;
+  /** The token came from a `#token=` link and no call has been answered with it yet. */
+  fromLinkUnproven: boolean;
 }
 
 const useSessionStore = create<SessionState>(() => ({
   token: readStoredToken(),
   signOutReason: null,
+  fromLinkUnproven: false,
 }));
 
 export const useToken = (): string | null => useSessionStore((s) => s.token);
@@ -50,26 +54,32 @@ export function subscribeToToken(listener: (token: string | null) => void): () =
   });
 }
 
-export function signedIn(token: string): void {
+export function signedIn(token: string, fromLink = false): void {
   writeStoredToken(token);
-  useSessionStore.setState({ token, signOutReason: null });
+  useSessionStore.setState({ token, signOutReason: null, fromLinkUnproven: fromLink });
+}
+
+/** A call made with the stored token was answered (not 401): a link's token has proven itself. */
+export function tokenAccepted(): void {
+  if (useSessionStore.getState().fromLinkUnproven) useSessionStore.setState({ fromLinkUnproven: false });
 }
 
 export function signedOut(): void {
   writeStoredToken(null);
-  useSessionStore.setState({ token: null, signOutReason: 'user' });
+  useSessionStore.setState({ token: null, signOutReason: 'user', fromLinkUnproven: false });
 }
 
 /** Any call answered 401: the token is unknown or revoked. */
 export function sessionRejected(): void {
   if (useSessionStore.getState().token === null) return;
   writeStoredToken(null);
-  useSessionStore.setState({ token: null, signOutReason: 'expired' });
+  const reason = useSessionStore.getState().fromLinkUnproven ? 'link-rejected' : 'expired';
+  useSessionStore.setState({ token: null, signOutReason: reason, fromLinkUnproven: false });
 }
 
 /** Re-reads storage; tests and the boot code use it after touching localStorage directly. */
 export function sessionReloaded(): void {
-  useSessionStore.setState({ token: readStoredToken(), signOutReason: null });
+  useSessionStore.setState({ token: readStoredToken(), signOutReason: null, fromLinkUnproven: false });
 }
 
 /**
@@ -86,6 +96,6 @@ export function consumeTokenFromLocation(loc: Location = window.location, hist: 
   params.delete('token');
   const rest = params.toString();
   hist.replaceState(hist.state, '', `${loc.pathname}${loc.search}${rest ? `#${rest}` : ''}`);
-  signedIn(token.trim());
+  signedIn(token.trim(), true);
   return true;
 }

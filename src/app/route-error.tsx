@@ -1,25 +1,64 @@
+import { useEffect, useRef } from 'react';
 import { isRouteErrorResponse, Link, useRouteError } from 'react-router-dom';
-import { describeError } from '@/api/http';
+import { describeError, http } from '@/api/http';
+import { useServerUnreachableSince } from '@/api/reachability';
 
 /** Each route's error boundary: a failure in one page leaves the shell usable. */
 export function RouteError() {
-  const error = useRouteError();
+  return <PageError error={useRouteError()} />;
+}
+
+/** What a page that failed shows: a 404, a page whose code did not arrive (an outage or a new deployment), or why. */
+export function PageError({ error }: { error: unknown }) {
+  const unreachable = useServerUnreachableSince() !== null;
   const notFound = isRouteErrorResponse(error) && error.status === 404;
-  const chunkFailed = error instanceof Error && /dynamically imported module|Loading chunk/i.test(error.message);
+  const chunkFailed = error instanceof Error && /dynamically imported module|Loading chunk|Importing a module script failed/i.test(error.message);
+  // A page's code that could not be fetched while the browser is offline or the server down is an outage, not a
+  // new deployment.
+  const outage = chunkFailed && (unreachable || (typeof navigator !== 'undefined' && navigator.onLine === false));
+  // A module that failed to load is not fetched again without a reload; ask the server whether it is there (which
+  // also starts the outage notice's countdown when it is not), and reload once it is back.
+  const sawOutage = useRef(false);
+  useEffect(() => {
+    if (chunkFailed) void http.get('/api/health').catch(() => undefined);
+  }, [chunkFailed]);
+  useEffect(() => {
+    if (outage) sawOutage.current = true;
+    else if (chunkFailed && sawOutage.current) window.location.reload();
+  }, [outage, chunkFailed]);
+  if (notFound) {
+    // Reloading cannot make an unknown address exist: the main action is a way on.
+    return (
+      <section className="page route-error" aria-labelledby="route-error-title">
+        <h1 id="route-error-title">Page not found</h1>
+        <p>The address does not match any page of Jobdeck. It may have been mistyped, or the page has moved.</p>
+        <div className="button-row">
+          <Link className="button button--primary" to="/jobs">
+            Go to your jobs
+          </Link>
+          <Link className="button button--secondary" to="/applications">
+            Go to Applications
+          </Link>
+        </div>
+      </section>
+    );
+  }
   return (
     <section className="page route-error" aria-labelledby="route-error-title">
-      <h1 id="route-error-title">{notFound ? 'Page not found' : 'This page could not be shown'}</h1>
+      <h1 id="route-error-title">{outage ? 'This page could not be loaded' : 'This page could not be shown'}</h1>
       <p>
-        {notFound
-          ? 'The address does not match any page of Jobdeck.'
+        {outage
+          ? 'Jobdeck’s server cannot be reached, so this page’s code did not arrive. It loads by itself when the server is back.'
           : chunkFailed
             ? 'A new version of Jobdeck may have been deployed. Reload the page to get it.'
             : describeError(error)}
       </p>
       <div className="button-row">
-        <button type="button" className="button button--primary" onClick={() => window.location.reload()}>
-          Reload
-        </button>
+        {outage ? null : (
+          <button type="button" className="button button--primary" onClick={() => window.location.reload()}>
+            Reload
+          </button>
+        )}
         <Link className="button button--secondary" to="/applications">
           Go to Applications
         </Link>

@@ -1,8 +1,24 @@
 import { createBrowserRouter, Navigate, type RouteObject } from 'react-router-dom';
 import { RequireAuth } from '@/app/require-auth';
-import { RouteError } from '@/app/route-error';
+import type { ComponentType } from 'react';
+import { PageError, RouteError } from '@/app/route-error';
+import type { RouteHandle } from '@/app/route-title';
 import { Shell } from '@/app/shell';
 import { Loading } from '@/components/spinner';
+
+/*
+ * A page's chunk that cannot be fetched (the server is down while the person navigates) renders the page's error in
+ * its place. Left to the router, a failed `lazy` rendered nothing at all: an empty page with no word.
+ */
+function lazyPage(load: () => Promise<{ default: ComponentType }>) {
+  return async () => {
+    try {
+      return { Component: (await load()).default };
+    } catch (error) {
+      return { Component: () => <PageError error={error} /> };
+    }
+  };
+}
 
 /* Every page is its own chunk; the shell and this table are all the first load needs. */
 export const routes: RouteObject[] = [
@@ -10,7 +26,7 @@ export const routes: RouteObject[] = [
     path: '/sign-in',
     errorElement: <RouteError />,
     hydrateFallbackElement: <Loading />,
-    lazy: async () => ({ Component: (await import('@/features/auth/sign-in-page')).default }),
+    lazy: lazyPage(() => import('@/features/auth/sign-in-page')),
   },
   {
     path: '/',
@@ -25,26 +41,32 @@ export const routes: RouteObject[] = [
       { index: true, element: <Navigate to="/applications" replace /> },
       {
         path: 'applications',
+        handle: { title: 'Applications' } satisfies RouteHandle,
         errorElement: <RouteError />,
-        lazy: async () => ({ Component: (await import('@/features/applications/applications-page')).default }),
+        lazy: lazyPage(() => import('@/features/applications/applications-page')),
       },
       {
         path: 'applications/:name/:version',
+        handle: { title: (p) => `Launch ${p.name ?? ''} ${p.version ?? ''}`.trim() } satisfies RouteHandle,
         errorElement: <RouteError />,
-        lazy: async () => ({ Component: (await import('@/features/jobs/launch/launch-page')).default }),
+        lazy: lazyPage(() => import('@/features/jobs/launch/launch-page')),
       },
       {
         path: 'jobs',
+        handle: { title: 'Jobs' } satisfies RouteHandle,
         errorElement: <RouteError />,
-        lazy: async () => ({ Component: (await import('@/features/jobs/list/job-list-page')).default }),
+        lazy: lazyPage(() => import('@/features/jobs/list/job-list-page')),
       },
       {
         path: 'jobs/:id',
+        // The job page names itself after its job and state (`[Running] my-web-app – Jobdeck`).
+        handle: { title: null } satisfies RouteHandle,
         errorElement: <RouteError />,
-        lazy: async () => ({ Component: (await import('@/features/jobs/detail/job-detail-page')).default }),
+        lazy: lazyPage(() => import('@/features/jobs/detail/job-detail-page')),
       },
       {
         path: '*',
+        handle: { title: 'Page not found' } satisfies RouteHandle,
         errorElement: <RouteError />,
         loader: () => {
           throw new Response('Not found', { status: 404 });

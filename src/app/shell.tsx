@@ -1,25 +1,47 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { lazy, Suspense } from 'react';
+import { lazy, Suspense, useSyncExternalStore } from 'react';
 import { NavLink, Outlet, useNavigation } from 'react-router-dom';
 import { authQueries } from '@/api/auth';
 import { useJobsListen } from '@/api/jobs-live';
+import { useServerUnreachableSince } from '@/api/reachability';
 import { signedOut } from '@/api/session';
 import { useSocketReconnecting } from '@/api/socket';
+import { OutageNotice } from '@/app/outage-notice';
+import { useFocusHeadingOnNavigate, useRouteTitle } from '@/app/route-title';
 import { Loading } from '@/components/spinner';
+import '@/app/shell.css';
 import { taskFinished } from '@/features/notifications/notification-store';
 
 // The tray and the panel bring Ariakit's popover; loading them right after the
-// first paint keeps the initial route's JS within its 130 kB budget.
+// first paint keeps the initial route's JS within its 130 kB budget. So does the narrow screen's menu.
 const TaskTray = lazy(() => import('@/features/tasks/task-tray').then((m) => ({ default: m.TaskTray })));
 const NotificationPanel = lazy(() =>
   import('@/features/notifications/notification-panel').then((m) => ({ default: m.NotificationPanel })),
 );
+const AccountMenu = lazy(() => import('@/app/account-menu').then((m) => ({ default: m.AccountMenu })));
+
+/** Below this width the account moves into a menu, and the top bar keeps one row of touch-sized controls. */
+const NARROW_QUERY = '(max-width: 720px)';
+
+function subscribeNarrow(onChange: () => void): () => void {
+  if (typeof window.matchMedia !== 'function') return () => undefined;
+  const list = window.matchMedia(NARROW_QUERY);
+  list.addEventListener('change', onChange);
+  return () => list.removeEventListener('change', onChange);
+}
+
+function useNarrow(): boolean {
+  return useSyncExternalStore(subscribeNarrow, () => typeof window.matchMedia === 'function' && window.matchMedia(NARROW_QUERY).matches);
+}
 
 function ConnectionBanner() {
   const reconnecting = useSocketReconnecting();
+  // During an outage the outage notice says it all.
+  const down = useServerUnreachableSince() !== null;
+  const show = reconnecting && !down;
   return (
-    <div role="status" className={reconnecting ? 'connection-banner' : 'visually-hidden'}>
-      {reconnecting ? 'Reconnecting… Live updates are paused; data refreshes when the connection is back.' : ''}
+    <div role="status" className={show ? 'connection-banner' : 'visually-hidden'}>
+      {show ? 'Reconnecting… Live updates are paused; data refreshes when the connection is back.' : ''}
     </div>
   );
 }
@@ -27,6 +49,23 @@ function ConnectionBanner() {
 function UserMenu() {
   const queryClient = useQueryClient();
   const whoami = useQuery(authQueries.whoami());
+  const narrow = useNarrow();
+  const signOut = () => {
+    signedOut();
+    queryClient.clear();
+  };
+  const signOutButton = (
+    <button type="button" className="button button--ghost" onClick={signOut}>
+      Sign out
+    </button>
+  );
+  if (narrow) {
+    return (
+      <Suspense fallback={signOutButton}>
+        <AccountMenu username={whoami.data?.username ?? null} role={whoami.data?.role ?? null} onSignOut={signOut} />
+      </Suspense>
+    );
+  }
   return (
     <div className="user-menu">
       {whoami.data ? (
@@ -35,22 +74,15 @@ function UserMenu() {
           {whoami.data.username}
         </span>
       ) : null}
-      <button
-        type="button"
-        className="button button--ghost"
-        onClick={() => {
-          signedOut();
-          queryClient.clear();
-        }}
-      >
-        Sign out
-      </button>
+      {signOutButton}
     </div>
   );
 }
 
 export function Shell() {
   useJobsListen(true);
+  useRouteTitle();
+  useFocusHeadingOnNavigate('main');
   const navigation = useNavigation();
   return (
     <div className="shell">
@@ -64,14 +96,13 @@ export function Shell() {
               <rect width="32" height="32" rx="7" fill="currentColor" />
               <path d="M9 10h14v3H9zm0 5h14v3H9zm0 5h9v3H9z" fill="var(--surface)" />
             </svg>
-            <span>Jobdeck</span>
+            <span className="brand__name">Jobdeck</span>
           </NavLink>
           <nav aria-label="Main" className="mainnav">
             <NavLink to="/applications">Applications</NavLink>
             <NavLink to="/jobs">Jobs</NavLink>
           </nav>
           <div className="topbar__slots">
-            {/* Issue 6 mounts the task tray and the notification panel here. */}
             <div className="slot" data-slot="task-tray">
               <Suspense fallback={null}>
                 <TaskTray onTaskFinished={taskFinished} />
@@ -88,6 +119,7 @@ export function Shell() {
         {navigation.state === 'loading' ? <div className="route-progress" aria-hidden="true" /> : null}
       </header>
       <ConnectionBanner />
+      <OutageNotice />
       <main id="main" className="main" tabIndex={-1}>
         <Suspense fallback={<Loading />}>
           <Outlet />

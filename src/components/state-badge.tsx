@@ -11,13 +11,15 @@ const GLYPH: Record<JobState, string> = {
   SUSPENDED: '‖',
 };
 
-export function StateBadge({ state }: { state: JobState }) {
+/** `label` overrides the state's name where the job says more (a terminated job is SUCCESS on the wire). */
+export function StateBadge({ state, label }: { state: JobState; label?: string }) {
+  const terminated = label === 'Terminated';
   return (
-    <span className={`badge badge--${state.toLowerCase().replace('_', '-')}`}>
+    <span className={`badge badge--${terminated ? 'terminated' : state.toLowerCase().replace('_', '-')}`}>
       <span aria-hidden="true" className="badge__glyph">
-        {GLYPH[state]}
+        {terminated ? '■' : GLYPH[state]}
       </span>
-      {STATE_LABEL[state]}
+      {label ?? STATE_LABEL[state]}
     </span>
   );
 }

@@ -1,6 +1,5 @@
 import { useEffect } from 'react';
 import type { JobState } from '@/api/types';
-import { STATE_LABEL } from '@/lib/format';
 
 const APP = 'Jobdeck';
 const DEFAULT_ICON = '/favicon.svg';
@@ -24,9 +23,12 @@ export function stateIcon(state: JobState): string {
   return `data:image/svg+xml,${encodeURIComponent(svg)}`;
 }
 
-/** `[Running] my-web-app – Jobdeck`, as Argo does for the thing being watched. */
-export function jobTitle(name: string, state: JobState): string {
-  return `[${STATE_LABEL[state]}] ${name} – ${APP}`;
+/**
+ * `[Running] my-web-app – Jobdeck`, as Argo does for the thing being watched. The state comes first, so a narrow tab
+ * still shows it. `label` is what the page calls the state (a terminated job: "Terminated").
+ */
+export function jobTitle(name: string, label: string): string {
+  return `[${label}] ${name} – ${APP}`;
 }
 
 function setIcon(href: string) {

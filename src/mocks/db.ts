@@ -73,7 +73,6 @@ export function applyUpdate(id: string, partial: Partial<JobUpdate>): Job | unde
     timestamp: Math.max(Date.now(), (job.updates.at(-1)?.timestamp ?? 0) + 1),
   };
   const status = { ...job.status };
-  let specification = job.specification;
   if (update.state) {
     status.state = update.state;
     if (update.state === 'RUNNING' && status.startedAt == null) {
@@ -82,15 +81,9 @@ export function applyUpdate(id: string, partial: Partial<JobUpdate>): Job | unde
       if (a) status.expiresAt = update.timestamp + (a.hours * 3600 + a.minutes * 60 + a.seconds) * 1000;
     }
   }
-  if (update.newTimeAllocation != null) {
-    const seconds = Math.round(update.newTimeAllocation / 1000);
-    specification = {
-      ...specification,
-      timeAllocation: { hours: Math.floor(seconds / 3600), minutes: Math.floor((seconds % 3600) / 60), seconds: seconds % 60 },
-    };
-    if (status.startedAt != null) status.expiresAt = status.startedAt + update.newTimeAllocation;
-  }
-  const next: Job = { ...job, specification, status, updates: [...job.updates, update] };
+  // As the real core does: the specification keeps what was asked for; the allocation in force is the update's.
+  if (update.newTimeAllocation != null && status.startedAt != null) status.expiresAt = status.startedAt + update.newTimeAllocation;
+  const next: Job = { ...job, status, updates: [...job.updates, update] };
   mockDb.jobs[index] = next;
   for (const listener of mockDb.listeners) listener(next, update);
   if (update.state && FINAL.has(update.state)) peerEnded(next);

@@ -189,9 +189,10 @@ export const handlers = [
     for (const { jobId, requestedTime } of body.items) {
       const job = findJob(jobId);
       const a = job?.specification.timeAllocation ?? { hours: 0, minutes: 0, seconds: 0 };
-      const current = (a.hours * 3600 + a.minutes * 60 + a.seconds) * 1000;
+      const applied = job?.updates.findLast((u) => u.newTimeAllocation != null)?.newTimeAllocation;
+      const current = applied ?? (a.hours * 3600 + a.minutes * 60 + a.seconds) * 1000;
       const extra = (requestedTime.hours * 3600 + requestedTime.minutes * 60 + requestedTime.seconds) * 1000;
-      applyUpdate(jobId, { newTimeAllocation: current + extra, status: `Extended by ${requestedTime.hours} h` });
+      applyUpdate(jobId, { newTimeAllocation: current + extra, status: `Time allocation extended by ${requestedTime.hours} h` });
     }
     return HttpResponse.json({});
   }),

@@ -1,5 +1,5 @@
 import { useQueryClient } from '@tanstack/react-query';
-import { useId, useState, type FormEvent } from 'react';
+import { useEffect, useId, useState, type FormEvent } from 'react';
 import { Navigate, useNavigate, useSearchParams } from 'react-router-dom';
 import { authQueries, verifyToken } from '@/api/auth';
 import { describeError, isApiError } from '@/api/http';
@@ -25,6 +25,9 @@ export default function SignInPage() {
   const inputId = useId();
   const hintId = useId();
   const errorId = useId();
+  useEffect(() => {
+    document.title = 'Sign in – Jobdeck';
+  }, []);
 
   if (token && !busy) return <Navigate to={next} replace />;
 
@@ -67,6 +70,12 @@ export default function SignInPage() {
         {reason === 'expired' ? (
           <p className="callout callout--warning" role="status">
             Your session has ended. Sign in again to continue where you were.
+          </p>
+        ) : null}
+        {reason === 'link-rejected' ? (
+          <p className="callout callout--warning" role="status">
+            The sign-in link you opened was not accepted: its token is unknown here, or it has been revoked. Open the
+            newest link the server printed, or paste a token below.
           </p>
         ) : null}
         {reason === 'user' ? (

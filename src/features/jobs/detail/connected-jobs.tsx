@@ -7,14 +7,14 @@ import type { Job } from '@/api/types';
 import { ErrorMessage } from '@/components/error-message';
 import { StateBadge } from '@/components/state-badge';
 import { FINAL_STATES } from '@/lib/format';
-
+import { stateLabel } from '@/lib/job-facts';
 
 function PeerState({ peer, selfRunning }: { peer: Job | undefined; selfRunning: boolean }) {
   if (!peer) return null;
   const gone = FINAL_STATES.has(peer.status.state);
   return (
     <span className="peer-state">
-      <StateBadge state={peer.status.state} />
+      <StateBadge state={peer.status.state} label={stateLabel(peer)} />
       {gone && selfRunning ? <span className="peer-state__gone">No longer running</span> : null}
     </span>
   );

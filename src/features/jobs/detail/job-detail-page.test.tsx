@@ -80,8 +80,11 @@ describe('job detail', () => {
 
     await user.click(screen.getByRole('button', { name: 'Terminate' }));
     await user.click(within(await screen.findByRole('dialog')).getByRole('button', { name: 'Terminate job' }));
-    expect(await screen.findByText(/the job has finished/i)).toBeInTheDocument();
+    expect(await screen.findByText(/the job was terminated/i)).toBeInTheDocument();
+    // The wire state stays SUCCESS; the page says what happened.
     expect(findJob('4101')?.status.state).toBe('SUCCESS');
+    expect(within(screen.getByRole('region', { name: 'State' })).getByText('Terminated')).toBeInTheDocument();
+    expect(screen.queryByText('Success')).not.toBeInTheDocument();
   });
 
   it('stays finished when the refetch after terminate was answered before the provider finished the job', async () => {
@@ -114,7 +117,7 @@ describe('job detail', () => {
     act(() => {
       applyUpdate('4101', { state: 'SUCCESS', status: 'Terminated by user' });
     });
-    expect(await screen.findByText(/the job has finished/i)).toBeInTheDocument();
+    expect(await screen.findByText(/the job was terminated/i)).toBeInTheDocument();
 
     // The positive signal that the stale answer was processed: react-query stored the refetch's result (one more
     // data update, and nothing in flight). Only then is "still finished" a statement about the answer.
@@ -127,13 +130,13 @@ describe('job detail', () => {
       expect(stored().fetchStatus).toBe('idle');
     });
     expect(stored().data?.status.state).toBe('SUCCESS');
-    expect(screen.getByText(/the job has finished/i)).toBeInTheDocument();
+    expect(screen.getByText(/the job was terminated/i)).toBeInTheDocument();
     expect(screen.queryByText(/the job is running/i)).not.toBeInTheDocument();
     const timeline = screen.getByRole('list', { name: /job updates/i });
     expect(within(timeline).getByText('Terminated by user')).toBeInTheDocument();
   });
 
-  it('extends at once, and rolls back with the reason when the server refuses', async () => {
+  it('shows a refused extension as pending until the refusal, then the reason, with the expiry unchanged', async () => {
     let release: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (release = resolve));
     server.use(
@@ -146,23 +149,45 @@ describe('job detail', () => {
     const expiresAt = findJob('4101')!.status.expiresAt!;
     expect(screen.getByText(formatDateTime(expiresAt))).toBeInTheDocument();
 
-    await user.click(screen.getByRole('button', { name: 'Extend by 8 hours' }));
-    expect(await screen.findByText(formatDateTime(expiresAt + 8 * 3_600_000))).toBeInTheDocument();
+    await user.click(await screen.findByRole('button', { name: 'Extend by 8 hours' }));
+    expect(await screen.findByText(/extension pending: \+8 h, for 12 h in total/i)).toBeInTheDocument();
+    // Not counted before the provider applies it.
+    expect(screen.getByText(formatDateTime(expiresAt))).toBeInTheDocument();
 
     release();
     expect(await screen.findByRole('alert')).toHaveTextContent(
       'The time allocation was not extended: items[0].requestedTime: the provider allows at most 48 hours',
     );
+    expect(screen.queryByText(/extension pending/i)).not.toBeInTheDocument();
     expect(screen.getByText(formatDateTime(expiresAt))).toBeInTheDocument();
   });
 
-  it('keeps an accepted extension', async () => {
+  it('adds up quick extends as pending, then shows them applied, with the allocation text', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    // The provider applies each request when the gate opens (the mock applies them in order, as the real core does).
+    server.use(
+      http.post('/api/jobs/extend', async () => {
+        await gate;
+        return undefined;
+      }),
+    );
     const { user } = await openJob('4101', /my-database/);
+    const params = screen.getByRole('region', { name: 'Parameters' });
+    expect(within(params).getByText('4 h')).toBeInTheDocument();
     const expiresAt = findJob('4101')!.status.expiresAt!;
-    await user.click(screen.getByRole('button', { name: 'Extend by 1 hour' }));
-    expect(await screen.findByText(formatDateTime(expiresAt + 3_600_000))).toBeInTheDocument();
-    await waitFor(() => expect(findJob('4101')!.status.expiresAt).toBe(expiresAt + 3_600_000));
-    expect(screen.getByText(formatDateTime(expiresAt + 3_600_000))).toBeInTheDocument();
+    const plus24 = await screen.findByRole('button', { name: 'Extend by 24 hours' });
+    await user.click(plus24);
+    await user.click(plus24);
+    await user.click(plus24);
+    expect(await screen.findByText(/extension pending: \+72 h, for 76 h in total/i)).toBeInTheDocument();
+    expect(screen.getByText(formatDateTime(expiresAt))).toBeInTheDocument();
+
+    release();
+    expect(await screen.findByText(/extended by 72 h: the time allocation is now 76 h/i)).toBeInTheDocument();
+    expect(screen.queryByText(/extension pending/i)).not.toBeInTheDocument();
+    expect(screen.getByText(formatDateTime(expiresAt + 72 * 3_600_000))).toBeInTheDocument();
+    expect(within(params).getByText('76 h (asked for 4 h, extended by 72 h)')).toBeInTheDocument();
   });
 
   it('runs again with the same parameters and connections', async () => {
@@ -259,6 +284,14 @@ describe('the tab', () => {
     act(() => {
       applyUpdate('4101', { state: 'SUCCESS', status: 'Terminated by user' });
     });
-    await waitFor(() => expect(document.title).toBe('[Success] my-database – Jobdeck'));
+    await waitFor(() => expect(document.title).toBe('[Terminated] my-database – Jobdeck'));
+  });
+
+  it('says Failed in the title of a job that failed', async () => {
+    await openJob('4101', /my-database/);
+    act(() => {
+      applyUpdate('4101', { state: 'FAILURE', status: 'Exit code 1' });
+    });
+    await waitFor(() => expect(document.title).toBe('[Failed] my-database – Jobdeck'));
   });
 });

@@ -1,48 +1,25 @@
 import { useQuery } from '@tanstack/react-query';
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Link, useParams } from 'react-router-dom';
-import { describeError, isApiError } from '@/api/http';
-import { catalogQueries } from '@/api/catalog';
-import { jobsQueries, useExtendJob, useOpenInterface, useTerminateJob } from '@/api/jobs';
+import { isApiError } from '@/api/http';
+import { jobsQueries } from '@/api/jobs';
 import { useFollowJob } from '@/api/jobs-live';
-import type { Job, JobState } from '@/api/types';
-import { ConfirmDialog } from '@/components/confirm-dialog';
+import { useServerUnreachableSince } from '@/api/reachability';
+import type { Job } from '@/api/types';
 import { ErrorMessage } from '@/components/error-message';
 import { PageHeader } from '@/components/page-header';
 import { Loading } from '@/components/spinner';
 import { StateBadge } from '@/components/state-badge';
 import { ConnectedJobs } from '@/features/jobs/detail/connected-jobs';
-import { Countdown } from '@/features/jobs/detail/countdown';
-import {
-  FINAL_STATES,
-  formatDateTime,
-  formatDuration,
-  formatParameterValue,
-  STATE_EXPLANATION,
-  STATE_LABEL,
-} from '@/lib/format';
+import { JobActions, useJobProduct } from '@/features/jobs/detail/job-actions';
+import { StateCard } from '@/features/jobs/detail/state-card';
+import { useStateAnnouncement } from '@/features/jobs/detail/use-state-announcement';
+import { formatDateTime, formatDuration, formatParameterValue, formatTime } from '@/lib/format';
+import { allocationMs, formatSpan, stateLabel, updateLabel } from '@/lib/job-facts';
 import '@/features/jobs/detail/job-detail.css';
 import { jobTitle, useDocumentStatus } from '@/lib/document-status';
 import { JobOutput } from '@/features/jobs/detail/job-output';
 import { OutputBuffer } from '@/features/jobs/detail/output-buffer';
-
-const EXTEND_HOURS = [1, 8, 24] as const;
-
-/** Announces state changes to screen readers; the first render is not a change. */
-function useStateAnnouncement(job: Job | undefined): string {
-  const [message, setMessage] = useState('');
-  const previous = useRef<JobState | null>(null);
-  const state = job?.status.state ?? null;
-  useEffect(() => {
-    if (state === null) return;
-    if (previous.current !== null && previous.current !== state) {
-      const latest = job?.updates.at(-1)?.status;
-      setMessage(`Job state changed to ${STATE_LABEL[state]}.${latest ? ` ${latest}` : ''}`);
-    }
-    previous.current = state;
-  }, [state, job]);
-  return message;
-}
 
 function Timeline({ job }: { job: Job }) {
   const updates = [...job.updates].reverse();
@@ -55,10 +32,10 @@ function Timeline({ job }: { job: Job }) {
             {formatDateTime(u.timestamp)}
           </time>
           <div className="timeline__body">
-            {u.state ? <StateBadge state={u.state} /> : null}
+            {u.state ? <StateBadge state={u.state} label={updateLabel(u)} /> : null}
             {u.status ? <span>{u.status}</span> : null}
             {u.newTimeAllocation != null ? (
-              <span className="muted">Time allocation is now {formatDuration(msToDuration(u.newTimeAllocation))}</span>
+              <span className="muted">Time allocation is now {formatSpan(u.newTimeAllocation)}</span>
             ) : null}
           </div>
         </li>
@@ -67,122 +44,20 @@ function Timeline({ job }: { job: Job }) {
   );
 }
 
-function msToDuration(ms: number) {
-  const s = Math.round(ms / 1000);
-  return { hours: Math.floor(s / 3600), minutes: Math.floor((s % 3600) / 60), seconds: s % 60 };
-}
-
-/**
- * Opens a running web application's interface in a new tab, on the job's own origin (never the dashboard's, whose
- * storage holds the token). `noopener`: the interface gets no handle on this window.
- */
-function OpenInterface({ job }: { job: Job }) {
-  const { name, version } = job.specification.application;
-  const app = useQuery(catalogQueries.app(name, version));
-  const open = useOpenInterface(job.id);
-  const [opened, setOpened] = useState(false);
-  if (job.status.state !== 'RUNNING' || app.data?.applicationType !== 'WEB') return null;
-  return (
-    <div className="open-interface">
-      <button
-        type="button"
-        className="button button--primary"
-        disabled={open.isPending}
-        onClick={() =>
-          open.mutate(undefined, {
-            onSuccess: (url) => {
-              window.open(url, '_blank', 'noopener,noreferrer');
-              setOpened(true);
-            },
-          })
-        }
-      >
-        {open.isPending ? 'Opening…' : 'Open interface'}
-      </button>
-      {opened && !open.isError ? (
-        <p className="muted open-interface__note" role="status">
-          The interface opened in a new tab, on an address of its own.
-        </p>
-      ) : null}
-      {open.isError ? (
-        <p className="field__error" role="alert">
-          The interface could not be opened: {describeError(open.error)}
-        </p>
-      ) : null}
-    </div>
-  );
-}
-
-function JobActions({ job }: { job: Job }) {
-  const extend = useExtendJob(job.id);
-  const terminate = useTerminateJob(job.id);
-  const [confirming, setConfirming] = useState(false);
-  const final = FINAL_STATES.has(job.status.state);
-  const running = job.status.state === 'RUNNING';
-  const app = job.specification.application;
-
-  return (
-    <div className="job-actions">
-      <OpenInterface job={job} />
-      {running ? (
-        <div className="extend" role="group" aria-label="Extend time allocation">
-          <span className="extend__label">Extend</span>
-          {EXTEND_HOURS.map((h) => (
-            <button
-              key={h}
-              type="button"
-              className="button button--secondary button--small"
-              onClick={() => extend.mutate(h)}
-              disabled={extend.isPending}
-              aria-label={`Extend by ${h} ${h === 1 ? 'hour' : 'hours'}`}
-            >
-              +{h} h
-            </button>
-          ))}
-        </div>
-      ) : null}
-      <div className="button-row">
-        <Link
-          className="button button--secondary"
-          to={`/applications/${encodeURIComponent(app.name)}/${encodeURIComponent(app.version)}?from=${encodeURIComponent(job.id)}`}
-        >
-          Run again
-        </Link>
-        {!final ? (
-          <button type="button" className="button button--danger-outline" onClick={() => setConfirming(true)} disabled={terminate.isPending}>
-            {terminate.isPending ? 'Terminating…' : 'Terminate'}
-          </button>
-        ) : null}
-      </div>
-      {extend.isError ? (
-        <p className="field__error" role="alert">
-          The time allocation was not extended: {describeError(extend.error)}
-        </p>
-      ) : null}
-      {terminate.isError ? (
-        <p className="field__error" role="alert">
-          The job was not terminated: {describeError(terminate.error)}
-        </p>
-      ) : null}
-      <ConfirmDialog
-        open={confirming}
-        onClose={() => setConfirming(false)}
-        title="Terminate this job?"
-        description={`${job.specification.name || app.name} (#${job.id}) stops now, and jobs connected to it lose their connection. This cannot be undone.`}
-        confirmLabel="Terminate job"
-        tone="danger"
-        busy={terminate.isPending}
-        onConfirm={() => {
-          setConfirming(false);
-          terminate.mutate();
-        }}
-      />
-    </div>
-  );
+/** The allocation in force, and what it was before extensions: "25 h (asked for 1 h, extended by 24 h)". */
+function allocationText(job: Job): string {
+  const now = allocationMs(job);
+  const asked = job.specification.timeAllocation ?? null;
+  if (now === null) return asked ? formatDuration(asked) : 'The application’s default';
+  const askedMs = asked ? ((asked.hours * 60 + asked.minutes) * 60 + asked.seconds) * 1000 : null;
+  const extendedBy = askedMs !== null ? now - askedMs : null;
+  if (askedMs === null) return `${formatSpan(now)} (the application’s default)`;
+  return extendedBy && extendedBy > 0 ? `${formatSpan(now)} (asked for ${formatSpan(askedMs)}, extended by ${formatSpan(extendedBy)})` : formatSpan(now);
 }
 
 function Parameters({ job }: { job: Job }) {
   const entries = Object.entries(job.specification.parameters ?? {});
+  const { product } = useJobProduct(job);
   return (
     <section className="panel" aria-labelledby="params-title">
       <h2 id="params-title" className="panel__title">
@@ -194,11 +69,14 @@ function Parameters({ job }: { job: Job }) {
           {job.specification.application.name} {job.specification.application.version}
         </dd>
         <dt>Machine type</dt>
-        <dd className="mono">
-          {job.specification.product.id} ({job.specification.product.provider})
+        <dd>
+          <span className="mono">{job.specification.product.id}</span>
+          {product ? <span className="muted"> · {product.description}</span> : null}
         </dd>
+        <dt>Provider</dt>
+        <dd className="mono">{job.specification.product.provider}</dd>
         <dt>Time allocation</dt>
-        <dd>{formatDuration(job.specification.timeAllocation ?? null)}</dd>
+        <dd>{allocationText(job)}</dd>
         <dt>Created</dt>
         <dd>{formatDateTime(job.createdAt)}</dd>
         {job.status.startedAt != null ? (
@@ -219,6 +97,16 @@ function Parameters({ job }: { job: Job }) {
   );
 }
 
+/** The job as last loaded, while the server cannot be reached (or its last refresh failed): say how old it is. */
+function StaleMarker({ loadedAt }: { loadedAt: number }) {
+  return (
+    <p className="callout callout--warning job-detail__stale" data-testid="stale">
+      Showing this job as it was at <time dateTime={new Date(loadedAt).toISOString()}>{formatTime(loadedAt)}</time>: it
+      could not be refreshed, so it may be out of date.
+    </p>
+  );
+}
+
 export default function JobDetailPage() {
   const { id = '' } = useParams();
   // The output shown on this page; every follow (a new job id, a reconnect) starts it afresh at its initialJob.
@@ -226,14 +114,20 @@ export default function JobDetailPage() {
   useEffect(() => output.reset(), [id, output]);
   useFollowJob(id, output);
   const query = useQuery(jobsQueries.detail(id));
+  const unreachable = useServerUnreachableSince() !== null;
   const job = query.data;
   const announcement = useStateAnnouncement(job);
   const name = job ? job.specification.name || job.specification.application.name : null;
-  useDocumentStatus(job && name ? jobTitle(name, job.status.state) : query.isError ? 'Job not found – Jobdeck' : null, job?.status.state ?? null);
+  const notFound = isApiError(query.error) && query.error.status === 404;
+  useDocumentStatus(
+    job && name ? jobTitle(name, stateLabel(job)) : notFound ? 'Job not found – Jobdeck' : query.isError ? 'Job – Jobdeck' : null,
+    job?.status.state ?? null,
+  );
 
   if (query.isPending) return <Loading label="Loading the job…" />;
-  if (query.isError || !job) {
-    const notFound = isApiError(query.error) && query.error.status === 404;
+  // A job already on screen stays there when a refresh fails (the server is down, say); only a job never loaded,
+  // or one the server says is not there, gives way to the error.
+  if (!job || notFound) {
     return (
       <section className="page">
         <PageHeader title={notFound ? 'Job not found' : 'Could not load the job'} />
@@ -245,13 +139,12 @@ export default function JobDetailPage() {
     );
   }
 
-  const state = job.status.state;
-  const latestStatus = [...job.updates].reverse().find((u) => u.status)?.status ?? null;
   const title = job.specification.name || job.specification.application.name;
+  const { product } = job.specification;
 
   return (
     <section className="page job-detail" aria-labelledby="job-title">
-      <div aria-live="polite" aria-atomic="true" className="visually-hidden">
+      <div aria-live="polite" aria-atomic="true" className="visually-hidden" data-testid="state-announcer">
         {announcement}
       </div>
       <nav aria-label="Breadcrumb" className="breadcrumb">
@@ -263,24 +156,11 @@ export default function JobDetailPage() {
             {title} <span className="muted mono job-detail__id">#{job.id}</span>
           </span>
         }
-        subtitle={`${job.specification.application.name} ${job.specification.application.version} on ${job.specification.product.id}`}
+        subtitle={`${job.specification.application.name} ${job.specification.application.version} on ${product.id}, at provider ${product.provider}`}
       />
+      {query.isError || unreachable ? <StaleMarker loadedAt={query.dataUpdatedAt} /> : null}
       <div className="job-detail__grid">
-        <section className="panel state-panel" aria-labelledby="state-title">
-          <h2 id="state-title" className="visually-hidden">
-            State
-          </h2>
-          <div className="state-panel__main">
-            <StateBadge state={state} />
-            <p className="state-panel__explanation">{STATE_EXPLANATION[state]}</p>
-            {latestStatus ? (
-              <p className="state-panel__status">
-                <span className="muted">Latest from the provider:</span> {latestStatus}
-              </p>
-            ) : null}
-          </div>
-          <Countdown expiresAt={job.status.expiresAt ?? null} running={state === 'RUNNING'} />
-        </section>
+        <StateCard job={job} />
         <section className="panel actions-panel" aria-label="Actions">
           <JobActions job={job} />
         </section>

@@ -1,0 +1,106 @@
+import type { Route } from '@playwright/test';
+import { printedSignInLink } from './fixtures';
+import { test, expect } from './pages/fixtures';
+import { JobDetailPage, uniqueName } from './pages/jobdeck';
+
+/*
+ * Issue 18's job page (2, 3, 7, 9, 11) against the real server with real jobs: titles and focus on route changes,
+ * pending extensions, the live region after Terminate, a finished job's times, and an outage.
+ */
+
+const simulation = (name: string) => ({
+  application: { name: 'acme-simulation', version: '1.0.0' },
+  name,
+  parameters: { steps: { type: 'integer', value: 1000 }, rate: { type: 'floating_point', value: 0.01 }, model: { type: 'text', value: 'linear' } },
+});
+
+test('titles and focus follow the route, also after launching; a finished job shows how long it ran', async ({ page, shell, apps }) => {
+  await shell.signInWith(printedSignInLink());
+  await expect(page).toHaveTitle('Applications – Jobdeck');
+  await shell.navigate('Jobs');
+  await expect(page).toHaveTitle('Jobs – Jobdeck');
+  await expect(page.getByRole('heading', { level: 1, name: 'Jobs' })).toBeFocused();
+
+  await shell.navigate('Applications');
+  const launch = await apps.launch('Acme Batch');
+  await expect(page).toHaveTitle('Launch acme-batch 1.0.0 – Jobdeck');
+  const name = uniqueName('titled');
+  await launch.jobName().fill(name);
+  await launch.param('Value').fill('Hello, World!');
+  const job = await launch.launchAndOpenJob();
+  // After launching, focus is on the new job's heading (not on <body>), and the tab names the job and its state.
+  await expect(job.heading()).toBeFocused();
+  await expect(page).toHaveTitle(new RegExp(`^\\[(In queue|Running)\\] ${name} – Jobdeck$`));
+  await expect(page.locator('link[rel="icon"]')).toHaveAttribute('href', /^data:image\/svg\+xml,/);
+
+  // acme-batch finishes by itself: the state card says how long it ran and when it ended.
+  await job.expectState('SUCCESS', 90_000);
+  await expect(page).toHaveTitle(`[Success] ${name} – Jobdeck`);
+  const state = job.stateRegion();
+  await expect(state).toContainText(/ran · ended/);
+  await expect(state).not.toContainText('expires');
+  await expect(state.locator('.countdown__value')).toHaveText(/^\d+ (s|min)/);
+});
+
+test('three quick +24 h show +72 h pending, then applied; Terminate is announced with its own line', async ({ page, creds, jobsApi }) => {
+  const name = uniqueName('extend');
+  const id = await jobsApi.create({ ...simulation(name), timeAllocation: { hours: 1, minutes: 0, seconds: 0 } });
+  await jobsApi.waitFor(id, 'RUNNING');
+  await page.goto(`/jobs/${id}#token=${creds.user}`);
+  const job = new JobDetailPage(page, id);
+  await job.expectState('RUNNING');
+  await expect(page).toHaveTitle(`[Running] ${name} – Jobdeck`);
+  await expect(job.parameters()).toContainText('Time allocation1 h');
+
+  // The real server applies an extension within milliseconds, faster than a person (or a screenshot) can see the
+  // pending state: hold the three requests on the way, as a slow network would, then let them through.
+  const held: Route[] = [];
+  await page.route('**/api/jobs/extend', (route) => void held.push(route));
+  const plus24 = page.getByRole('button', { name: 'Extend by 24 hours' });
+  await plus24.click();
+  await plus24.click();
+  await plus24.click();
+  await expect(page.getByRole('status').filter({ hasText: 'Extension pending' })).toHaveText(/Extension pending: \+72 h, for 73 h in total/);
+  await expect.poll(() => held.length).toBe(3);
+  for (const route of held) await route.continue();
+  await expect(page.getByText('Extended by 72 h: the time allocation is now 73 h.')).toBeVisible();
+  await expect(job.parameters()).toContainText('73 h (asked for 1 h, extended by 72 h)');
+  expect((await jobsApi.retrieve(id)).status.state).toBe('RUNNING');
+
+  await job.terminate();
+  await job.expectState('TERMINATED');
+  await expect(job.announcer()).toHaveText('Job state changed to Terminated. Terminated by user');
+  await expect(page).toHaveTitle(`[Terminated] ${name} – Jobdeck`);
+});
+
+test('an outage: a message on navigation, the job kept and marked stale, a countdown and Retry now', async ({ page, context, creds, jobsApi }) => {
+  const name = uniqueName('outage');
+  const id = await jobsApi.create(simulation(name));
+  await jobsApi.waitFor(id, 'RUNNING');
+  await page.goto(`/jobs/${id}#token=${creds.user}`);
+  const job = new JobDetailPage(page, id);
+  await job.expectState('RUNNING');
+
+  // The browser loses the server (Playwright's offline mode: a real network failure for every request the page makes;
+  // the server itself is shared with the other journeys, so it keeps running).
+  await context.setOffline(true);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Jobs', exact: true }).click();
+  const notice = page.getByText('Jobdeck’s server cannot be reached.', { exact: false });
+  await expect(notice).toBeVisible();
+  await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
+  await expect(page.getByText(/Trying again in \d+ s\./)).toBeVisible();
+
+  await page.goBack();
+  await expect(job.heading()).toBeVisible();
+  await job.expectState('RUNNING');
+  await expect(page.getByTestId('stale')).toContainText('it could not be refreshed, so it may be out of date');
+  await expect(page.getByText('Could not load the job')).toHaveCount(0);
+
+  // Back: Retry now recovers at once, without waiting for a back-off.
+  await context.setOffline(false);
+  await page.getByRole('button', { name: 'Retry now' }).click();
+  await expect(notice).toBeHidden({ timeout: 8_000 });
+  await expect(page.getByTestId('stale')).toHaveCount(0, { timeout: 8_000 });
+  await jobsApi.terminate(id);
+  await job.expectState('TERMINATED');
+});
