@@ -35,6 +35,7 @@ export async function jobsRoutes(app: FastifyInstance) {
       includeParameters: q.includeParameters ?? true,
       filterState: q.filterState ?? null,
       filterApplication: q.filterApplication || null,
+      filterQuery: q.filterQuery?.trim() || null,
       sortBy,
       sortDirection,
     });

@@ -26,6 +26,8 @@ export interface BrowseOptions {
   includeParameters: boolean;
   filterState: JobState | null;
   filterApplication: string | null;
+  /** Name contains (case-insensitive), or the id is exactly this. */
+  filterQuery?: string | null;
   sortBy: JobsSortBy;
   sortDirection: SortDirection;
 }
@@ -158,6 +160,16 @@ export class JobsService {
     if (provider !== null) add('provider = ?', provider);
     if (opts.filterState) add('state = ?', opts.filterState);
     if (opts.filterApplication) add('app_name = ?', opts.filterApplication);
+    if (opts.filterQuery) {
+      params.push(opts.filterQuery.toLowerCase());
+      const id = /^#?[0-9]{1,18}$/.test(opts.filterQuery) ? Number(opts.filterQuery.replace('#', '')) : null;
+      const byName = `strpos(lower(coalesce(name, '')), $${params.length}) > 0`;
+      if (id === null) where.push(byName);
+      else {
+        params.push(id);
+        where.push(`(${byName} OR id = $${params.length})`);
+      }
+    }
     const { after, orderBy } = sortedQuery(opts.sortBy, opts.sortDirection, opts.after, params);
     if (after) where.push(after);
     params.push(opts.itemsPerPage + 1);
