@@ -21,7 +21,7 @@ import type {
   PageV2,
 } from '@/api/types';
 
-export type JobListFilters = Pick<JobsBrowseParams, 'filterState' | 'filterApplication' | 'sortBy' | 'sortDirection'>;
+export type JobListFilters = Pick<JobsBrowseParams, 'filterState' | 'filterApplication' | 'filterQuery' | 'sortBy' | 'sortDirection'>;
 
 export const JOB_PAGE_SIZE = 250;
 /** The picker needs every RUNNING job; 1000 is the server's page maximum. */
@@ -52,6 +52,7 @@ export function browseJobs(params: JobsBrowseParams, signal?: AbortSignal): Prom
       includeParameters: params.includeParameters,
       filterState: params.filterState,
       filterApplication: params.filterApplication,
+      filterQuery: params.filterQuery,
       sortBy: params.sortBy,
       sortDirection: params.sortDirection,
     },

@@ -93,6 +93,34 @@ describe('job list', () => {
     expect(within(rows[0]!).getByRole('link', { name: 'fresh-one' })).toBeInTheDocument();
   });
 
+  it('with State = Running, gains a job that starts running and loses one that stops, live', async () => {
+    const { createJob } = await import('@/mocks/db');
+    let queued = '';
+    act(() => {
+      const made = createJob({ ...mockDb.jobs[0]!.specification, name: 'batch-late', allowDuplicateJob: true }, 0);
+      if (made.ok) queued = made.id;
+    });
+    renderApp('/jobs?state=RUNNING');
+    await screen.findByRole('link', { name: 'my-database' });
+    await waitFor(() => expect(hasOpenStream('jobs.listen')).toBe(true));
+    expect(screen.queryByRole('link', { name: 'batch-late' })).not.toBeInTheDocument();
+    const before = screen.getByText(/^\d+ jobs$/).textContent;
+
+    act(() => {
+      applyUpdate(queued, { state: 'RUNNING', status: 'Started' });
+    });
+    const row = (await screen.findByRole('link', { name: 'batch-late' })).closest('[role="row"]') as HTMLElement;
+    expect(within(row).getByText('Running')).toBeInTheDocument();
+    // The newest job, in a newest-first list: the first row.
+    expect(within(screen.getAllByRole('row')[1]!).getByRole('link', { name: 'batch-late' })).toBeInTheDocument();
+
+    act(() => {
+      applyUpdate('4101', { state: 'SUCCESS', status: 'Terminated by user' });
+    });
+    await waitFor(() => expect(screen.queryByRole('link', { name: 'my-database' })).not.toBeInTheDocument());
+    expect(screen.getByText(/^\d+ jobs$/).textContent).toBe(before);
+  });
+
   it('loads the next server page when scrolled to the end', async () => {
     const { resetMockDb } = await import('@/mocks/db');
     resetMockDb({ extraJobs: 600 });
