@@ -65,7 +65,8 @@ export const jobsQueries = {
     infiniteQueryOptions({
       queryKey: jobKeys.list(filters),
       queryFn: ({ pageParam, signal }) =>
-        browseJobs({ ...filters, itemsPerPage: JOB_PAGE_SIZE, next: pageParam, includeParameters: true }, signal),
+        // With updates: a queued row shows the provider's latest reason (its last status line).
+        browseJobs({ ...filters, itemsPerPage: JOB_PAGE_SIZE, next: pageParam, includeParameters: true, includeUpdates: true }, signal),
       initialPageParam: null as string | null,
       getNextPageParam: (last) => last.next,
       refetchInterval: pollWhileSocketDown(15_000),
@@ -119,6 +120,19 @@ export function useTerminateJob(id: string) {
   return useMutation({
     mutationFn: () => http.post<unknown>('/api/jobs/terminate', { items: [{ id }] } satisfies BulkRequest<FindByStringId>),
     onSettled: () => queryClient.invalidateQueries({ queryKey: jobKeys.detail(id) }),
+  });
+}
+
+/** Terminates several jobs in one request; their new states arrive over the socket like any other change. */
+export function useTerminateJobs() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (ids: string[]) =>
+      http.post<unknown>('/api/jobs/terminate', { items: ids.map((id) => ({ id })) } satisfies BulkRequest<FindByStringId>),
+    onSettled: () => {
+      if (getSocketStatus('/api/jobs') !== 'open') return queryClient.invalidateQueries({ queryKey: jobKeys.lists() });
+      return undefined;
+    },
   });
 }
 
