@@ -5,6 +5,7 @@
 export type {
   AppParameterValue,
   Application,
+  ExpectedPeer,
   ApplicationParameter,
   ApplicationParameterType,
   ApplicationSummary,
