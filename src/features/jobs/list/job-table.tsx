@@ -4,13 +4,13 @@ import { Link } from 'react-router-dom';
 import type { JobListFilters } from '@/api/jobs';
 import type { Job } from '@/api/types';
 import { StateBadge } from '@/components/state-badge';
-import { FINAL_STATES, formatDateTime } from '@/lib/format';
+import { FINAL_STATES } from '@/lib/format';
 import { flip, SORTABLE, type Direction, type SortableColumn } from '@/features/jobs/list/use-list-filters';
 
 const ROW_HEIGHT = 56;
 /** Below this width each job is a card of three lines (job-list.css has the same breakpoint). */
 const CARD_QUERY = '(max-width: 640px)';
-const CARD_HEIGHT = 118;
+const CARD_HEIGHT = 128;
 
 function useMatchMedia(query: string): boolean {
   return useSyncExternalStore(
@@ -23,6 +23,8 @@ function useMatchMedia(query: string): boolean {
     () => typeof window.matchMedia === 'function' && window.matchMedia(query).matches,
   );
 }
+
+const created = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
 /** "2 h 05 min", "12 min", "under a minute". */
 export function formatTimeLeft(ms: number): string {
@@ -117,7 +119,7 @@ const JobRow = memo(function JobRow({ job, now, selected, onToggle }: RowProps) 
         <span className="truncate">{left.text}</span>
       </div>
       <div role="cell" className="job-cell job-cell--createdAt job-cell--muted">
-        <time dateTime={new Date(job.createdAt).toISOString()}>{formatDateTime(job.createdAt)}</time>
+        <time dateTime={new Date(job.createdAt).toISOString()}>{created.format(job.createdAt)}</time>
       </div>
       <div role="cell" className="job-cell job-cell--machine job-cell--muted">
         <span className="truncate">{product.id}</span>
