@@ -1,7 +1,17 @@
 import { defineConfig } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 
-export const E2E_PORT = Number(process.env.JOBDECK_E2E_PORT ?? 18080);
+/**
+ * A free port, found once: the config is loaded again in every worker, and they inherit this process's environment,
+ * so setting JOBDECK_E2E_PORT here gives them all the same one. Two checkouts can then test at once.
+ */
+function freePort(): number {
+  const script = "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{process.stdout.write(String(s.address().port));s.close()})";
+  return Number(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }));
+}
+process.env.JOBDECK_E2E_PORT ||= String(freePort());
+export const E2E_PORT = Number(process.env.JOBDECK_E2E_PORT);
 export const E2E_DATA_DIR = 'test-results/e2e-data';
 
 // Debian's Chromium (Playwright cannot download its own browsers here); CHROMIUM_PATH overrides.

@@ -63,6 +63,20 @@ export const APPLICATION_TYPES = ['BATCH', 'VNC', 'WEB'] as const;
 export const ApplicationType = Type.Enum(APPLICATION_TYPES);
 export type ApplicationType = Static<typeof ApplicationType>;
 
+/**
+ * Extension: a peer the application expects, under the hostname it will use for it (acme-web-app reaches its
+ * database as `database`). UCloud's precedent is `suggestedApplication` on peer parameters. The launch form prefills a
+ * connection with this hostname and offers jobs of `suggestedApplication` first.
+ */
+export const ExpectedPeer = StrictObject({
+  hostname: Type.String({ minLength: 1, maxLength: 253, pattern: '^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$' }),
+  title: Type.String({ minLength: 1 }),
+  description: Type.String(),
+  /** The name of the application whose jobs fit, or null for any. */
+  suggestedApplication: Maybe(Type.String({ minLength: 1 })),
+});
+export type ExpectedPeer = Static<typeof ExpectedPeer>;
+
 export const Application = StrictObject({
   ...summaryFields,
   parameters: Type.Array(ApplicationParameter),
@@ -70,6 +84,8 @@ export const Application = StrictObject({
   defaultTimeAllocation: Maybe(SimpleDuration),
   /** Extension on the flat Application: UCloud's `invocation.applicationType`. Absent or null means `BATCH`. */
   applicationType: Maybe(ApplicationType),
+  /** Extension, see ExpectedPeer. Absent or null means none. */
+  expectedPeers: Maybe(Type.Array(ExpectedPeer)),
 });
 export type Application = Static<typeof Application>;
 

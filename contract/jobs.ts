@@ -162,7 +162,8 @@ export type SortDirection = Static<typeof SortDirection>;
  * Extension: what `jobs.browse` sorts by (UCloud's browse requests carry a free-form `sortBy`; Jobdeck names its
  * values). Every order ends with the job id, so it is total and keyset pages are exact:
  * - `createdAt` (default): creation order (the id sequence), as before the extension;
- * - `name`: `specification.name`, case-insensitive, jobs without one (null or empty) last in both directions;
+ * - `name`: `specification.name`, case-insensitive and natural (digit runs by value: `batch-12` before `batch-102`), jobs
+ *   without one (null or empty) last in both directions;
  * - `application`: application name, then version (as text), then creation;
  * - `state`: the current state in lifecycle order IN_QUEUE, RUNNING, SUSPENDED, SUCCESS, FAILURE, EXPIRED;
  * - `lastUpdate`: when the job's last update was applied;
@@ -206,6 +207,8 @@ export const JobsBrowseQuery = StrictObject({
   filterCreatedBefore: Type.Optional(Type.Integer()),
   filterProvider: Type.Optional(Type.String()),
   filterType: Type.Optional(JobTypeFilter),
+  /** Extension: jobs whose name contains this text (case-insensitive), or whose id it is. */
+  filterQuery: Type.Optional(Type.String({ maxLength: 200 })),
   /** Extension, see JobsSortBy. */
   sortBy: Type.Optional(JobsSortBy),
   sortDirection: Type.Optional(SortDirection),

@@ -2,6 +2,7 @@
  * Jobdeck's operator CLI (contract §8). It never opens the database: it calls the running server over
  * HTTP with the admin token from $JOBDECK_DATA_DIR/credentials.json.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { readCredentials, type Credentials } from './auth/bootstrap';
 import { runTaskDemo } from './tasks/demo';
@@ -101,6 +102,18 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<void> {
   await commands[key]!.run(ctx, argv.slice(key.split(' ').length));
 }
 
+/** JOBDECK_URL, else the address the server wrote into its data directory when it started, else PORT or 8080. */
+function serverUrl(dataDir: string): string {
+  if (process.env.JOBDECK_URL) return process.env.JOBDECK_URL;
+  try {
+    const written = fs.readFileSync(path.join(dataDir, 'server-url'), 'utf8').trim();
+    if (/^https?:\/\/\S+$/.test(written)) return written;
+  } catch {
+    // Not started yet with this data directory.
+  }
+  return `http://127.0.0.1:${process.env.PORT || 8080}`;
+}
+
 const isMain = process.argv[1] && path.resolve(process.argv[1]).replace(/\.ts$/, '') === path.resolve(import.meta.filename ?? '').replace(/\.ts$/, '');
 if (isMain) {
   const dataDir = path.resolve(process.env.JOBDECK_DATA_DIR ?? './data');
@@ -111,7 +124,7 @@ if (isMain) {
     console.error(`No credentials in ${dataDir}/credentials.json. Start the server once (npm start), or set JOBDECK_DATA_DIR.`);
     process.exit(1);
   }
-  runCli(process.argv.slice(2), { baseUrl: process.env.JOBDECK_URL ?? 'http://127.0.0.1:8080', credentials, out: (l) => console.log(l) }).catch(
+  runCli(process.argv.slice(2), { baseUrl: serverUrl(dataDir), credentials, out: (l) => console.log(l) }).catch(
     (error) => {
       console.error(error instanceof CliError ? error.message : error);
       process.exit(1);

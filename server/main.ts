@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { configFromEnv } from './config';
 import { openDb } from './db/index';
 import { buildApp } from './app';
@@ -41,6 +43,12 @@ async function main() {
 
   const address = await app.listen({ port: config.port, host: config.host });
   const base = address.replace('[::1]', 'localhost');
+  // Where this server listens, for the CLI (`npm run cli` finds a server started with PORT=… without JOBDECK_URL).
+  try {
+    fs.writeFileSync(path.join(config.dataDir, 'server-url'), `${base}\n`);
+  } catch {
+    // A read-only data directory: the CLI then needs JOBDECK_URL.
+  }
   // In `npm run dev` the dashboard is served by Vite, so the link must point there (scripts/dev.mjs sets it).
   const dashboard = process.env.JOBDECK_PUBLIC_URL?.replace(/\/$/, '') || base;
   const storage = config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `PGlite in ${config.dataDir}/db`;

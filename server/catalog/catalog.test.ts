@@ -52,6 +52,13 @@ describe('catalog API', () => {
     expect(simulation).not.toHaveProperty('run');
   });
 
+  it('says which hostname acme-web-app expects for its database (extension expectedPeers)', async () => {
+    const web = (await t.call('GET', '/api/hpc/apps/retrieve?name=acme-web-app&version=1.0.0', t.tokens.user)).json();
+    expect(web.expectedPeers).toEqual([{ hostname: 'database', title: 'Database', description: expect.any(String), suggestedApplication: 'acme-database' }]);
+    const batch = (await t.call('GET', '/api/hpc/apps/retrieve?name=acme-batch&version=1.0.0', t.tokens.user)).json();
+    expect(batch.expectedPeers).toBeNull();
+  });
+
   it("says which applications have a web interface (UCloud's applicationType), without their run block", async () => {
     const types: Record<string, unknown> = {};
     for (const name of ['acme-batch', 'acme-database', 'acme-web-app']) {
@@ -103,5 +110,19 @@ describe('the catalog file', () => {
   it('refuses an application declared WEB without a web port', () => {
     const file = write(`applications:\n  - name: tool\n    version: "2"\n    title: Tool\n    applicationType: WEB\nproducts: []\n`);
     expect(() => loadCatalog(file)).toThrow(/applications\[0\]\.applicationType: WEB needs run\.webPort/);
+  });
+
+  it('refuses expected peers that name an unknown application, a bad hostname, or an app without peers', () => {
+    const app = (extra: string) => `applications:\n  - name: tool\n    version: "2"\n    title: Tool\n${extra}products: []\n`;
+    const peer = (hostname: string, suggested: string) =>
+      `    expectedPeers:\n      - hostname: ${hostname}\n        title: Store\n        description: ""\n        suggestedApplication: ${suggested}\n`;
+    expect(() => loadCatalog(write(app(`    allowPeers: true\n${peer('store', 'nowhere')}`)))).toThrow(
+      /applications\[0\]\.expectedPeers\[0\]\.suggestedApplication: no application 'nowhere'/,
+    );
+    expect(() => loadCatalog(write(app(`    allowPeers: true\n${peer('Data_Base', 'tool')}`)))).toThrow(/expectedPeers\/0\/hostname|expectedPeers\[0\]\.hostname/);
+    expect(() => loadCatalog(write(app(peer('store', 'tool'))))).toThrow(/expectedPeers: the application does not allow peers/);
+    expect(loadCatalog(write(app(`    allowPeers: true\n${peer('store', 'tool')}`))).applications[0]!.expectedPeers).toEqual([
+      { hostname: 'store', title: 'Store', description: '', suggestedApplication: 'tool' },
+    ]);
   });
 });

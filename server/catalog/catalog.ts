@@ -30,6 +30,7 @@ function normalise(raw: unknown): unknown {
       allowPeers: false,
       defaultTimeAllocation: null,
       description: '',
+      expectedPeers: null,
       ...app,
       parameters: ((app.parameters as Record<string, unknown>[] | undefined) ?? []).map((p) => ({
         description: '',
@@ -89,6 +90,18 @@ export function loadCatalog(file: string = defaultCatalogPath()): Catalog {
     }
     if (app.applicationType === 'VNC') throw new Error(`Catalog ${file} is invalid: applications[${i}].applicationType: VNC is not supported; use WEB or BATCH`);
     app.applicationType = webPort !== undefined ? 'WEB' : 'BATCH';
+    const expected = app.expectedPeers ?? [];
+    if (expected.length > 0 && !app.allowPeers) {
+      throw new Error(`Catalog ${file} is invalid: applications[${i}].expectedPeers: the application does not allow peers (allowPeers: false)`);
+    }
+    expected.forEach((peer, j) => {
+      if (peer.suggestedApplication && !applications.some((a) => a.name === peer.suggestedApplication)) {
+        throw new Error(`Catalog ${file} is invalid: applications[${i}].expectedPeers[${j}].suggestedApplication: no application '${peer.suggestedApplication}' in the catalog`);
+      }
+      if (expected.findIndex((other) => other.hostname === peer.hostname) !== j) {
+        throw new Error(`Catalog ${file} is invalid: applications[${i}].expectedPeers[${j}].hostname: '${peer.hostname}' is listed twice`);
+      }
+    });
   });
   return {
     findRun: (name, version) => runs.get(`${name}@${version}`),

@@ -14,8 +14,9 @@ let otherUser: string;
 let foreignIds: string[];
 
 const JOBS = 41;
-// Ties on purpose: repeated names in different cases, nulls, an empty name.
-const NAMES = ['beta', 'Alpha', null, 'alpha', 'gamma', 'beta', null, '', 'Beta'];
+// Ties on purpose: repeated names in different cases, nulls, an empty name; numbered names for natural order
+// (`batch-2`, `batch-12`, `batch-102`, and `Batch-012`, which ties with `batch-12`).
+const NAMES = ['beta', 'Alpha', null, 'batch-102', 'alpha', 'gamma', 'batch-12', 'beta', null, '', 'batch-2', 'Beta', 'Batch-012'];
 const STATE_ORDER = ['IN_QUEUE', 'RUNNING', 'SUSPENDED', 'SUCCESS', 'FAILURE', 'EXPIRED'];
 
 function spec(i: number) {
@@ -90,13 +91,15 @@ const compareKeys = (a: Key, b: Key) => {
   }
   return 0;
 };
+const natural = (name: string) => name.toLowerCase().replace(/[0-9]+/g, (d) => d.padStart(20, '0'));
 const lastUpdate = (j: Job) => Math.max(j.createdAt, ...j.updates.map((u) => u.timestamp));
 
 // The documented orders, written independently of the server's SQL (ASCII names, so lower-casing agrees).
 const ascendingKey: Record<string, (j: Job) => Key> = {
   createdAt: (j) => [Number(j.id)],
   // Null and empty names alike sort last.
-  name: (j) => [j.specification.name ? 0 : 1, (j.specification.name ?? '').toLowerCase(), Number(j.id)],
+  // Natural: digit runs by value (padded to 20 digits here; the server uses a length prefix).
+  name: (j) => [j.specification.name ? 0 : 1, natural(j.specification.name ?? ''), Number(j.id)],
   application: (j) => [j.specification.application.name, j.specification.application.version, Number(j.id)],
   state: (j) => [STATE_ORDER.indexOf(j.status.state), Number(j.id)],
   lastUpdate: (j) => [lastUpdate(j), Number(j.id)],
@@ -126,7 +129,7 @@ describe('GET /api/jobs/browse?sortBy (extension)', () => {
 
   it('the fixture really has ties in every order', () => {
     const distinct = (f: (j: Job) => unknown) => new Set(all.map(f)).size;
-    expect(distinct((j) => j.specification.name?.toLowerCase() ?? null)).toBeLessThan(8);
+    expect(distinct((j) => j.specification.name?.toLowerCase() ?? null)).toBeLessThan(12);
     expect(distinct((j) => j.status.state)).toBeLessThan(6);
     expect(distinct(lastUpdate)).toBeLessThan(10);
     expect(distinct((j) => j.status.expiresAt)).toBeLessThan(15);
@@ -145,6 +148,31 @@ describe('GET /api/jobs/browse?sortBy (extension)', () => {
       });
     }
   }
+
+  it('sorts names naturally: batch-2, batch-12 (and Batch-012), batch-102', async () => {
+    const { jobs } = await walk('sortBy=name&sortDirection=ascending', 7);
+    const names = [...new Set(jobs.map((j) => j.specification.name).filter((n) => n?.toLowerCase().startsWith('batch')))];
+    expect(names).toEqual(['batch-2', 'batch-12', 'Batch-012', 'batch-102']);
+  });
+
+  it('filterQuery finds jobs by name (any case, any part) or by id, and only the caller\'s', async () => {
+    const byName = await browse('filterQuery=ATCH-1&itemsPerPage=1000');
+    expect(byName.status).toBe(200);
+    const expected = all.filter((j) => j.specification.name?.toLowerCase().includes('atch-1')).map((j) => j.id);
+    expect(expected.length).toBeGreaterThan(2);
+    expect(byName.body.items.map((j) => j.id).sort()).toEqual(expected.sort());
+    const target = all[17]!;
+    for (const q of [target.id, `#${target.id}`]) {
+      const byId = await browse(`filterQuery=${encodeURIComponent(q)}`);
+      expect(byId.body.items.map((j) => j.id)).toContain(target.id);
+    }
+    const foreign = await browse(`filterQuery=${foreignIds[0]}`);
+    expect(foreign.body.items.map((j) => j.id)).not.toContain(foreignIds[0]);
+    expect((await browse('filterQuery=aaa')).body.items).toEqual([]);
+    const tooLong = await browse(`filterQuery=${'x'.repeat(201)}`);
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.body.why).toMatch(/^filterQuery/);
+  });
 
   it('keeps exact pages when a filter is combined with a sort', async () => {
     const { jobs } = await walk('sortBy=name&sortDirection=descending&filterState=RUNNING', 2);

@@ -41,6 +41,7 @@ export async function jobsRoutes(app: FastifyInstance) {
       filterProvider: q.filterProvider || null,
       none: q.filterType === 'VMS_ONLY',
       include: q,
+      filterQuery: q.filterQuery?.trim() || null,
       sortBy,
       sortDirection,
     });

@@ -35,6 +35,8 @@ export interface BrowseOptions {
   /** No jobs at all: UCloud's `filterType=VMS_ONLY`, since Jobdeck runs no virtual machines. */
   none?: boolean;
   include?: IncludeFlags;
+  /** Name contains (case-insensitive), or the id is exactly this. */
+  filterQuery?: string | null;
   sortBy: JobsSortBy;
   sortDirection: SortDirection;
 }
@@ -172,6 +174,16 @@ export class JobsService {
     if (opts.filterCreatedBefore != null) add('created_at <= ?', opts.filterCreatedBefore);
     if (opts.filterProvider) add('provider = ?', opts.filterProvider);
     if (opts.none) where.push('false');
+    if (opts.filterQuery) {
+      params.push(opts.filterQuery.toLowerCase());
+      const id = /^#?[0-9]{1,18}$/.test(opts.filterQuery) ? Number(opts.filterQuery.replace('#', '')) : null;
+      const byName = `strpos(lower(coalesce(name, '')), $${params.length}) > 0`;
+      if (id === null) where.push(byName);
+      else {
+        params.push(id);
+        where.push(`(${byName} OR id = $${params.length})`);
+      }
+    }
     const { after, orderBy } = sortedQuery(opts.sortBy, opts.sortDirection, opts.after, params);
     if (after) where.push(after);
     params.push(opts.itemsPerPage + 1);

@@ -7,7 +7,7 @@ import type { JobRow } from './model';
  *
  * Each order is a tuple of SQL key expressions plus the id, all in one direction, so "the page after this row" is
  * one row comparison, `(k1, k2, id) > (v1, v2, last id)`, which PostgreSQL answers with a range scan of the
- * matching index in migration 005. The expressions here and there must stay identical.
+ * matching index in migration 005 (010 for name). The expressions here and there must stay identical.
  *
  * The `next` token carries the last row's raw column values and id. For `createdAt` it is the bare id, as before
  * the extension (and as the control API's tokens still are); for the others it is
@@ -41,10 +41,11 @@ const ORDERS: Record<JobsSortBy, SortOrder> = {
   createdAt: { columns: [], keys: () => [] },
   name: {
     columns: [{ field: 'name', type: 'text', nullable: true }],
-    // An empty name counts as none: the list shows the application in its place.
+    // An empty name counts as none: the list shows the application in its place. Natural order: digit runs
+    // compare by value (migration 010's jobdeck_natural_key), so `batch-12` comes before `batch-102`.
     keys: (d, [name]) => [
       d === 'ascending' ? `(coalesce(${name}, '') = '')` : `(coalesce(${name}, '') <> '')`,
-      `(coalesce(lower(${name}), '') COLLATE "C")`,
+      `(jobdeck_natural_key(coalesce(lower(${name}), '')) COLLATE "C")`,
     ],
   },
   application: {

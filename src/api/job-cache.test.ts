@@ -89,17 +89,50 @@ describe('job cache merges', () => {
     expect(ascendingNotLast).toBe(data);
   });
 
-  it('in other sort orders, updates known rows in place and leaves new jobs to the server', () => {
-    const data = { pages: [{ items: [job('2'), job('1')], itemsPerPage: 2, next: null }], pageParams: [null] };
+  it('a job that starts to match the filters joins the list in its place; one that stops matching leaves it', () => {
+    const running = { filterState: 'RUNNING' as const, sortDirection: 'descending' as const };
+    const data = { pages: [{ items: [job('9'), job('5')], itemsPerPage: 250, next: null }], pageParams: [null] };
+    // Job 7 was queued (not in the list); it starts running: it goes between 9 and 5, by creation.
+    const started = upsertJobInPages(data, job('7', 'RUNNING'), running);
+    expect(started?.pages[0]?.items.map((j) => j.id)).toEqual(['9', '7', '5']);
+    // Job 9 finishes: it no longer matches State = Running.
+    const finished = upsertJobInPages(started, job('9', 'SUCCESS'), running);
+    expect(finished?.pages[0]?.items.map((j) => j.id)).toEqual(['7', '5']);
+    // A job that still does not match stays out.
+    expect(upsertJobInPages(finished, job('8', 'IN_QUEUE'), running)).toBe(finished);
+    // A search: a job whose name does not contain the text stays out.
+    const searched = upsertJobInPages(data, job('6'), { filterQuery: 'no-such-name' });
+    expect(searched).toBe(data);
+  });
+
+  it('in other sort orders, places a newly matching job among the loaded rows, naturally by name', () => {
+    const named = (id: string, name: string | null, state: Job['status']['state'] = 'RUNNING') => {
+      const j = job(id, state);
+      return { ...j, specification: { ...j.specification, name } };
+    };
+    const byName = { sortBy: 'name' as const, sortDirection: 'ascending' as const, filterState: 'RUNNING' as const };
+    const data = { pages: [{ items: [named('1', 'batch-2'), named('2', 'batch-102'), named('3', null)], itemsPerPage: 250, next: null }], pageParams: [null] };
+    const placed = upsertJobInPages(data, named('4', 'batch-12'), byName);
+    expect(placed?.pages[0]?.items.map((j) => j.specification.name)).toEqual(['batch-2', 'batch-12', 'batch-102', null]);
+    const descending = upsertJobInPages(
+      { pages: [{ items: [named('2', 'batch-102'), named('1', 'batch-2'), named('3', null)], itemsPerPage: 250, next: null }], pageParams: [null] },
+      named('4', 'batch-12'),
+      { ...byName, sortDirection: 'descending' },
+    );
+    // Descending, nameless jobs still come last.
+    expect(descending?.pages[0]?.items.map((j) => j.specification.name)).toEqual(['batch-102', 'batch-12', 'batch-2', null]);
+    // Past the last loaded row while more pages remain: left to the page it belongs to.
+    const partial = { pages: [{ items: [named('1', 'a-1'), named('2', 'a-2')], itemsPerPage: 2, next: 'token' }], pageParams: [null] };
+    expect(upsertJobInPages(partial, named('5', 'z'), byName)).toBe(partial);
+    // By state: a RUNNING job goes after the queued ones.
     const byState = { sortBy: 'state' as const, sortDirection: 'ascending' as const };
-    const changed = upsertJobInPages(data, job('2', 'SUCCESS'), byState);
-    expect(changed?.pages[0]?.items.map((j) => [j.id, j.status.state])).toEqual([
+    const states = { pages: [{ items: [job('1', 'IN_QUEUE'), job('2', 'SUCCESS')], itemsPerPage: 250, next: null }], pageParams: [null] };
+    expect(upsertJobInPages(states, job('3', 'RUNNING'), byState)?.pages[0]?.items.map((j) => j.id)).toEqual(['1', '3', '2']);
+    // A known row changes in place, even when its new state would sort elsewhere.
+    expect(upsertJobInPages(states, job('1', 'FAILURE'), byState)?.pages[0]?.items.map((j) => [j.id, j.status.state])).toEqual([
+      ['1', 'FAILURE'],
       ['2', 'SUCCESS'],
-      ['1', 'RUNNING'],
     ]);
-    expect(upsertJobInPages(data, job('3'), byState)).toBe(data);
-    expect(upsertJobInPages(data, job('3'), { sortBy: 'name', sortDirection: 'descending' })).toBe(data);
-    expect(upsertJobInPages(data, job('3'), { sortBy: 'createdAt', sortDirection: 'descending' })?.pages[0]?.items[0]?.id).toBe('3');
   });
 
   it('adds a job that newly connects to a followed job, and updates known ones', () => {

@@ -1,5 +1,6 @@
 import type { InfiniteData } from '@tanstack/react-query';
 import type { ConnectedJob, Job, JobStatus, JobUpdate, JobsBrowseParams, PageV2 } from '@/api/types';
+import { compareCodePoints, naturalKey } from '@/lib/natural';
 
 /*
  * Pure functions that fold live socket events into cached server state. They
@@ -59,22 +60,64 @@ export function applyFollowUpdate(job: Job, updates: JobUpdate[], newStatus: Job
   return { ...job, updates: merged, status };
 }
 
+/** Does the job pass the list's filters? The server's rules (server/jobs/service.ts browse), on one job. */
 export function matchesFilters(job: Job, filters: JobsBrowseParams): boolean {
   if (filters.filterState && job.status.state !== filters.filterState) return false;
   if (filters.filterApplication && job.specification.application.name !== filters.filterApplication) return false;
+  const query = filters.filterQuery?.trim();
+  if (query) {
+    const byName = (job.specification.name ?? '').toLowerCase().includes(query.toLowerCase());
+    const byId = /^#?[0-9]{1,18}$/.test(query) && Number(query.replace('#', '')) === Number(job.id);
+    if (!byName && !byId) return false;
+  }
   return true;
 }
 
+const STATE_ORDER: readonly string[] = ['IN_QUEUE', 'RUNNING', 'SUSPENDED', 'SUCCESS', 'FAILURE', 'EXPIRED'];
+type SortKey = (number | string)[];
+const modifiedAt = (job: Job) => job.updates.reduce((last, u) => Math.max(last, u.timestamp), job.createdAt);
+
 /**
- * Folds a job into an infinite list. A known job is replaced in place (its row
- * updates live), in every sort order: it does not move even when the value it is
- * sorted by changed (a new state, say), because moving rows under the reader's
- * eyes is worse than a briefly stale order; it takes its new place the next time
- * the list is fetched. A job the list has never seen is new: in creation order it
- * goes to the top of a newest-first list, or to the end of an oldest-first list
- * once its last page is loaded. In any other order it is left out here and shows
- * up in its place with the page it belongs to (launching a job invalidates the
- * lists, so it is there when the list is next shown).
+ * Each order's key, as the server's ORDER BY (server/jobs/sort.ts) builds it; the first element of `name` and
+ * `expiresAt` is the "none last" flag, which does not flip with the direction. Ties end with the id.
+ */
+const SORT_KEY: Record<NonNullable<JobsBrowseParams['sortBy']>, (job: Job) => SortKey> = {
+  createdAt: () => [],
+  name: (j) => [j.specification.name ? 0 : 1, naturalKey(j.specification.name ?? '')],
+  application: (j) => [j.specification.application.name, j.specification.application.version],
+  state: (j) => [STATE_ORDER.indexOf(j.status.state)],
+  lastUpdate: (j) => [modifiedAt(j)],
+  expiresAt: (j) => [j.status.expiresAt == null ? 1 : 0, j.status.expiresAt ?? 0],
+  timeLeft: (j) => [j.status.expiresAt == null ? 1 : 0, j.status.expiresAt ?? 0],
+  createdBy: (j) => [j.owner.createdBy],
+};
+
+const compareValue = (a: number | string, b: number | string) =>
+  typeof a === 'number' && typeof b === 'number' ? Math.sign(a - b) : compareCodePoints(String(a), String(b));
+
+/** Where `a` goes relative to `b` in the list's order: negative when it comes first. */
+export function compareInOrder(a: Job, b: Job, filters: JobsBrowseParams): number {
+  const sortBy = filters.sortBy ?? 'createdAt';
+  const descending = (filters.sortDirection ?? 'descending') === 'descending';
+  const [ka, kb] = [SORT_KEY[sortBy](a), SORT_KEY[sortBy](b)];
+  const flagged = sortBy === 'name' || sortBy === 'expiresAt' || sortBy === 'timeLeft';
+  for (let i = 0; i < ka.length; i++) {
+    const c = compareValue(ka[i]!, kb[i]!);
+    if (c !== 0) return descending && !(flagged && i === 0) ? -c : c;
+  }
+  const byId = Math.sign(Number(a.id) - Number(b.id));
+  return descending ? -byId : byId;
+}
+
+/**
+ * Folds a job into an infinite list, so the list stays what the server would answer for its filters:
+ * - a listed job that still matches is replaced in place (its row updates live). It does not move even when the
+ *   value it is sorted by changed (a new state, say): moving rows under the reader's eyes is worse than a briefly
+ *   stale order, and it takes its new place the next time the list is fetched;
+ * - a listed job that stops matching (State = Running, and it finished) leaves the list;
+ * - a job that starts to match (it started running), or is new, goes where the order puts it among the rows
+ *   loaded so far. When that is past the last loaded row and more pages remain, it is left to the page it belongs
+ *   to.
  */
 export function upsertJobInPages(
   data: InfiniteData<PageV2<Job>> | undefined,
@@ -82,28 +125,30 @@ export function upsertJobInPages(
   filters: JobsBrowseParams,
 ): InfiniteData<PageV2<Job>> | undefined {
   if (!data) return data;
+  const matches = matchesFilters(job, filters);
   let found = false;
   const pages = data.pages.map((page) => {
     const index = page.items.findIndex((j) => j.id === job.id);
     if (index === -1) return page;
     found = true;
+    if (!matches) return { ...page, items: page.items.filter((j) => j.id !== job.id) };
     const items = page.items.slice();
     items[index] = mergeJob(items[index], job);
     return { ...page, items };
   });
   if (found) return { ...data, pages };
-  if (!matchesFilters(job, filters) || data.pages.length === 0) return data;
-  if ((filters.sortBy ?? 'createdAt') !== 'createdAt') return data;
+  if (!matches || data.pages.length === 0) return data;
 
-  const ascending = filters.sortDirection === 'ascending';
-  if (!ascending) {
-    const [first, ...rest] = data.pages;
-    if (!first) return data;
-    return { ...data, pages: [{ ...first, items: [job, ...first.items] }, ...rest] };
+  for (let p = 0; p < data.pages.length; p++) {
+    const page = data.pages[p]!;
+    const at = page.items.findIndex((j) => compareInOrder(job, j, filters) < 0);
+    const isLast = p === data.pages.length - 1;
+    if (at === -1 && !(isLast && page.next == null)) continue;
+    const items = page.items.slice();
+    items.splice(at === -1 ? items.length : at, 0, job);
+    return { ...data, pages: data.pages.map((q, i) => (i === p ? { ...q, items } : q)) };
   }
-  const last = data.pages[data.pages.length - 1];
-  if (!last || last.next != null) return data;
-  return { ...data, pages: [...data.pages.slice(0, -1), { ...last, items: [...last.items, job] }] };
+  return data;
 }
 
 /** Keeps the picker's list of RUNNING jobs exact as jobs start and stop. */

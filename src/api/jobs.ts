@@ -21,7 +21,7 @@ import type {
   PageV2,
 } from '@/api/types';
 
-export type JobListFilters = Pick<JobsBrowseParams, 'filterState' | 'filterApplication' | 'sortBy' | 'sortDirection'>;
+export type JobListFilters = Pick<JobsBrowseParams, 'filterState' | 'filterApplication' | 'filterQuery' | 'sortBy' | 'sortDirection'>;
 
 export const JOB_PAGE_SIZE = 250;
 /** The picker needs every RUNNING job; 1000 is the server's page maximum. */
@@ -52,6 +52,7 @@ export function browseJobs(params: JobsBrowseParams, signal?: AbortSignal): Prom
       includeParameters: params.includeParameters,
       filterState: params.filterState,
       filterApplication: params.filterApplication,
+      filterQuery: params.filterQuery,
       sortBy: params.sortBy,
       sortDirection: params.sortDirection,
     },
@@ -64,7 +65,8 @@ export const jobsQueries = {
     infiniteQueryOptions({
       queryKey: jobKeys.list(filters),
       queryFn: ({ pageParam, signal }) =>
-        browseJobs({ ...filters, itemsPerPage: JOB_PAGE_SIZE, next: pageParam, includeParameters: true }, signal),
+        // With updates: a queued row shows the provider's latest reason (its last status line).
+        browseJobs({ ...filters, itemsPerPage: JOB_PAGE_SIZE, next: pageParam, includeParameters: true, includeUpdates: true }, signal),
       initialPageParam: null as string | null,
       getNextPageParam: (last) => last.next,
       refetchInterval: pollWhileSocketDown(15_000),
@@ -118,6 +120,19 @@ export function useTerminateJob(id: string) {
   return useMutation({
     mutationFn: () => http.post<unknown>('/api/jobs/terminate', { items: [{ id }] } satisfies BulkRequest<FindByStringId>),
     onSettled: () => queryClient.invalidateQueries({ queryKey: jobKeys.detail(id) }),
+  });
+}
+
+/** Terminates several jobs in one request; their new states arrive over the socket like any other change. */
+export function useTerminateJobs() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (ids: string[]) =>
+      http.post<unknown>('/api/jobs/terminate', { items: ids.map((id) => ({ id })) } satisfies BulkRequest<FindByStringId>),
+    onSettled: () => {
+      if (getSocketStatus('/api/jobs') !== 'open') return queryClient.invalidateQueries({ queryKey: jobKeys.lists() });
+      return undefined;
+    },
   });
 }
 

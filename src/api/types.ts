@@ -5,6 +5,7 @@
 export type {
   AppParameterValue,
   Application,
+  ExpectedPeer,
   ApplicationParameter,
   ApplicationParameterType,
   ApplicationSummary,
@@ -55,6 +56,8 @@ export interface JobsBrowseParams {
   includeParameters?: boolean;
   filterState?: JobState | null;
   filterApplication?: string | null;
+  /** Extension: name contains (case-insensitive), or the id is exactly this. */
+  filterQuery?: string | null;
   /** Extension: see JobsSortBy in contract/jobs.ts. */
   sortBy?: JobsSortBy | null;
   sortDirection?: 'ascending' | 'descending' | null;

@@ -1,5 +1,5 @@
 import { Dialog, DialogDescription, DialogDismiss, DialogHeading } from '@ariakit/react';
-import type { ReactNode } from 'react';
+import type { ReactNode, RefObject } from 'react';
 
 interface ConfirmDialogProps {
   open: boolean;
@@ -12,6 +12,8 @@ interface ConfirmDialogProps {
   tone?: 'danger' | 'primary';
   busy?: boolean;
   children?: ReactNode;
+  /** Where focus goes on close, when the element that opened it is gone or disabled (default: back to it). */
+  finalFocus?: RefObject<HTMLElement | null>;
 }
 
 /** A modal confirmation; Ariakit traps focus, restores it on close and closes on Escape. */
@@ -26,11 +28,13 @@ export function ConfirmDialog({
   tone = 'primary',
   busy = false,
   children,
+  finalFocus,
 }: ConfirmDialogProps) {
   return (
     <Dialog
       open={open}
       onClose={onClose}
+      finalFocus={finalFocus}
       className="dialog"
       backdrop={<div className="dialog-backdrop" />}
     >

@@ -16,6 +16,7 @@ import type {
 import { applyUpdate, connectedTo, createJob, findJob, mockDb, onJobChange, onOutput, printedBy } from '@/mocks/db';
 import { applications, MOCK_TOKEN, MOCK_USER, products } from '@/mocks/fixtures';
 import { taskHandlers } from '@/mocks/tasks';
+import { naturalKey } from '@/lib/natural';
 
 /* The happy path. Tests override single calls with server.use(...). */
 
@@ -42,7 +43,7 @@ function page<T extends JsonBodyType>(items: T[], itemsPerPage: number, offset: 
 const STATE_RANK: JobState[] = ['IN_QUEUE', 'RUNNING', 'SUSPENDED', 'SUCCESS', 'FAILURE', 'EXPIRED'];
 const SORT_KEYS: Record<string, (job: Job) => (string | number)[]> = {
   createdAt: (j) => [j.createdAt],
-  name: (j) => [j.specification.name ? 0 : 1, (j.specification.name ?? '').toLowerCase()],
+  name: (j) => [j.specification.name ? 0 : 1, naturalKey(j.specification.name ?? '')],
   application: (j) => [j.specification.application.name, j.specification.application.version],
   state: (j) => [STATE_RANK.indexOf(j.status.state)],
   lastUpdate: (j) => [j.updates.at(-1)?.timestamp ?? j.createdAt],
@@ -107,7 +108,9 @@ export const handlers = [
     const sortBy = q.get('sortBy') ?? 'createdAt';
     const key = SORT_KEYS[sortBy];
     if (!key) return apiError(400, `sortBy: must be one of ${Object.keys(SORT_KEYS).map((k) => `'${k}'`).join(', ')}`);
-    let items = mockDb.jobs.filter((j) => (!state || j.status.state === state) && (!app || j.specification.application.name === app));
+    const query = q.get('filterQuery')?.trim().toLowerCase() ?? '';
+    const byQuery = (j: Job) => !query || (j.specification.name ?? '').toLowerCase().includes(query) || query.replace('#', '') === j.id;
+    let items = mockDb.jobs.filter((j) => (!state || j.status.state === state) && (!app || j.specification.application.name === app) && byQuery(j));
     // The server's orders (contract/jobs.ts, JobsSortBy), simplified: nulls last only ascending, ties by id.
     items = [...items].sort((a, b) => compareKeys(key(a), key(b)) || Number(a.id) - Number(b.id));
     if (q.get('sortDirection') !== 'ascending') items.reverse();

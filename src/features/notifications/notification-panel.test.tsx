@@ -158,4 +158,21 @@ describe('notification panel', () => {
     // It is in the panel all the same.
     expect(await within(panel).findByRole('link', { name: 'my-database expired, unread' })).toBeInTheDocument();
   });
+
+  it('says so when the browser\'s question is dismissed without an answer', async () => {
+    class DismissedNotification {
+      static permission: NotificationPermission = 'default';
+      static requestPermission = vi.fn(async () => 'default' as const);
+    }
+    vi.stubGlobal('Notification', DismissedNotification);
+    onTestFinished(() => {
+      vi.unstubAllGlobals();
+    });
+    const { user } = await openApp();
+    const panel = await openPanel(user);
+    const optIn = within(panel).getByRole('checkbox', { name: 'Desktop notifications while this tab is in the background' });
+    await user.click(optIn);
+    await waitFor(() => expect(optIn).toHaveAccessibleDescription(/closed without an answer, so desktop notifications are still off/));
+    expect(optIn).not.toBeChecked();
+  });
 });

@@ -86,6 +86,8 @@ function NotificationItem({ n, onFollow }: { n: AppNotification; onFollow: () =>
 function DesktopOptIn() {
   const enabled = useDesktopNotifications();
   const [permission, setPermission] = useState<DesktopPermission>(desktopPermission);
+  // The browser's question was closed without an answer: the box stays unticked, and says why.
+  const [dismissed, setDismissed] = useState(false);
   const id = useId();
   const unsupported = permission === 'unsupported';
   const blocked = permission === 'denied';
@@ -104,16 +106,19 @@ function DesktopOptIn() {
           }
           const answer = await requestDesktopPermission();
           setPermission(answer);
+          setDismissed(answer === 'default');
           desktopNotificationsChanged(answer === 'granted');
         }}
       />
       <label htmlFor={id}>Desktop notifications while this tab is in the background</label>
-      <p id={`${id}-hint`} className="notif-optin__hint">
+      <p id={`${id}-hint`} className="notif-optin__hint" role={dismissed ? 'status' : undefined}>
         {unsupported
           ? 'This browser does not support desktop notifications.'
           : blocked
             ? 'Notifications are blocked for this site in your browser settings.'
-            : `When a job of yours starts, ends, or is ${EXPIRY_WARNING_MS / 60_000} minutes from expiring (once per job), and when a task finishes. While you are looking, a short message appears in the corner instead.`}
+            : dismissed
+              ? 'The browser’s question was closed without an answer, so desktop notifications are still off. Tick the box to be asked again.'
+              : `When a job of yours starts, ends, or is ${EXPIRY_WARNING_MS / 60_000} minutes from expiring (once per job), and when a task finishes. While you are looking, a short message appears in the corner instead.`}
       </p>
     </div>
   );

@@ -1,4 +1,4 @@
-import { Combobox, ComboboxItem, ComboboxLabel, ComboboxPopover, ComboboxProvider } from '@ariakit/react';
+import { Combobox, ComboboxGroup, ComboboxGroupLabel, ComboboxItem, ComboboxLabel, ComboboxPopover, ComboboxProvider } from '@ariakit/react';
 import { useQuery } from '@tanstack/react-query';
 import { useId, useMemo, useState } from 'react';
 import { jobsQueries } from '@/api/jobs';
@@ -15,6 +15,8 @@ interface JobPickerProps {
   provider: string | null;
   error?: string | null;
   onBlur?: () => void;
+  /** The application whose jobs fit (the app's expected peer): they are listed first, under their own heading. */
+  suggestedApplication?: string | null;
 }
 
 function optionLabel(job: Job): string {
@@ -33,7 +35,18 @@ function matches(job: Job, query: string): boolean {
  * provider: type to search by name, id or application; arrows move, Enter
  * picks, Escape closes. When nothing can be picked it says why.
  */
-export function JobPicker({ id, label, value, onChange, provider, error, onBlur }: JobPickerProps) {
+function JobOption({ job }: { job: Job }) {
+  return (
+    <ComboboxItem value={optionLabel(job)} className="combobox-item">
+      <span className="combobox-item__title">{jobDisplayName(job)}</span>
+      <span className="combobox-item__meta">
+        #{job.id} · {job.specification.application.name} {job.specification.application.version} · {job.specification.product.id}
+      </span>
+    </ComboboxItem>
+  );
+}
+
+export function JobPicker({ id, label, value, onChange, provider, error, onBlur, suggestedApplication = null }: JobPickerProps) {
   const running = useQuery(jobsQueries.running());
   const hintId = useId();
   const errorId = useId();
@@ -55,6 +68,8 @@ export function JobPicker({ id, label, value, onChange, provider, error, onBlur 
   // Showing the chosen job's label is not a search: list everything then.
   const query = search === selectedLabel ? '' : search;
   const visible = useMemo(() => candidates.filter((j) => matches(j, query)), [candidates, query]);
+  const fitting = suggestedApplication ? visible.filter((j) => j.specification.application.name === suggestedApplication) : [];
+  const others = suggestedApplication ? visible.filter((j) => j.specification.application.name !== suggestedApplication) : visible;
 
   let emptyReason: string | null = null;
   if (running.isPending) emptyReason = 'Loading your running jobs…';
@@ -99,16 +114,26 @@ export function JobPicker({ id, label, value, onChange, provider, error, onBlur 
         <ComboboxPopover gutter={4} sameWidth className="combobox-popover" aria-label={`${label}: running jobs`}>
           {emptyReason || noMatch ? (
             <div className="combobox-empty">{emptyReason ?? noMatch}</div>
+          ) : suggestedApplication ? (
+            <>
+              <ComboboxGroup className="combobox-group">
+                <ComboboxGroupLabel className="combobox-group__label">Fitting: {suggestedApplication} jobs</ComboboxGroupLabel>
+                {fitting.length === 0 ? <div className="combobox-empty">No running {suggestedApplication} job. Start one first.</div> : null}
+                {fitting.map((job) => (
+                  <JobOption key={job.id} job={job} />
+                ))}
+              </ComboboxGroup>
+              {others.length > 0 ? (
+                <ComboboxGroup className="combobox-group">
+                  <ComboboxGroupLabel className="combobox-group__label">Other running jobs</ComboboxGroupLabel>
+                  {others.map((job) => (
+                    <JobOption key={job.id} job={job} />
+                  ))}
+                </ComboboxGroup>
+              ) : null}
+            </>
           ) : (
-            visible.map((job) => (
-              <ComboboxItem key={job.id} value={optionLabel(job)} className="combobox-item">
-                <span className="combobox-item__title">{jobDisplayName(job)}</span>
-                <span className="combobox-item__meta">
-                  #{job.id} · {job.specification.application.name} {job.specification.application.version} ·{' '}
-                  {job.specification.product.id}
-                </span>
-              </ComboboxItem>
-            ))
+            visible.map((job) => <JobOption key={job.id} job={job} />)
           )}
         </ComboboxPopover>
       </ComboboxProvider>

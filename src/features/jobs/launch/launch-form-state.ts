@@ -1,4 +1,4 @@
-import type { Application, Job, JobSpecification, Product } from '@/api/types';
+import type { Application, ExpectedPeer, Job, JobSpecification, Product } from '@/api/types';
 import {
   fromParameterValue,
   toParameterValue,
@@ -15,6 +15,8 @@ export interface PeerRow {
   jobId: string;
   /** Once the user types a hostname, picking a job no longer overwrites it. */
   hostnameEdited: boolean;
+  /** The peer the application declares for this hostname (catalog `expectedPeers`), if any. */
+  expected: ExpectedPeer | null;
 }
 
 export interface LaunchFormState {
@@ -33,7 +35,7 @@ export function productKey(p: { provider: string; id: string }): string {
 let rowCounter = 0;
 export function newPeerRow(partial: Partial<PeerRow> = {}): PeerRow {
   rowCounter += 1;
-  return { key: `peer-${rowCounter}`, hostname: '', jobId: '', hostnameEdited: false, ...partial };
+  return { key: `peer-${rowCounter}`, hostname: '', jobId: '', hostnameEdited: false, expected: null, ...partial };
 }
 
 /** Starting values: the app's defaults, or everything from the job being run again. */
@@ -47,9 +49,18 @@ export function initialFormState(app: Application, products: Product[], source: 
   const sourceProduct = source ? products.find((p) => productKey(p) === productKey(source.specification.product)) : undefined;
   const product = sourceProduct ?? products[0];
   const alloc = source ? source.specification.timeAllocation : app.defaultTimeAllocation;
-  const peers = (source?.specification.resources ?? []).flatMap((r) =>
-    r.type === 'peer' ? [newPeerRow({ hostname: r.hostname, jobId: r.jobId, hostnameEdited: true })] : [],
-  );
+  // The application's expected peers come first, under their hostnames; Run again fills in the jobs it used.
+  const expected = app.expectedPeers ?? [];
+  const fromSource = (source?.specification.resources ?? []).flatMap((r) => (r.type === 'peer' ? [r] : []));
+  const peers = [
+    ...expected.map((e) => {
+      const used = fromSource.find((r) => r.hostname === e.hostname);
+      return newPeerRow({ hostname: e.hostname, jobId: used?.jobId ?? '', hostnameEdited: true, expected: e });
+    }),
+    ...fromSource
+      .filter((r) => !expected.some((e) => e.hostname === r.hostname))
+      .map((r) => newPeerRow({ hostname: r.hostname, jobId: r.jobId, hostnameEdited: true })),
+  ];
   return {
     params,
     productKey: product ? productKey(product) : '',
@@ -58,6 +69,14 @@ export function initialFormState(app: Application, products: Product[], source: 
     minutes: alloc ? String(alloc.minutes) : '',
     peers,
   };
+}
+
+/**
+ * The connection rows that go into the spec: an expected peer left without a job is optional (the job starts
+ * unconnected, and the row says what that means); every other row must be complete.
+ */
+export function sentPeers(state: LaunchFormState): PeerRow[] {
+  return state.peers.filter((row) => !(row.expected && row.jobId === ''));
 }
 
 /** DOM id for a field key, so submit can move focus to the first invalid field. */
@@ -108,7 +127,7 @@ export function validateForm(app: Application, state: LaunchFormState, ctx: Vali
       set(`param.${param.name}`, validateParameter(param, raw));
     }
   }
-  for (const row of state.peers) {
+  for (const row of sentPeers(state)) {
     anyPeer = true;
     const e = validatePeer(row, false, { provider, running: ctx.running });
     set(`peer.${row.key}.job`, e.job);
@@ -138,8 +157,8 @@ export function buildSpecification(app: Application, state: LaunchFormState, pro
     allowDuplicateJob: false,
     parameters: Object.keys(parameters).length > 0 ? parameters : null,
     resources:
-      state.peers.length > 0
-        ? state.peers.map((row) => ({ type: 'peer' as const, hostname: row.hostname.trim(), jobId: row.jobId }))
+      sentPeers(state).length > 0
+        ? sentPeers(state).map((row) => ({ type: 'peer' as const, hostname: row.hostname.trim(), jobId: row.jobId }))
         : null,
     timeAllocation: h === '' && m === '' ? null : { hours: Number(h || 0), minutes: Number(m || 0), seconds: 0 },
     openedFile: null,
@@ -159,7 +178,7 @@ export function fieldKeyForWhy(why: string, state: LaunchFormState): string | nu
   if (!path) return null;
   const resource = /^resources\[(\d+)\](?:\.(hostname|jobId))?/.exec(path);
   if (resource) {
-    const row = state.peers[Number(resource[1])];
+    const row = sentPeers(state)[Number(resource[1])];
     if (!row) return null;
     return `peer.${row.key}.${resource[2] === 'hostname' ? 'hostname' : 'job'}`;
   }

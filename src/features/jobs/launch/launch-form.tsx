@@ -1,6 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
 import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
-import { useNavigate } from 'react-router-dom';
+import { Link, useNavigate } from 'react-router-dom';
 import { describeError, isApiError } from '@/api/http';
 import { jobsQueries, useCreateJob } from '@/api/jobs';
 import type { Application, Job, JobSpecification, Product } from '@/api/types';
@@ -13,6 +13,7 @@ import {
   initialFormState,
   newPeerRow,
   productKey,
+  sentPeers,
   validateForm,
   type LaunchFormState,
 } from '@/features/jobs/launch/launch-form-state';
@@ -31,7 +32,13 @@ interface LaunchFormProps {
 
 function productLabel(p: Product): string {
   const gpu = p.gpu > 0 ? ` · ${p.gpu} GPU` : '';
-  return `${p.id} — ${p.cpu} vCPU · ${p.memoryInGigs} GB${gpu} (${p.provider})`;
+  const peers = p.supportsPeers ? '' : ' · no connections';
+  return `${p.id} — ${p.cpu} vCPU · ${p.memoryInGigs} GB${gpu}${peers} (${p.provider})`;
+}
+
+/** The running job a DUPLICATE_JOB answer names ("job 4101 is already running …"), to name and link it. */
+function duplicateJobId(why: string): string | null {
+  return /\bjob (\d+)\b/.exec(why)?.[1] ?? null;
 }
 
 export function LaunchForm({ app, products, source }: LaunchFormProps) {
@@ -40,6 +47,9 @@ export function LaunchForm({ app, products, source }: LaunchFormProps) {
   const [touched, setTouched] = useState<ReadonlySet<string>>(() => new Set());
   const [submitted, setSubmitted] = useState(false);
   const [duplicateSpec, setDuplicateSpec] = useState<JobSpecification | null>(null);
+  // The running job that made the server refuse a duplicate; kept after Cancel to say why nothing started.
+  const [duplicateOf, setDuplicateOf] = useState<{ id: string | null; cancelled: boolean } | null>(null);
+  const submitRef = useRef<HTMLButtonElement>(null);
   // The field the server's last `why` named, shown inline until the user edits the form.
   const [serverField, setServerField] = useState<{ key: string; why: string } | null>(null);
   const summaryRef = useRef<HTMLDivElement>(null);
@@ -63,7 +73,13 @@ export function LaunchForm({ app, products, source }: LaunchFormProps) {
   );
   const product = products.find((p) => productKey(p) === state.productKey) ?? null;
   const provider = product?.provider ?? null;
-  const showPeers = app.allowPeers || state.peers.length > 0;
+  const canConnect = product?.supportsPeers !== false;
+  const peerRows = canConnect ? state.peers : sentPeers(state);
+  const showPeers = app.allowPeers || peerRows.length > 0;
+  const duplicateJob = useMemo(
+    () => (duplicateOf?.id ? (running.data?.items.find((j) => j.id === duplicateOf.id) ?? null) : null),
+    [duplicateOf, running.data],
+  );
 
   const errorFor = (key: string): string | null => {
     const local = submitted || touched.has(key) ? (errors.get(key) ?? null) : null;
@@ -72,6 +88,7 @@ export function LaunchForm({ app, products, source }: LaunchFormProps) {
   const touch = (key: string) => setTouched((prev) => (prev.has(key) ? prev : new Set(prev).add(key)));
   const edit = (change: (s: LaunchFormState) => LaunchFormState) => {
     setServerField(null);
+    setDuplicateOf(null);
     setState(change);
   };
   const update = (patch: Partial<LaunchFormState>) => edit((s) => ({ ...s, ...patch }));
@@ -93,6 +110,7 @@ export function LaunchForm({ app, products, source }: LaunchFormProps) {
       onError: (error) => {
         if (isApiError(error) && error.status === 409 && error.errorCode === DUPLICATE_JOB) {
           setDuplicateSpec(spec);
+          setDuplicateOf({ id: duplicateJobId(error.why), cancelled: false });
           return;
         }
         const key = isApiError(error) ? fieldKeyForWhy(error.why, state) : null;
@@ -111,13 +129,19 @@ export function LaunchForm({ app, products, source }: LaunchFormProps) {
       return;
     }
     create.reset();
+    setDuplicateOf(null);
     submit(buildSpecification(app, state, products));
   }
 
+  // A refused duplicate is not an error to show as the server's text: the dialog, then a plain note, say it.
   const serverError =
-    create.error && !(isApiError(create.error) && create.error.errorCode === DUPLICATE_JOB && duplicateSpec)
-      ? describeError(create.error)
-      : null;
+    create.error && !(isApiError(create.error) && create.error.errorCode === DUPLICATE_JOB) ? describeError(create.error) : null;
+  const duplicateName = duplicateJob ? `${jobDisplayName(duplicateJob)} (#${duplicateJob.id})` : duplicateOf?.id ? `job #${duplicateOf.id}` : 'a job';
+  const duplicateLink = duplicateOf?.id ? (
+    <Link to={`/jobs/${encodeURIComponent(duplicateOf.id)}`}>{duplicateName}</Link>
+  ) : (
+    duplicateName
+  );
 
   const nameId = fieldId('name');
   const productId = fieldId('product');
@@ -170,18 +194,30 @@ export function LaunchForm({ app, products, source }: LaunchFormProps) {
               onBlur={() => touch('product')}
               aria-required
               aria-invalid={productError ? true : undefined}
-              aria-describedby={describedBy(`${productId}-hint`, products.length === 0, `${productId}-error`, productError)}
+              aria-describedby={describedBy(`${productId}-hint`, products.length === 0 || product !== null, `${productId}-error`, productError)}
             >
               {products.length === 0 ? <option value="">No machine types available</option> : null}
-              {products.map((p) => (
-                <option key={productKey(p)} value={productKey(p)}>
-                  {productLabel(p)}
-                </option>
+              {[...new Set(products.map((p) => p.provider))].map((providerId) => (
+                <optgroup key={providerId} label={`Provider ${providerId}`}>
+                  {products
+                    .filter((p) => p.provider === providerId)
+                    .map((p) => (
+                      <option key={productKey(p)} value={productKey(p)}>
+                        {productLabel(p)}
+                      </option>
+                    ))}
+                </optgroup>
               ))}
             </select>
             <FieldMessages
               hintId={`${productId}-hint`}
-              hint={products.length === 0 ? 'No machine types are available. Ask an operator to add products.' : undefined}
+              hint={
+                products.length === 0
+                  ? 'No machine types are available. Ask an operator to add products.'
+                  : product
+                    ? `Runs on provider “${product.provider}”.${product.supportsPeers ? '' : ' Jobs on it cannot be connected to other jobs.'}`
+                    : undefined
+              }
               errorId={`${productId}-error`}
               error={productError}
             />
@@ -268,8 +304,11 @@ export function LaunchForm({ app, products, source }: LaunchFormProps) {
 
       {showPeers ? (
         <PeerConnections
-          rows={state.peers}
+          rows={peerRows}
           provider={provider}
+          canConnect={canConnect}
+          productLabel={product ? `${product.id} (provider ${product.provider})` : null}
+          appTitle={app.title}
           errorFor={errorFor}
           onAdd={() => {
             const row = newPeerRow();
@@ -301,6 +340,12 @@ export function LaunchForm({ app, products, source }: LaunchFormProps) {
               {errors.size === 1 ? 'One field needs your attention.' : `${errors.size} fields need your attention.`}
             </p>
           ) : null}
+          {duplicateOf?.cancelled ? (
+            <p className="callout callout--info" role="status">
+              Not started: {duplicateLink} is already running with the same application, machine type and parameters. Change a
+              value, or launch again to start another.
+            </p>
+          ) : null}
           {serverError ? (
             <div className="callout callout--danger" role="alert">
               <p className="callout__title">The job was not started</p>
@@ -308,21 +353,33 @@ export function LaunchForm({ app, products, source }: LaunchFormProps) {
             </div>
           ) : null}
         </div>
-        <button type="submit" className="button button--primary" disabled={create.isPending}>
+        <button ref={submitRef} type="submit" className="button button--primary" disabled={create.isPending}>
           {create.isPending ? 'Launching…' : 'Launch job'}
         </button>
       </div>
 
       <ConfirmDialog
         open={duplicateSpec !== null}
-        onClose={() => setDuplicateSpec(null)}
+        onClose={() => {
+          setDuplicateSpec(null);
+          setDuplicateOf((d) => (d ? { ...d, cancelled: true } : d));
+          // Launch was disabled while the request ran, so the dialog has nothing of its own to give focus back to.
+          requestAnimationFrame(() => submitRef.current?.focus());
+        }}
+        finalFocus={submitRef}
         title="Start another job?"
-        description="A job with the same parameters is already running. Start another?"
+        description={
+          <>
+            {duplicateLink} is already running with the same application, machine type and parameters. Start another one
+            anyway?
+          </>
+        }
         confirmLabel="Start another"
         busy={create.isPending}
         onConfirm={() => {
           const spec = duplicateSpec;
           setDuplicateSpec(null);
+          setDuplicateOf(null);
           if (spec) submit({ ...spec, allowDuplicateJob: true });
         }}
       />

@@ -180,7 +180,7 @@ describe('launch form', () => {
     await user.click(screen.getByRole('button', { name: 'Launch job' }));
 
     const dialog = await screen.findByRole('dialog', { name: 'Start another job?' });
-    expect(dialog).toHaveTextContent('A job with the same parameters is already running. Start another?');
+    expect(dialog).toHaveTextContent(/is already running with the same application, machine type and parameters. Start another one anyway?/);
     expect(within(dialog).getByRole('button', { name: 'Cancel' })).toHaveFocus();
     await user.click(within(dialog).getByRole('button', { name: 'Start another' }));
 

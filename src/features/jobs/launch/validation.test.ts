@@ -17,6 +17,13 @@ describe('hostnames', () => {
     expect(validateHostname('DB')).toMatch(/lowercase/);
   });
 
+  it('reports every problem of a hostname at once', () => {
+    expect(validateHostname('Data_Base!')).toBe('Use lowercase letters only. Use only a–z, 0–9, “-” and “.”: remove “_”, “!”.');
+    expect(validateHostname('-Db..x')).toBe(
+      'Use lowercase letters only. A hostname cannot start or end with “.”, or contain “..”. A part of a hostname cannot start or end with “-”.',
+    );
+  });
+
   it('suggests a hostname from a job name and keeps it unique', () => {
     expect(suggestHostname('My Database #2')).toBe('my-database-2');
     expect(suggestHostname('Café')).toBe('cafe');

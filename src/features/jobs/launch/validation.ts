@@ -76,20 +76,21 @@ export function validatePath(raw: string, optional: boolean, kind: 'file' | 'fol
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 
+/** Every problem with a hostname at once, one sentence each (`Data_Base!` has three), so one edit can fix them all. */
 export function validateHostname(raw: string): FieldError {
   const host = raw.trim();
   if (host === '') return 'Enter a hostname.';
-  if (host.length > 253) return 'A hostname has at most 253 characters.';
-  if (/[A-Z]/.test(host)) return 'Use lowercase letters only.';
-  for (const label of host.split('.')) {
-    if (label === '') return 'A hostname cannot start or end with “.”, or contain “..”.';
-    if (label.length > 63) return 'Each part between dots has at most 63 characters.';
-    if (!DNS_LABEL.test(label)) {
-      if (label.startsWith('-') || label.endsWith('-')) return 'A part of a hostname cannot start or end with “-”.';
-      return 'Use only a–z, 0–9, “-” and “.”.';
-    }
-  }
-  return null;
+  const problems: string[] = [];
+  if (host.length > 253) problems.push('A hostname has at most 253 characters.');
+  if (/[A-Z]/.test(host)) problems.push('Use lowercase letters only.');
+  const foreign = [...new Set(host.replace(/[A-Za-z0-9.-]/g, ''))];
+  if (foreign.length > 0) problems.push(`Use only a–z, 0–9, “-” and “.”: remove ${foreign.map((c) => `“${c}”`).join(', ')}.`);
+  const labels = host.split('.');
+  if (labels.some((l) => l === '')) problems.push('A hostname cannot start or end with “.”, or contain “..”.');
+  if (labels.some((l) => l.length > 63)) problems.push('Each part between dots has at most 63 characters.');
+  if (labels.some((l) => l.startsWith('-') || l.endsWith('-'))) problems.push('A part of a hostname cannot start or end with “-”.');
+  if (problems.length === 0 && labels.some((l) => !DNS_LABEL.test(l))) problems.push('Use only a–z, 0–9, “-” and “.”.');
+  return problems.length > 0 ? problems.join(' ') : null;
 }
 
 /** A hostname from a job's name: "My Database #2" → "my-database-2". */

@@ -1,28 +1,32 @@
 import { act, screen, waitFor, within } from '@testing-library/react';
 import { http, HttpResponse } from 'msw';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Job, PageV2 } from '@/api/types';
 import { applyUpdate, mockDb } from '@/mocks/db';
 import { apiError, hasOpenStream } from '@/mocks/handlers';
 import { server } from '@/mocks/node';
 import { renderApp } from '@/test/render';
 
+const header = (name: string) => screen.getAllByRole('columnheader').find((h) => h.textContent?.startsWith(name))!;
+
 function rowFor(name: string): HTMLElement {
   return screen.getByRole('link', { name }).closest('[role="row"]') as HTMLElement;
 }
 
-// jsdom does no layout; give the list's scroll box a viewport's size so the virtualiser renders rows.
-const original = Object.getOwnPropertyDescriptor(HTMLElement.prototype, 'clientHeight');
+// The list scrolls with the window (one scroll). jsdom does no layout or scrolling: stand in for both, so the
+// window virtualiser sees a viewport (jsdom's 1024×768) and a scroll position.
+function scrollWindowTo(y: number) {
+  Object.defineProperty(window, 'scrollY', { configurable: true, value: y });
+  Object.defineProperty(window, 'pageYOffset', { configurable: true, value: y });
+  window.dispatchEvent(new Event('scroll'));
+}
+const originalScrollTo = window.scrollTo;
 beforeAll(() => {
-  Object.defineProperty(HTMLElement.prototype, 'clientHeight', {
-    configurable: true,
-    get(this: HTMLElement) {
-      return this.classList.contains('job-table__scroll') ? 800 : 0;
-    },
-  });
+  window.scrollTo = ((x: number | ScrollToOptions, y?: number) => scrollWindowTo(typeof x === 'number' ? (y ?? 0) : (x.top ?? 0))) as typeof window.scrollTo;
 });
+afterEach(() => scrollWindowTo(0));
 afterAll(() => {
-  if (original) Object.defineProperty(HTMLElement.prototype, 'clientHeight', original);
+  window.scrollTo = originalScrollTo;
 });
 
 describe('job list', () => {
@@ -93,6 +97,123 @@ describe('job list', () => {
     expect(within(rows[0]!).getByRole('link', { name: 'fresh-one' })).toBeInTheDocument();
   });
 
+  it('with State = Running, gains a job that starts running and loses one that stops, live', async () => {
+    const { createJob } = await import('@/mocks/db');
+    let queued = '';
+    act(() => {
+      const made = createJob({ ...mockDb.jobs[0]!.specification, name: 'batch-late', allowDuplicateJob: true }, 0);
+      if (made.ok) queued = made.id;
+    });
+    renderApp('/jobs?state=RUNNING');
+    await screen.findByRole('link', { name: 'my-database' });
+    await waitFor(() => expect(hasOpenStream('jobs.listen')).toBe(true));
+    expect(screen.queryByRole('link', { name: 'batch-late' })).not.toBeInTheDocument();
+    const before = screen.getByText(/^\d+ jobs$/).textContent;
+
+    act(() => {
+      applyUpdate(queued, { state: 'RUNNING', status: 'Started' });
+    });
+    const row = (await screen.findByRole('link', { name: 'batch-late' })).closest('[role="row"]') as HTMLElement;
+    expect(within(row).getByText('Running')).toBeInTheDocument();
+    // The newest job, in a newest-first list: the first row.
+    expect(within(screen.getAllByRole('row')[1]!).getByRole('link', { name: 'batch-late' })).toBeInTheDocument();
+
+    act(() => {
+      applyUpdate('4101', { state: 'SUCCESS', status: 'Terminated by user' });
+    });
+    await waitFor(() => expect(screen.queryByRole('link', { name: 'my-database' })).not.toBeInTheDocument());
+    expect(screen.getByText(/^\d+ jobs$/).textContent).toBe(before);
+  });
+
+  it('searches by name or id, through the server, and keeps the search in the URL', async () => {
+    const seen: URLSearchParams[] = [];
+    server.events.on('request:start', ({ request }) => {
+      if (request.url.includes('/api/jobs/browse')) seen.push(new URL(request.url).searchParams);
+    });
+    const { user, router } = renderApp('/jobs');
+    await screen.findByRole('link', { name: 'my-database' });
+    await user.type(screen.getByRole('searchbox', { name: 'Search' }), 'report');
+    await waitFor(() => expect(router.state.location.search).toBe('?q=report'));
+    await waitFor(() => expect(screen.queryByRole('link', { name: 'my-database' })).not.toBeInTheDocument());
+    await screen.findByRole('link', { name: 'nightly-report' });
+    expect(seen.at(-1)?.get('filterQuery')).toBe('report');
+    await user.clear(screen.getByRole('searchbox', { name: 'Search' }));
+    await user.type(screen.getByRole('searchbox', { name: 'Search' }), '4104');
+    await screen.findByRole('link', { name: 'shop-frontend' });
+    await waitFor(() => expect(screen.queryByRole('link', { name: 'nightly-report' })).not.toBeInTheDocument());
+    expect(screen.getByText('1 job')).toBeInTheDocument();
+    server.events.removeAllListeners();
+  });
+
+  it('shows time left, the machine with its provider, and why a queued job waits', async () => {
+    const { createJob } = await import('@/mocks/db');
+    act(() => {
+      createJob({ ...mockDb.jobs[0]!.specification, name: 'waiting-one', allowDuplicateJob: true }, 0);
+    });
+    renderApp('/jobs');
+    const db = (await screen.findByRole('link', { name: 'my-database' })).closest('[role="row"]') as HTMLElement;
+    expect(within(db).getByText(/^\d+ h \d\d min left$|^\d+ min left$/)).toBeInTheDocument();
+    expect(within(db).getByText('on example')).toBeInTheDocument();
+    expect(within(rowFor('analytics-db')).getByText('on other')).toBeInTheDocument();
+    expect(within(rowFor('nightly-report')).getByText('Ended')).toBeInTheDocument();
+    const waiting = rowFor('waiting-one');
+    expect(within(waiting).getByText('Not started')).toBeInTheDocument();
+    expect(within(waiting).getByText(/^waiting (under a minute|\d+ min): /)).toBeInTheDocument();
+  });
+
+  it('terminates several selected jobs together after a confirmation that names them', async () => {
+    const terminated: string[][] = [];
+    server.events.on('request:start', async ({ request }) => {
+      if (request.url.endsWith('/api/jobs/terminate')) terminated.push(((await request.clone().json()) as { items: { id: string }[] }).items.map((i) => i.id));
+    });
+    const { user } = renderApp('/jobs');
+    await screen.findByRole('link', { name: 'my-database' });
+    // Finished jobs cannot be selected.
+    expect(within(rowFor('nightly-report')).queryByRole('checkbox')).not.toBeInTheDocument();
+    await user.click(within(rowFor('my-database')).getByRole('checkbox', { name: 'Select my-database' }));
+    await user.click(within(rowFor('cache-store')).getByRole('checkbox', { name: 'Select cache-store' }));
+    expect(screen.getByText('2 jobs selected')).toBeInTheDocument();
+    await user.click(screen.getByRole('button', { name: 'Terminate 2 jobs' }));
+    const dialog = await screen.findByRole('dialog', { name: 'Terminate 2 jobs?' });
+    expect(within(dialog).getByText('my-database')).toBeInTheDocument();
+    expect(within(dialog).getByText('cache-store')).toBeInTheDocument();
+    // Cancel first: nothing is sent.
+    await user.click(within(dialog).getByRole('button', { name: 'Cancel' }));
+    expect(terminated).toEqual([]);
+    await user.click(screen.getByRole('button', { name: 'Terminate 2 jobs' }));
+    await user.click(within(await screen.findByRole('dialog')).getByRole('button', { name: 'Terminate 2 jobs' }));
+    await waitFor(() => expect(terminated.map((ids) => [...ids].sort())).toEqual([['4101', '4106']]));
+    await waitFor(() => expect(screen.queryByText(/jobs? selected/)).not.toBeInTheDocument());
+    server.events.removeAllListeners();
+  });
+
+  it('filter and sort changes both push a history entry, and Back restores the scroll position', async () => {
+    const { resetMockDb } = await import('@/mocks/db');
+    resetMockDb({ extraJobs: 300 });
+    const { user, router } = renderApp('/jobs');
+    await screen.findByRole('link', { name: 'my-database' });
+    await user.selectOptions(screen.getByRole('combobox', { name: 'State' }), 'RUNNING');
+    await waitFor(() => expect(router.state.location.search).toBe('?state=RUNNING'));
+    expect(router.state.historyAction).toBe('PUSH');
+    await user.click(within(header('Job')).getByRole('button'));
+    await waitFor(() => expect(router.state.location.search).toContain('sort=name'));
+    expect(router.state.historyAction).toBe('PUSH');
+    act(() => void router.navigate(-1));
+    await waitFor(() => expect(router.state.location.search).toBe('?state=RUNNING'));
+    act(() => void router.navigate(-1));
+    await waitFor(() => expect(router.state.location.search).toBe(''));
+
+    // Deep in the list, open a job, come Back: the same scroll position.
+    await screen.findByRole('link', { name: 'my-database' });
+    act(() => scrollWindowTo(4200));
+    act(() => void router.navigate('/jobs/4101'));
+    await screen.findByRole('heading', { level: 1, name: /my-database/ });
+    act(() => scrollWindowTo(0));
+    act(() => void router.navigate(-1));
+    await waitFor(() => expect(router.state.location.pathname).toBe('/jobs'));
+    await waitFor(() => expect(window.scrollY).toBe(4200));
+  });
+
   it('loads the next server page when scrolled to the end', async () => {
     const { resetMockDb } = await import('@/mocks/db');
     resetMockDb({ extraJobs: 600 });
@@ -104,12 +225,8 @@ describe('job list', () => {
     expect(rendered).toBeGreaterThan(10);
     expect(rendered).toBeLessThan(60);
     expect(screen.getByText('250+ jobs')).toBeInTheDocument();
-    const scroller = document.querySelector('.job-table__scroll') as HTMLElement;
-    // Scroll to the end of what is loaded: the next page is fetched.
-    act(() => {
-      scroller.scrollTop = 250 * 56;
-      scroller.dispatchEvent(new Event('scroll'));
-    });
+    // Scroll the page to the end of what is loaded: the next page is fetched.
+    act(() => scrollWindowTo(250 * 56));
     expect(await screen.findByText('500+ jobs')).toBeInTheDocument();
   });
 });
@@ -125,7 +242,6 @@ describe('sorting the job list', () => {
   afterAll(() => {
     server.events.removeListener('request:start', record);
   });
-  const header = (name: string) => screen.getAllByRole('columnheader').find((h) => h.textContent?.startsWith(name))!;
   const jobNames = () => screen.getAllByRole('row').slice(1).map((row) => within(row).getAllByRole('link')[0]!.textContent);
 
   it('sorts by a column when its header is clicked, and again the other way, keeping it in the URL', async () => {
@@ -181,18 +297,14 @@ describe('sorting the job list', () => {
     resetMockDb({ extraJobs: 600 });
     const { user } = renderApp('/jobs');
     await screen.findByRole('table', { name: 'Jobs' });
-    const scroller = document.querySelector('.job-table__scroll') as HTMLElement;
-    act(() => {
-      scroller.scrollTop = 250 * 56;
-      scroller.dispatchEvent(new Event('scroll'));
-    });
+    act(() => scrollWindowTo(250 * 56));
     expect(await screen.findByText('500+ jobs')).toBeInTheDocument();
     browseRequests.length = 0;
     await user.click(within(header('Job')).getByRole('button'));
     expect(await screen.findByText('250+ jobs')).toBeInTheDocument();
     expect(browseRequests[0]?.get('sortBy')).toBe('name');
     expect(browseRequests[0]?.has('next')).toBe(false);
-    expect(scroller.scrollTop).toBe(0);
+    await waitFor(() => expect(window.scrollY).toBe(0));
   });
 
   it("shows the server's why when a sorted page is refused", async () => {

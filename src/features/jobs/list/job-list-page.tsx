@@ -1,238 +1,110 @@
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
-import { useVirtualizer } from '@tanstack/react-virtual';
-import { memo, useEffect, useId, useMemo, useRef } from 'react';
-import { Link, useSearchParams } from 'react-router-dom';
+import { useCallback, useEffect, useId, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { Link, useLocation, useNavigationType } from 'react-router-dom';
 import { catalogQueries } from '@/api/catalog';
 import { jobsQueries, type JobListFilters } from '@/api/jobs';
-import type { Job } from '@/api/types';
 import { EmptyState } from '@/components/empty-state';
 import { ErrorMessage } from '@/components/error-message';
 import { PageHeader } from '@/components/page-header';
 import { Loading } from '@/components/spinner';
-import { StateBadge } from '@/components/state-badge';
-import { formatDateTime, isJobState, JOB_STATES, STATE_LABEL } from '@/lib/format';
+import { FINAL_STATES, JOB_STATES, STATE_LABEL } from '@/lib/format';
+import { useNow } from '@/features/jobs/detail/use-now';
+import { JobTable } from '@/features/jobs/list/job-table';
+import { TerminateSelected } from '@/features/jobs/list/terminate-selected';
+import { describeSort, useListFilters } from '@/features/jobs/list/use-list-filters';
 import '@/features/jobs/list/job-list.css';
 
-const ROW_HEIGHT = 56;
-
-type SortBy = NonNullable<JobListFilters['sortBy']>;
-type Direction = NonNullable<JobListFilters['sortDirection']>;
-
-/** The sortable columns, the direction each starts in, and how each direction reads aloud. */
-const SORTABLE: Record<'name' | 'application' | 'state' | 'createdAt', { label: string; noun: string; first: Direction; words: Record<Direction, string> }> = {
-  name: { label: 'Job', noun: 'name', first: 'ascending', words: { ascending: 'A to Z', descending: 'Z to A' } },
-  application: { label: 'Application', noun: 'application', first: 'ascending', words: { ascending: 'A to Z', descending: 'Z to A' } },
-  state: { label: 'State', noun: 'state', first: 'ascending', words: { ascending: 'queued first', descending: 'finished first' } },
-  createdAt: { label: 'Created', noun: 'creation', first: 'descending', words: { ascending: 'oldest first', descending: 'newest first' } },
-};
-type SortableColumn = keyof typeof SORTABLE;
-const isSortable = (value: string | null): value is SortableColumn => value !== null && Object.hasOwn(SORTABLE, value);
-const flip = (d: Direction): Direction => (d === 'ascending' ? 'descending' : 'ascending');
+const SCROLL_KEY = 'jobdeck.jobs.scroll.';
 
 /**
- * Filters and sort live in the URL (`state`, `app`, `sort`, `dir`) so a list can be bookmarked, shared and
- * restored with Back. No `sort` means newest first; `sort=oldest` is the older spelling of creation order ascending.
+ * Back to the list puts it where the reader left it: the window's scroll is kept per history entry (in
+ * sessionStorage, so a reload keeps it too) and restored on a Back/Forward once the rows are there. A new
+ * order or filter starts at the top.
  */
-function useListFilters() {
-  const [params, setParams] = useSearchParams();
-  const state = params.get('state');
-  const sortParam = params.get('sort');
-  const dirParam = params.get('dir');
-  const filters: JobListFilters = useMemo(() => {
-    const sortBy: SortBy = isSortable(sortParam) ? sortParam : 'createdAt';
-    const fallback = sortParam === 'oldest' ? 'ascending' : isSortable(sortParam) ? SORTABLE[sortParam].first : 'descending';
-    const sortDirection: Direction = dirParam === 'asc' ? 'ascending' : dirParam === 'desc' ? 'descending' : fallback;
-    return {
-      filterState: isJobState(state) ? state : null,
-      filterApplication: params.get('app') || null,
-      sortBy,
-      sortDirection,
+function useListScroll(ready: boolean, filters: JobListFilters) {
+  const location = useLocation();
+  const navigationType = useNavigationType();
+  const key = SCROLL_KEY + location.key;
+  const last = useRef(0);
+  const restored = useRef(false);
+  useEffect(() => {
+    const onScroll = () => {
+      last.current = window.scrollY;
     };
-  }, [params, state, sortParam, dirParam]);
-  const update = (change: (next: URLSearchParams) => void) =>
-    setParams(
-      (prev) => {
-        const next = new URLSearchParams(prev);
-        change(next);
-        return next;
-      },
-      { replace: true },
-    );
-  const set = (key: 'state' | 'app', value: string | null) =>
-    update((next) => {
-      if (value) next.set(key, value);
-      else next.delete(key);
-    });
-  // Pushes a history entry (unlike filters), so Back returns to the previous order.
-  const sortBy = (column: SortableColumn, direction: Direction) =>
-    setParams((prev) => {
-      const next = new URLSearchParams(prev);
-      if (column === 'createdAt' && direction === 'descending') {
-        next.delete('sort');
-        next.delete('dir');
-      } else {
-        next.set('sort', column);
-        next.set('dir', direction === 'ascending' ? 'asc' : 'desc');
+    window.addEventListener('scroll', onScroll, { passive: true });
+    return () => {
+      window.removeEventListener('scroll', onScroll);
+      try {
+        sessionStorage.setItem(key, String(Math.round(last.current)));
+      } catch {
+        // Storage full or off: Back then starts at the top.
       }
-      return next;
-    });
-  const clear = () =>
-    update((next) => {
-      next.delete('state');
-      next.delete('app');
-    });
-  return { filters, set, sortBy, clear };
-}
-
-/** A column header that sorts the list: a real button inside the columnheader, which carries aria-sort. */
-function SortHeader({ column, filters, onSort }: { column: SortableColumn; filters: JobListFilters; onSort: (c: SortableColumn, d: Direction) => void }) {
-  const { label, first, words } = SORTABLE[column];
-  const active = filters.sortBy === column;
-  const current = filters.sortDirection ?? first;
-  const target = active ? flip(current) : first;
-  return (
-    <div role="columnheader" className={`job-cell${active ? ' job-cell--sorted' : ''}`} aria-sort={active ? current : undefined}>
-      <button type="button" className="sort-button" onClick={() => onSort(column, target)}>
-        {label}
-        <span className="sort-button__arrow" aria-hidden="true">
-          {active ? (current === 'ascending' ? '↑' : '↓') : '↕'}
-        </span>
-        <span className="visually-hidden">{active ? `, sorted ${words[current]}. Sort ${words[target]}` : `. Sort ${words[target]}`}</span>
-      </button>
-    </div>
-  );
-}
-
-function describeSort(filters: JobListFilters): string {
-  const sortBy = filters.sortBy ?? 'createdAt';
-  const direction = filters.sortDirection ?? 'descending';
-  if (!isSortable(sortBy)) return `sorted by ${sortBy}`;
-  if (sortBy === 'createdAt') return SORTABLE.createdAt.words[direction];
-  return `by ${SORTABLE[sortBy].noun}, ${SORTABLE[sortBy].words[direction]}`;
-}
-
-// Memoised: scrolling re-renders the virtual rows' positions every frame, never their cells (a row's job object
-// only changes when the job does).
-const JobRow = memo(function JobRow({ job }: { job: Job }) {
-  const name = job.specification.name || job.specification.application.name;
-  return (
-    <>
-      <div role="cell" className="job-cell job-cell--name">
-        <Link to={`/jobs/${encodeURIComponent(job.id)}`} className="job-link">
-          {name}
-        </Link>
-        <span className="job-cell__sub mono">#{job.id}</span>
-      </div>
-      <div role="cell" className="job-cell">
-        <span className="truncate">{job.specification.application.name}</span>
-        <span className="job-cell__sub mono">v{job.specification.application.version}</span>
-      </div>
-      <div role="cell" className="job-cell">
-        <StateBadge state={job.status.state} />
-      </div>
-      <div role="cell" className="job-cell job-cell--muted">
-        <time dateTime={new Date(job.createdAt).toISOString()}>{formatDateTime(job.createdAt)}</time>
-      </div>
-      <div role="cell" className="job-cell job-cell--muted">
-        {job.specification.product.id}
-      </div>
-    </>
-  );
-});
-
-interface JobTableProps {
-  jobs: Job[];
-  hasMore: boolean;
-  fetchNextPage: () => Promise<unknown>;
-  isFetchingNextPage: boolean;
-  isFetchNextPageError: boolean;
-  isPlaceholderData: boolean;
-  filters: JobListFilters;
-  onSort: (column: SortableColumn, direction: Direction) => void;
-}
-
-/**
- * The virtualised table. It owns the virtualiser, so a scroll re-renders this component (row positions) and
- * nothing above it: the page header and the filters stay put.
- */
-function JobTable({ jobs, hasMore, fetchNextPage, isFetchingNextPage, isFetchNextPageError, isPlaceholderData, filters, onSort }: JobTableProps) {
-  const scrollRef = useRef<HTMLDivElement>(null);
-  const virtualizer = useVirtualizer({
-    count: hasMore ? jobs.length + 1 : jobs.length,
-    getScrollElement: () => scrollRef.current,
-    estimateSize: () => ROW_HEIGHT,
-    overscan: 12,
-    // Before the first measurement (and where there is no layout, as in tests) assume a screenful.
-    initialRect: { width: 1200, height: 800 },
-  });
-  const virtualRows = virtualizer.getVirtualItems();
-  const lastIndex = virtualRows.at(-1)?.index ?? -1;
-
-  // Fetch the next server page as the loader row scrolls into view.
+    };
+  }, [key]);
+  useLayoutEffect(() => {
+    if (!ready || restored.current) return;
+    restored.current = true;
+    const saved = Number(sessionStorage.getItem(key) ?? 'NaN');
+    if (navigationType === 'POP' && Number.isFinite(saved) && saved > 0) {
+      // The virtualised body takes its full height in this commit; scroll once it has been laid out.
+      requestAnimationFrame(() => window.scrollTo(0, saved));
+    }
+  }, [ready, key, navigationType]);
+  const order = `${filters.sortBy}|${filters.sortDirection}|${filters.filterState}|${filters.filterApplication}|${filters.filterQuery}`;
+  const previousOrder = useRef(order);
   useEffect(() => {
-    if (hasMore && !isPlaceholderData && !isFetchingNextPage && !isFetchNextPageError && lastIndex >= jobs.length - 1) void fetchNextPage();
-  }, [hasMore, isPlaceholderData, isFetchingNextPage, isFetchNextPageError, fetchNextPage, lastIndex, jobs.length]);
+    if (previousOrder.current === order) return;
+    previousOrder.current = order;
+    if (window.scrollY > 0) window.scrollTo(0, 0);
+  }, [order]);
+}
 
-  // A new order starts at its first page, at the top.
+function SearchBox({ query, onSearch }: { query: string; onSearch: (text: string, continuing: boolean) => void }) {
+  const id = useId();
+  const [text, setText] = useState(query);
+  const typing = useRef(false);
+  const focused = useRef(false);
+  const onSearchRef = useRef(onSearch);
+  onSearchRef.current = onSearch;
+  // Back/Forward changes the URL under the box: show what the list now shows.
   useEffect(() => {
-    if (scrollRef.current) scrollRef.current.scrollTop = 0;
-  }, [filters.sortBy, filters.sortDirection]);
-
+    if (!focused.current) setText(query);
+  }, [query]);
+  useEffect(() => {
+    if (text === query) return undefined;
+    const timer = setTimeout(() => {
+      onSearchRef.current(text.trim() ? text : '', typing.current);
+      typing.current = true;
+    }, 250);
+    return () => clearTimeout(timer);
+  }, [text, query]);
   return (
-    <div
-      className="job-table card"
-      role="table"
-      aria-label="Jobs"
-      aria-rowcount={hasMore ? -1 : jobs.length + 1}
-      aria-busy={isPlaceholderData || undefined}
-    >
-      <div role="rowgroup" className="job-table__head">
-        <div role="row" className="job-row job-row--head" aria-rowindex={1}>
-          <SortHeader column="name" filters={filters} onSort={onSort} />
-          <SortHeader column="application" filters={filters} onSort={onSort} />
-          <SortHeader column="state" filters={filters} onSort={onSort} />
-          <SortHeader column="createdAt" filters={filters} onSort={onSort} />
-          <div role="columnheader" className="job-cell">
-            Machine
-          </div>
-        </div>
-      </div>
-      <div ref={scrollRef} className={`job-table__scroll${virtualizer.isScrolling ? ' job-table__scroll--scrolling' : ''}`} role="rowgroup">
-        <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
-          {virtualRows.map((row) => {
-            const job = jobs[row.index];
-            return (
-              <div
-                key={job?.id ?? 'loader'}
-                role="row"
-                aria-rowindex={row.index + 2}
-                className="job-row"
-                style={{ position: 'absolute', top: 0, left: 0, right: 0, height: row.size, transform: `translateY(${row.start}px)` }}
-              >
-                {job ? (
-                  <JobRow job={job} />
-                ) : (
-                  <div role="cell" className="job-cell job-cell--loader">
-                    {isFetchNextPageError ? (
-                      <button type="button" className="button button--secondary button--small" onClick={() => void fetchNextPage()}>
-                        Loading more failed. Try again
-                      </button>
-                    ) : (
-                      'Loading more jobs…'
-                    )}
-                  </div>
-                )}
-              </div>
-            );
-          })}
-        </div>
-      </div>
+    <div className="field toolbar__search">
+      <label htmlFor={id} className="field__label">
+        Search
+      </label>
+      <input
+        id={id}
+        type="search"
+        className="input"
+        placeholder="Name or job id"
+        value={text}
+        autoComplete="off"
+        onChange={(e) => setText(e.target.value)}
+        onFocus={() => {
+          focused.current = true;
+        }}
+        onBlur={() => {
+          focused.current = false;
+          typing.current = false;
+        }}
+      />
     </div>
   );
 }
 
 export default function JobListPage() {
-  const { filters, set, sortBy, clear } = useListFilters();
+  const { filters, query, set, search, sortBy, clear } = useListFilters();
   const apps = useQuery(catalogQueries.apps());
   const list = useInfiniteQuery({
     ...jobsQueries.list(filters),
@@ -240,7 +112,11 @@ export default function JobListPage() {
     // the table does not flash; a new filter starts afresh (the old rows would be wrong, not just misordered).
     placeholderData: (previous, previousQuery) => {
       const before = previousQuery?.queryKey[2] as JobListFilters | undefined;
-      const sameFilters = before && before.filterState === filters.filterState && before.filterApplication === filters.filterApplication;
+      const sameFilters =
+        before &&
+        before.filterState === filters.filterState &&
+        before.filterApplication === filters.filterApplication &&
+        before.filterQuery === filters.filterQuery;
       return sameFilters ? previous : undefined;
     },
   });
@@ -253,8 +129,26 @@ export default function JobListPage() {
     return (list.data?.pages ?? []).flatMap((p) => p.items).filter((j) => !seen.has(j.id) && Boolean(seen.add(j.id)));
   }, [list.data]);
   const hasMore = Boolean(list.hasNextPage);
+  const filtered = Boolean(filters.filterState || filters.filterApplication || filters.filterQuery);
+  useListScroll(list.isSuccess, filters);
 
-  const filtered = Boolean(filters.filterState || filters.filterApplication);
+  // Time left counts down by the minute.
+  const tick = useNow(true, 30_000);
+  const now = Math.floor(tick / 60_000) * 60_000;
+
+  // Selection for Terminate: only jobs still active and still listed count.
+  const [picked, setPicked] = useState<ReadonlySet<string>>(new Set());
+  const selectedJobs = useMemo(() => jobs.filter((j) => picked.has(j.id) && !FINAL_STATES.has(j.status.state)), [jobs, picked]);
+  const selected = useMemo(() => new Set(selectedJobs.map((j) => j.id)), [selectedJobs]);
+  const onToggle = useCallback((id: string, on: boolean) => {
+    setPicked((prev) => {
+      const next = new Set(prev);
+      if (on) next.add(id);
+      else next.delete(id);
+      return next;
+    });
+  }, []);
+  const onToggleAll = (on: boolean) => setPicked(on ? new Set(jobs.filter((j) => !FINAL_STATES.has(j.status.state)).map((j) => j.id)) : new Set());
 
   return (
     <section className="page job-list-page" aria-labelledby="jobs-title">
@@ -268,6 +162,7 @@ export default function JobListPage() {
         }
       />
       <div className="toolbar" role="search" aria-label="Filter jobs">
+        <SearchBox query={query} onSearch={search} />
         <div className="field">
           <label htmlFor={stateId} className="field__label">
             State
@@ -307,6 +202,8 @@ export default function JobListPage() {
         </p>
       </div>
 
+      <TerminateSelected jobs={selectedJobs} onDone={() => setPicked(new Set())} />
+
       {list.isPending ? <Loading label="Loading jobs…" /> : null}
       {list.isError ? <ErrorMessage error={list.error} title="Could not load jobs" onRetry={() => void list.refetch()} /> : null}
       {list.isSuccess && jobs.length === 0 ? (
@@ -336,6 +233,10 @@ export default function JobListPage() {
           isPlaceholderData={list.isPlaceholderData}
           filters={filters}
           onSort={sortBy}
+          now={now}
+          selected={selected}
+          onToggle={onToggle}
+          onToggleAll={onToggleAll}
         />
       ) : null}
     </section>
