@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import type { AppParameterValue, JobSpecification } from '../../contract/jobs';
 import { VALUE_TYPE_FOR_PARAMETER, type Application, type ApplicationParameter, type Product } from '../../contract/catalog';
 import { isAbsoluteNormalisedPath, isDnsName } from '../../contract/validators';
@@ -176,6 +177,10 @@ export function checkSpecification(catalog: Catalog, raw: JobSpecification, at: 
     throw badRequest(`${peers[0]!.field}: machine type '${product.id}' does not support connected jobs`);
   }
 
-  const duplicateKey = canonical({ application: spec.application, product: spec.product, parameters: spec.parameters, resources: spec.resources });
+  // Hashed: the canonical text of a long text value is longer than an index row may be (migration 010).
+  const duplicateKey = crypto
+    .createHash('sha256')
+    .update(canonical({ application: spec.application, product: spec.product, parameters: spec.parameters, resources: spec.resources }))
+    .digest('hex');
   return { specification: spec, application, product, peers, timeAllocationMs, duplicateKey };
 }
