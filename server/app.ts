@@ -10,6 +10,7 @@ import { EventBus } from './live/bus';
 import { bootstrapPrincipals } from './auth/bootstrap';
 import { authPlugin } from './auth/plugin';
 import { HttpError } from './http/errors';
+import { securityHeaders } from './http/security-headers';
 import { LoadShedder, type LagSource } from './http/load-shed';
 import { authRoutes } from './auth/routes';
 import { catalogRoutes } from './catalog/routes';
@@ -132,6 +133,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     return reply.status(500).send({ why: 'Internal server error', errorCode: null });
   });
 
+  // First, so every answer carries them, a 401 or a 404 included.
+  await app.register(securityHeaders);
   await app.register(authPlugin, { db: options.db });
   // After authentication (401/403 first), before the body is even parsed.
   app.addHook('onRequest', async (request) => {
