@@ -4,7 +4,7 @@ import { VALUE_TYPE_FOR_PARAMETER, type Application, type ApplicationParameter, 
 import { isAbsoluteNormalisedPath, isDnsName } from '../../contract/validators';
 import type { Catalog } from '../catalog/catalog';
 import { badRequest } from '../http/errors';
-import { durationToMillis } from '../../contract/common';
+import { durationToMillis, MAX_TIME_ALLOCATION_MS } from '../../contract/common';
 import { optionLikeValue } from '../catalog/run';
 
 /** A peer link as requested, with the path of the field that named it (for error messages). */
@@ -23,7 +23,6 @@ export interface CheckedSpec {
   duplicateKey: string;
 }
 
-const MAX_TIME_ALLOCATION_MS = 30 * 24 * 3600 * 1000;
 
 function describeValue(v: AppParameterValue): string {
   return `a '${v.type}' value`;

@@ -1,4 +1,4 @@
-import { formatDateTime, formatRemaining } from '@/lib/format';
+import { formatDateTime, formatRemaining, isoString } from '@/lib/format';
 import { useNow } from '@/features/jobs/detail/use-now';
 
 /** Time left until `expiresAt`, ticking each second. Not a live region: it would talk every second. */
@@ -14,7 +14,7 @@ export function Countdown({ expiresAt, running }: { expiresAt: number | null; ru
         {running ? (left > 0 ? formatRemaining(left) : 'Expiring…') : '—'}
       </p>
       <p className="countdown__label">
-        {running ? 'left' : 'ended'} · expires <time dateTime={new Date(expiresAt).toISOString()}>{formatDateTime(expiresAt)}</time>
+        {running ? 'left' : 'ended'} · expires <time dateTime={isoString(expiresAt)}>{formatDateTime(expiresAt)}</time>
       </p>
     </div>
   );

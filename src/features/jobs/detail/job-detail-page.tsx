@@ -18,6 +18,7 @@ import {
   formatDateTime,
   formatDuration,
   formatParameterValue,
+  isoString,
   STATE_EXPLANATION,
   STATE_LABEL,
 } from '@/lib/format';
@@ -51,7 +52,7 @@ function Timeline({ job }: { job: Job }) {
     <ol className="timeline" aria-label="Job updates, newest first">
       {updates.map((u, i) => (
         <li key={`${u.timestamp}-${i}`} className="timeline__item">
-          <time className="timeline__time" dateTime={new Date(u.timestamp).toISOString()}>
+          <time className="timeline__time" dateTime={isoString(u.timestamp)}>
             {formatDateTime(u.timestamp)}
           </time>
           <div className="timeline__body">

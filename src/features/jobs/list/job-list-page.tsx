@@ -10,7 +10,7 @@ import { ErrorMessage } from '@/components/error-message';
 import { PageHeader } from '@/components/page-header';
 import { Loading } from '@/components/spinner';
 import { StateBadge } from '@/components/state-badge';
-import { formatDateTime, isJobState, JOB_STATES, STATE_LABEL } from '@/lib/format';
+import { formatDateTime, isJobState, isoString, JOB_STATES, STATE_LABEL } from '@/lib/format';
 import '@/features/jobs/list/job-list.css';
 
 const ROW_HEIGHT = 56;
@@ -131,7 +131,7 @@ const JobRow = memo(function JobRow({ job }: { job: Job }) {
         <StateBadge state={job.status.state} />
       </div>
       <div role="cell" className="job-cell job-cell--muted">
-        <time dateTime={new Date(job.createdAt).toISOString()}>{formatDateTime(job.createdAt)}</time>
+        <time dateTime={isoString(job.createdAt)}>{formatDateTime(job.createdAt)}</time>
       </div>
       <div role="cell" className="job-cell job-cell--muted">
         {job.specification.product.id}
