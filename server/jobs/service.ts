@@ -9,6 +9,9 @@ import { ACTIVE_STATES, isFinal, toJob, toJobStatus, toJobUpdate, type JobRow, t
 import { durationToMillis, MAX_TIME_ALLOCATION_MS } from '../../contract/common';
 import { nextToken, sortedQuery, type PageCursor } from './sort';
 
+/** A provider's status and output folder: capped as task texts are (server/tasks/model.ts). */
+const MAX_JOB_TEXT_LENGTH = 4096;
+
 /** How the core reaches providers (contract §5). The provider issue plugs the real one in. */
 export interface ProviderGateway {
   created(jobs: Job[]): void;
@@ -259,6 +262,13 @@ export class JobsService {
   async controlUpdate(provider: string, items: ControlItem[]): Promise<void> {
     items.forEach((item, i) => {
       if (!ID_PATTERN.test(item.id)) throw notFound(`items[${i}].id: no job '${item.id}' on provider '${provider}'`);
+      // Capped as task texts are (4096): a 900 KB status once widened the job page to 7.8 million pixels.
+      for (const field of ['status', 'outputFolder'] as const) {
+        const text = item.update[field];
+        if (text != null && text.length > MAX_JOB_TEXT_LENGTH) {
+          throw badRequest(`items[${i}].update.${field}: must be at most ${MAX_JOB_TEXT_LENGTH} characters (got ${text.length})`);
+        }
+      }
       // Bounded like a user's allocation: past it, startedAt + allocation leaves the dates a browser can show.
       const allocation = item.update.newTimeAllocation;
       if (allocation != null && allocation > MAX_TIME_ALLOCATION_MS) {

@@ -75,3 +75,14 @@ describe('a user extending', () => {
     expect((await extend([{ jobId: a, hours: 300 }, { jobId: b, hours: 300 }])).statusCode).toBe(200);
   });
 });
+
+describe("a provider's status text", () => {
+  it('is capped at 4096 characters (a 900 KB one was accepted), with a 400 naming the field', async () => {
+    const id = await newJob(1);
+    const long = await t.call('POST', '/api/jobs/control/update', t.tokens.provider, { items: [{ id, update: update({ status: 'x'.repeat(900_000) }) }] });
+    expect(long.statusCode).toBe(400);
+    expect(long.json().why).toBe('items[0].update.status: must be at most 4096 characters (got 900000)');
+    expect((await retrieve(t, id)).updates).toHaveLength(0);
+    expect((await control(t, id, { status: 'y'.repeat(4096) })).statusCode).toBe(200);
+  });
+});
