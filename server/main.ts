@@ -2,6 +2,7 @@ import { configFromEnv } from './config';
 import { openDb } from './db/index';
 import { buildApp } from './app';
 import { prepareDataDir } from './data-dir';
+import { serverLogger } from './http/log-redact';
 
 /** Entry point: config from the environment, database, listen, graceful shutdown. */
 async function main() {
@@ -13,11 +14,7 @@ async function main() {
     config,
     // The core and the built-in provider talk over real loopback HTTP, as a separate provider would.
     loopback: 'http',
-    logger: {
-      level: config.logLevel,
-      // Belt and braces: tokens travel only in the Authorization header and socket frames; never log either.
-      redact: ['req.headers.authorization', 'headers.authorization', 'bearer', '*.bearer'],
-    },
+    logger: serverLogger(config.logLevel),
   });
 
   let stopping = false;
