@@ -24,6 +24,7 @@ import { TasksService } from './tasks/service';
 import { tasksRoutes } from './tasks/routes';
 import { LiveHub, MAX_CLIENT_FRAME_BYTES } from './live/hub';
 import { liveRoutes } from './live/plugin';
+import { socketErrorHandler } from './live/socket-errors';
 import { providerGatewayPlugin } from './jobs/providers-plugin';
 import type { Loopback } from './provider/kit/transport';
 import { exampleProviderPlugin } from './provider/index';
@@ -90,6 +91,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
       pingIntervalMs: config.wsPingIntervalMs,
       maxBufferedBytes: config.wsMaxBufferedBytes,
       maxStreamsPerSocket: config.wsMaxStreamsPerSocket,
+      idleUnauthenticatedMs: config.wsIdleUnauthenticatedMs,
+      maxSocketsPerToken: config.wsMaxSocketsPerToken,
     }, app.log, (job) => outputs.get(job.specification.product.provider)?.(job.id) ?? null),
     outputs,
   };
@@ -141,7 +144,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     if (request.routeOptions.config.shed) services.shedder.check();
   });
   app.addHook('onClose', async () => services.shedder.stop());
-  await app.register(websocket, { options: { maxPayload: MAX_CLIENT_FRAME_BYTES } });
+  await app.register(websocket, { options: { maxPayload: MAX_CLIENT_FRAME_BYTES }, errorHandler: socketErrorHandler(app.log) });
   await app.register(authRoutes);
   await app.register(catalogRoutes);
   await app.register(jobsRoutes);
