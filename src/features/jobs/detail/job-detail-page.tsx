@@ -57,7 +57,7 @@ function Timeline({ job }: { job: Job }) {
           </time>
           <div className="timeline__body">
             {u.state ? <StateBadge state={u.state} /> : null}
-            {u.status ? <span>{u.status}</span> : null}
+            {u.status ? <bdi className="user-text">{u.status}</bdi> : null}
             {u.newTimeAllocation != null ? (
               <span className="muted">Time allocation is now {formatDuration(msToDuration(u.newTimeAllocation))}</span>
             ) : null}
@@ -261,7 +261,7 @@ export default function JobDetailPage() {
       <PageHeader
         title={
           <span id="job-title">
-            {title} <span className="muted mono job-detail__id">#{job.id}</span>
+            <bdi className="user-text">{title}</bdi> <span className="muted mono job-detail__id">#{job.id}</span>
           </span>
         }
         subtitle={`${job.specification.application.name} ${job.specification.application.version} on ${job.specification.product.id}`}

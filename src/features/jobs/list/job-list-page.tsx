@@ -118,8 +118,9 @@ const JobRow = memo(function JobRow({ job }: { job: Job }) {
   return (
     <>
       <div role="cell" className="job-cell job-cell--name">
-        <Link to={`/jobs/${encodeURIComponent(job.id)}`} className="job-link">
-          {name}
+        {/* Truncated to one line: the full name is its tooltip, and the job page's heading. */}
+        <Link to={`/jobs/${encodeURIComponent(job.id)}`} className="job-link" title={name}>
+          <bdi>{name}</bdi>
         </Link>
         <span className="job-cell__sub mono">#{job.id}</span>
       </div>
