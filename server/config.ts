@@ -42,6 +42,8 @@ export interface Config {
   wsIdleUnauthenticatedMs: number;
   /** Sockets one token may have open at once; a call on one more is refused with 429. */
   wsMaxSocketsPerToken: number;
+  /** On SIGTERM/SIGINT the server exits after at most this long, finished or not. */
+  shutdownMs: number;
   /** Leader election among processes sharing a PostgreSQL (server/db/leader.ts): a follower's retry interval. */
   leaderRetryMs: number;
   /**
@@ -119,6 +121,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     wsMaxStreamsPerSocket: intFromEnv(env, 'JOBDECK_WS_MAX_STREAMS', 64),
     wsIdleUnauthenticatedMs: intFromEnv(env, 'JOBDECK_WS_IDLE_UNAUTHENTICATED_MS', 5_000),
     wsMaxSocketsPerToken: intFromEnv(env, 'JOBDECK_WS_MAX_SOCKETS_PER_TOKEN', 16),
+    shutdownMs: intFromEnv(env, 'JOBDECK_SHUTDOWN_MS', 5_000),
     leaderRetryMs: Math.max(100, intFromEnv(env, 'JOBDECK_LEADER_RETRY_MS', 2_000)),
     shedLagMs: intFromEnv(env, 'JOBDECK_SHED_LAG_MS', 1_000),
     shedTaskQueue: intFromEnv(env, 'JOBDECK_SHED_TASK_QUEUE', 2_000),
