@@ -121,7 +121,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     wsMaxStreamsPerSocket: intFromEnv(env, 'JOBDECK_WS_MAX_STREAMS', 64),
     wsIdleUnauthenticatedMs: intFromEnv(env, 'JOBDECK_WS_IDLE_UNAUTHENTICATED_MS', 5_000),
     wsMaxSocketsPerToken: intFromEnv(env, 'JOBDECK_WS_MAX_SOCKETS_PER_TOKEN', 16),
-    shutdownMs: intFromEnv(env, 'JOBDECK_SHUTDOWN_MS', 5_000),
+    shutdownMs: intFromEnv(env, 'JOBDECK_SHUTDOWN_MS', 15_000),
     leaderRetryMs: Math.max(100, intFromEnv(env, 'JOBDECK_LEADER_RETRY_MS', 2_000)),
     shedLagMs: intFromEnv(env, 'JOBDECK_SHED_LAG_MS', 1_000),
     shedTaskQueue: intFromEnv(env, 'JOBDECK_SHED_TASK_QUEUE', 2_000),
