@@ -101,5 +101,12 @@ export function durationToMillis(duration: SimpleDuration): number {
   return ((duration.hours * 60 + duration.minutes) * 60 + duration.seconds) * 1000;
 }
 
+/**
+ * Extension: the longest a job may be allocated in all, at creation and after every extend (720 hours, every
+ * product's maximum). The core refuses more, from a user (create, extend) and from a provider (control/update's
+ * newTimeAllocation), so a job's expiresAt always stays a date a browser can show.
+ */
+export const MAX_TIME_ALLOCATION_MS = 720 * 3600 * 1000;
+
 export const Unit = StrictObject({});
 export type Unit = Static<typeof Unit>;

@@ -35,12 +35,28 @@ export async function api(baseURL: string, token: string, method: string, url: s
   return text ? JSON.parse(text) : {};
 }
 
-export const test = base.extend<{ creds: Credentials }>({
+/** What Chromium prints when the Content-Security-Policy blocks something (a script, a style, a connection…). */
+const CSP_VIOLATION = /Content Security Policy|Refused to (load|execute|apply|connect|frame|evaluate)/i;
+
+export const test = base.extend<{ creds: Credentials; cspViolations: string[] }>({
   // Playwright requires a destructuring pattern for a fixture's first argument.
   // eslint-disable-next-line no-empty-pattern
   creds: async ({}, use) => {
     await use(credentials());
   },
+  // Every journey runs under the server's real CSP (server/http/security-headers.ts); anything it blocks in any page
+  // of the journey's browser context fails the journey, so the dashboard is known to work under it.
+  cspViolations: [
+    async ({ context }, use) => {
+      const violations: string[] = [];
+      context.on('console', (message) => {
+        if (CSP_VIOLATION.test(message.text())) violations.push(`${message.location().url}: ${message.text()}`);
+      });
+      await use(violations);
+      expect(violations, 'CSP violations in the browser console').toEqual([]);
+    },
+    { auto: true },
+  ],
 });
 
 export { expect };

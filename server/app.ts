@@ -10,6 +10,7 @@ import { EventBus } from './live/bus';
 import { bootstrapPrincipals } from './auth/bootstrap';
 import { authPlugin } from './auth/plugin';
 import { HttpError } from './http/errors';
+import { securityHeaders } from './http/security-headers';
 import { LoadShedder, type LagSource } from './http/load-shed';
 import { authRoutes } from './auth/routes';
 import { catalogRoutes } from './catalog/routes';
@@ -23,6 +24,7 @@ import { TasksService } from './tasks/service';
 import { tasksRoutes } from './tasks/routes';
 import { LiveHub, MAX_CLIENT_FRAME_BYTES } from './live/hub';
 import { liveRoutes } from './live/plugin';
+import { socketErrorHandler } from './live/socket-errors';
 import { providerGatewayPlugin } from './jobs/providers-plugin';
 import type { Loopback } from './provider/kit/transport';
 import { exampleProviderPlugin } from './provider/index';
@@ -89,6 +91,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
       pingIntervalMs: config.wsPingIntervalMs,
       maxBufferedBytes: config.wsMaxBufferedBytes,
       maxStreamsPerSocket: config.wsMaxStreamsPerSocket,
+      idleUnauthenticatedMs: config.wsIdleUnauthenticatedMs,
+      maxSocketsPerToken: config.wsMaxSocketsPerToken,
     }, app.log, (job) => outputs.get(job.specification.product.provider)?.(job.id) ?? null),
     outputs,
   };
@@ -132,13 +136,15 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     return reply.status(500).send({ why: 'Internal server error', errorCode: null });
   });
 
+  // First, so every answer carries them, a 401 or a 404 included.
+  await app.register(securityHeaders);
   await app.register(authPlugin, { db: options.db });
   // After authentication (401/403 first), before the body is even parsed.
   app.addHook('onRequest', async (request) => {
     if (request.routeOptions.config.shed) services.shedder.check();
   });
   app.addHook('onClose', async () => services.shedder.stop());
-  await app.register(websocket, { options: { maxPayload: MAX_CLIENT_FRAME_BYTES } });
+  await app.register(websocket, { options: { maxPayload: MAX_CLIENT_FRAME_BYTES }, errorHandler: socketErrorHandler(app.log) });
   await app.register(authRoutes);
   await app.register(catalogRoutes);
   await app.register(jobsRoutes);

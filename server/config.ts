@@ -38,6 +38,12 @@ export interface Config {
   wsPingIntervalMs: number;
   wsMaxBufferedBytes: number;
   wsMaxStreamsPerSocket: number;
+  /** A socket that has made no authorised call this long after opening is closed (1008). */
+  wsIdleUnauthenticatedMs: number;
+  /** Sockets one token may have open at once; a call on one more is refused with 429. */
+  wsMaxSocketsPerToken: number;
+  /** On SIGTERM/SIGINT the server exits after at most this long, finished or not. */
+  shutdownMs: number;
   /** Leader election among processes sharing a PostgreSQL (server/db/leader.ts): a follower's retry interval. */
   leaderRetryMs: number;
   /**
@@ -113,6 +119,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     wsPingIntervalMs: intFromEnv(env, 'JOBDECK_WS_PING_MS', 30_000),
     wsMaxBufferedBytes: intFromEnv(env, 'JOBDECK_WS_MAX_BUFFERED_BYTES', 4 * 1024 * 1024),
     wsMaxStreamsPerSocket: intFromEnv(env, 'JOBDECK_WS_MAX_STREAMS', 64),
+    wsIdleUnauthenticatedMs: intFromEnv(env, 'JOBDECK_WS_IDLE_UNAUTHENTICATED_MS', 5_000),
+    wsMaxSocketsPerToken: intFromEnv(env, 'JOBDECK_WS_MAX_SOCKETS_PER_TOKEN', 16),
+    shutdownMs: intFromEnv(env, 'JOBDECK_SHUTDOWN_MS', 15_000),
     leaderRetryMs: Math.max(100, intFromEnv(env, 'JOBDECK_LEADER_RETRY_MS', 2_000)),
     shedLagMs: intFromEnv(env, 'JOBDECK_SHED_LAG_MS', 1_000),
     shedTaskQueue: intFromEnv(env, 'JOBDECK_SHED_TASK_QUEUE', 2_000),

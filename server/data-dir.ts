@@ -24,3 +24,28 @@ function repair(dir: string, mode: number, warn: (message: string) => void) {
   fs.chmodSync(dir, current & mode);
   warn(`${dir} was mode ${current.toString(8)}; now ${(current & mode).toString(8)}, so other accounts cannot read it`);
 }
+
+/**
+ * PGlite's file system layer gives every file it writes mode 0666 whatever the umask. Its folder (db/) is 0700, so
+ * no other account reaches them; this takes the bits away as well, at start (after the database is open and
+ * migrated) and at shutdown, so a copy or a later chmod of the folder exposes nothing.
+ */
+export function tightenFiles(dir: string): number {
+  let changed = 0;
+  const walk = (at: string) => {
+    for (const entry of fs.readdirSync(at, { withFileTypes: true })) {
+      const full = path.join(at, entry.name);
+      if (entry.isDirectory()) {
+        walk(full);
+        continue;
+      }
+      if (!entry.isFile()) continue;
+      const mode = fs.statSync(full).mode & 0o777;
+      if ((mode & 0o077) === 0) continue;
+      fs.chmodSync(full, mode & 0o700);
+      changed += 1;
+    }
+  };
+  if (fs.existsSync(dir)) walk(dir);
+  return changed;
+}

@@ -3,23 +3,25 @@ import path from 'node:path';
 import { configFromEnv } from './config';
 import { openDb } from './db/index';
 import { buildApp } from './app';
-import { prepareDataDir } from './data-dir';
+import { prepareDataDir, tightenFiles } from './data-dir';
+import { serverLogger } from './http/log-redact';
 
 /** Entry point: config from the environment, database, listen, graceful shutdown. */
 async function main() {
+  // Everything this process creates later (PGlite's files, logs, a job's supervisor files) is the server account's
+  // alone; folders other accounts must enter (job and storage areas, as root) are chmod-ed explicitly.
+  process.umask(0o077);
   const config = configFromEnv();
   prepareDataDir(config.dataDir, { database: !config.databaseUrl, warn: (message) => process.stderr.write(`Warning: ${message}\n`) });
-  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.databaseUrl ? null : `${config.dataDir}/db` });
+  const dbDir = config.databaseUrl ? null : `${config.dataDir}/db`;
+  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: dbDir });
+  if (dbDir) tightenFiles(dbDir);
   const app = await buildApp({
     db,
     config,
     // The core and the built-in provider talk over real loopback HTTP, as a separate provider would.
     loopback: 'http',
-    logger: {
-      level: config.logLevel,
-      // Belt and braces: tokens travel only in the Authorization header and socket frames; never log either.
-      redact: ['req.headers.authorization', 'headers.authorization', 'bearer', '*.bearer'],
-    },
+    logger: serverLogger(config.logLevel),
   });
 
   let stopping = false;
@@ -27,11 +29,16 @@ async function main() {
     if (stopping) return;
     stopping = true;
     app.log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 10_000);
+    // Bounded: requests in flight and open sockets get config.shutdownMs to finish, then the process exits anyway.
+    const force = setTimeout(() => {
+      process.stderr.write(`Shutdown did not finish within ${config.shutdownMs} ms; exiting\n`);
+      process.exit(1);
+    }, config.shutdownMs);
     force.unref();
     try {
       await app.close();
       await db.close();
+      if (dbDir) tightenFiles(dbDir);
       process.exit(0);
     } catch (error) {
       app.log.error({ err: error }, 'error during shutdown');

@@ -6,9 +6,12 @@ import type { SimpleDuration } from '../../contract/common';
 import { badRequest, conflict, notFound } from '../http/errors';
 import { checkSpecification, type CheckedSpec } from './validate-spec';
 import { ACTIVE_STATES, isFinal, toJob, toJobStatus, toJobUpdate, type JobRow, type JobUpdateRow } from './model';
-import { durationToMillis } from '../../contract/common';
+import { durationToMillis, MAX_TIME_ALLOCATION_MS } from '../../contract/common';
 import { nextToken, sortedQuery, type PageCursor } from './sort';
 import { withResolved } from './resolved';
+
+/** A provider's status and output folder: capped as task texts are (server/tasks/model.ts). */
+const MAX_JOB_TEXT_LENGTH = 4096;
 
 /** How the core reaches providers (contract §5). The provider issue plugs the real one in. */
 export interface ProviderGateway {
@@ -255,10 +258,25 @@ export class JobsService {
 
   async extend(owner: string, items: { jobId: string; requestedTime: SimpleDuration }[]) {
     const jobs = await this.ownedBatch(owner, items.map((i) => i.jobId), (i) => `items[${i}].jobId`);
+    // What each job would have in all once every item is applied (many items may name one job), from what it has
+    // now: its allocation, or for a job without one, what it has run (as the provider counts it).
+    const rows = await this.db.query<{ id: number; time_allocation_ms: number | null; started_at: number | null }>(
+      `SELECT id, time_allocation_ms, started_at FROM jobs WHERE id = ANY($1::bigint[])`,
+      [[...new Set(jobs.map((j) => Number(j.id)))]],
+    );
+    const now = Date.now();
+    const total = new Map(rows.map((r) => [String(r.id), r.time_allocation_ms ?? (r.started_at === null ? 0 : now - r.started_at)]));
     items.forEach((item, i) => {
       const ms = durationToMillis(item.requestedTime);
       if (ms <= 0) throw badRequest(`items[${i}].requestedTime: must be longer than zero`);
-      if (ms > 30 * 24 * 3600 * 1000) throw badRequest(`items[${i}].requestedTime: must be at most 720 hours`);
+      const after = (total.get(item.jobId) ?? 0) + ms;
+      total.set(item.jobId, after);
+      if (after > MAX_TIME_ALLOCATION_MS) {
+        throw badRequest(
+          `items[${i}].requestedTime: job '${item.jobId}' would have ${Math.floor(after / 3600_000)} hours in all; ` +
+            `a job may have at most ${MAX_TIME_ALLOCATION_MS / 3600_000} hours (the product's maximum)`,
+        );
+      }
       if (!ACTIVE.includes(jobs[i]!.status.state)) {
         throw badRequest(`items[${i}].jobId: job '${item.jobId}' is ${jobs[i]!.status.state} and can no longer be extended`);
       }
@@ -278,10 +296,17 @@ export class JobsService {
   async controlUpdate(provider: string, items: ControlItem[]): Promise<void> {
     items.forEach((item, i) => {
       if (!ID_PATTERN.test(item.id)) throw notFound(`items[${i}].id: no job '${item.id}' on provider '${provider}'`);
-      // Stored as int8 milliseconds; past 2^53 it is neither exact in JS nor, past 2^63, storable (a 500 before).
+      // Capped as task texts are (4096): a 900 KB status once widened the job page to 7.8 million pixels.
+      for (const field of ['status', 'outputFolder'] as const) {
+        const text = item.update[field];
+        if (text != null && text.length > MAX_JOB_TEXT_LENGTH) {
+          throw badRequest(`items[${i}].update.${field}: must be at most ${MAX_JOB_TEXT_LENGTH} characters (got ${text.length})`);
+        }
+      }
+      // Bounded like a user's allocation: past it, startedAt + allocation leaves the dates a browser can show.
       const allocation = item.update.newTimeAllocation;
-      if (allocation != null && allocation > Number.MAX_SAFE_INTEGER) {
-        throw badRequest(`items[${i}].update.newTimeAllocation: must be at most ${Number.MAX_SAFE_INTEGER}`);
+      if (allocation != null && allocation > MAX_TIME_ALLOCATION_MS) {
+        throw badRequest(`items[${i}].update.newTimeAllocation: must be at most ${MAX_TIME_ALLOCATION_MS} ms (720 hours, the product's maximum)`);
       }
     });
     const changed = await this.db.tx(async (q) => {

@@ -1,9 +1,10 @@
+import crypto from 'node:crypto';
 import type { AppParameterValue, JobSpecification } from '../../contract/jobs';
 import { VALUE_TYPE_FOR_PARAMETER, type Application, type ApplicationParameter, type Product } from '../../contract/catalog';
 import { isAbsoluteNormalisedPath, isDnsName } from '../../contract/validators';
 import type { Catalog } from '../catalog/catalog';
 import { badRequest } from '../http/errors';
-import { durationToMillis } from '../../contract/common';
+import { durationToMillis, MAX_TIME_ALLOCATION_MS } from '../../contract/common';
 import { optionLikeValue } from '../catalog/run';
 
 /** A peer link as requested, with the path of the field that named it (for error messages). */
@@ -22,7 +23,6 @@ export interface CheckedSpec {
   duplicateKey: string;
 }
 
-const MAX_TIME_ALLOCATION_MS = 30 * 24 * 3600 * 1000;
 
 function describeValue(v: AppParameterValue): string {
   return `a '${v.type}' value`;
@@ -178,6 +178,10 @@ export function checkSpecification(catalog: Catalog, raw: JobSpecification, at: 
     throw badRequest(`${peers[0]!.field}: machine type '${product.id}' does not support connected jobs`);
   }
 
-  const duplicateKey = canonical({ application: spec.application, product: spec.product, parameters: spec.parameters, resources: spec.resources });
+  // Hashed: the canonical text of a long text value is longer than an index row may be (migration 011).
+  const duplicateKey = crypto
+    .createHash('sha256')
+    .update(canonical({ application: spec.application, product: spec.product, parameters: spec.parameters, resources: spec.resources }))
+    .digest('hex');
   return { specification: spec, application, product, peers, timeAllocationMs, duplicateKey };
 }

@@ -17,24 +17,14 @@ import type { TasksListenRequest as TasksListenPayload } from '../../contract/so
 import { validate } from '../../contract/validate';
 import type { TSchema } from 'typebox';
 import { authorize, refuseProject } from '../auth/plugin';
+import { TOKEN_REVOKED_CHANNEL } from '../auth/token-cache';
 import { HttpError } from '../http/errors';
 import type { EventBus, JobEvent, LiveEvent, TaskEvent } from './bus';
 import { DEFAULT_TAIL_LIMITS, OutputTail, type OutputFiles, type TailLimits } from './output-tail';
+import { addTo, admitBearer, releaseBearers, removeFrom, type Connection, type HubOptions, type Stream } from './hub-model';
 
-export interface HubOptions {
-  /** Contract §7: the server pings every 30 s; a socket that has not answered the previous ping is dropped. */
-  pingIntervalMs: number;
-  /** A socket whose unsent data passes this many bytes is disconnected, so a slow client cannot grow our memory. */
-  maxBufferedBytes: number;
-  /** Calls that may be open at once on one socket; past it the oldest jobs.follow is ended to make room. */
-  maxStreamsPerSocket: number;
-}
+export { DEFAULT_HUB_OPTIONS, type HubOptions } from './hub-model';
 
-export const DEFAULT_HUB_OPTIONS: HubOptions = {
-  pingIntervalMs: 30_000,
-  maxBufferedBytes: 4 * 1024 * 1024,
-  maxStreamsPerSocket: 64,
-};
 
 /** Client frames are tiny; anything bigger is not one of ours. */
 export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
@@ -48,31 +38,6 @@ const PAYLOAD_SCHEMAS: Record<SocketCall, TSchema> = {
   'jobs.listen': JobsListenRequest,
 };
 
-interface Stream {
-  readonly conn: Connection;
-  readonly id: string;
-  /** `{"type":"message","streamId":"…","payload":` — messages are this, the payload's JSON and `}`. */
-  readonly head: string;
-  readonly call: SocketCall;
-  readonly principal: Principal;
-  /** Kept to re-check the token at each ping, so a revoked token stops its streams. Never logged. */
-  readonly bearer: string;
-  closed: boolean;
-  follow?: { jobId: string; cursor: number; busy: boolean; dirty: boolean; tail: OutputTail | null };
-  /** tasks.listen with `batch: true`: updates serialised and waiting for this turn's message. */
-  batch?: { queued: string[]; scheduled: boolean };
-}
-
-interface Connection {
-  readonly ws: WebSocket;
-  readonly streams: Map<string, Stream>;
-  /** Frames are handled strictly in order, so a response to a later frame means earlier calls are live. */
-  chain: Promise<void>;
-  /** Frames received and not yet handled. */
-  queued: number;
-  alive: boolean;
-  closed: boolean;
-}
 
 const errorBody = (why: string) => ({ why, errorCode: null });
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -88,6 +53,9 @@ export class LiveHub {
   private readonly followers = new Map<string, Set<Stream>>();
   private unsubscribe: (() => void) | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
+  private unlistenRevoked: (() => Promise<void>) | null = null;
+  /** Token → the sockets with a call authorised by it. */
+  private readonly socketsByBearer = new Map<string, Set<Connection>>();
 
   constructor(
     private readonly db: Db,
@@ -101,10 +69,16 @@ export class LiveHub {
     private readonly tailLimits: TailLimits = DEFAULT_TAIL_LIMITS,
   ) {}
 
-  start() {
+  async start() {
     this.unsubscribe = this.bus.subscribe((event) => this.onEvent(event));
     this.pingTimer = setInterval(() => this.heartbeat(), this.options.pingIntervalMs);
     this.pingTimer.unref();
+    // A revocation (this process's or another's, through NOTIFY) ends the user's streams at once, not at the next ping.
+    this.unlistenRevoked = await this.db.listen(TOKEN_REVOKED_CHANNEL, (username) => {
+      for (const conn of this.connections) {
+        if ([...conn.streams.values()].some((s) => s.principal.username === username)) void this.recheckTokens(conn);
+      }
+    });
   }
 
   /** Open sockets and calls, for health checks and tests. */
@@ -115,7 +89,12 @@ export class LiveHub {
   }
 
   accept(ws: WebSocket) {
-    const conn: Connection = { ws, streams: new Map(), chain: Promise.resolve(), queued: 0, alive: true, closed: false };
+    const conn: Connection = { ws, streams: new Map(), chain: Promise.resolve(), queued: 0, alive: true, closed: false, idle: null, bearers: new Set() };
+    conn.idle = setTimeout(() => {
+      conn.ws.close(1008, 'no authorised call');
+      this.drop(conn);
+    }, this.options.idleUnauthenticatedMs);
+    conn.idle.unref();
     this.connections.add(conn);
     ws.on('message', (data, isBinary) => this.onFrame(conn, data, isBinary));
     ws.on('pong', () => (conn.alive = true));
@@ -125,6 +104,7 @@ export class LiveHub {
   close() {
     if (this.pingTimer) clearInterval(this.pingTimer);
     this.unsubscribe?.();
+    void this.unlistenRevoked?.();
     for (const conn of this.connections) {
       conn.ws.terminate();
       this.drop(conn);
@@ -311,6 +291,12 @@ export class LiveHub {
       this.respond(conn, streamId, error.statusCode, error.why);
       return;
     }
+    if (!admitBearer(this.socketsByBearer, conn, frame.bearer, this.options.maxSocketsPerToken)) {
+      this.respond(conn, streamId, 429, `bearer: at most ${this.options.maxSocketsPerToken} sockets may be open with one token; close one, or use its streams`);
+      return;
+    }
+    if (conn.idle) clearTimeout(conn.idle);
+    conn.idle = null;
 
     const payload = validate(PAYLOAD_SCHEMAS[call], frame.payload, 'payload');
     if (!payload.ok) {
@@ -408,6 +394,8 @@ export class LiveHub {
   private drop(conn: Connection) {
     if (conn.closed) return;
     conn.closed = true;
+    if (conn.idle) clearTimeout(conn.idle);
+    releaseBearers(this.socketsByBearer, conn);
     for (const stream of [...conn.streams.values()]) this.remove(stream);
     this.connections.delete(conn);
   }
@@ -427,7 +415,7 @@ export class LiveHub {
     }
   }
 
-  /** A token revoked after subscribing ends its streams with 401 at the next ping. */
+  /** A token revoked after subscribing ends its streams with 401: at once (revocation NOTIFY), or at the next ping. */
   private async recheckTokens(conn: Connection) {
     const bearers = new Set([...conn.streams.values()].map((s) => s.bearer));
     for (const bearer of bearers) {
@@ -439,17 +427,4 @@ export class LiveHub {
       }
     }
   }
-}
-
-function addTo(index: Map<string, Set<Stream>>, key: string, stream: Stream) {
-  const set = index.get(key);
-  if (set) set.add(stream);
-  else index.set(key, new Set([stream]));
-}
-
-function removeFrom(index: Map<string, Set<Stream>>, key: string, stream: Stream) {
-  const set = index.get(key);
-  if (!set) return;
-  set.delete(stream);
-  if (set.size === 0) index.delete(key);
 }

@@ -12,7 +12,7 @@ export async function liveRoutes(app: FastifyInstance) {
   const { db, bus, live } = app.services;
   bus.onListenerError = (error) => app.log.error({ err: error }, 'a live event listener failed');
   const stopBridge = await startBridge(db, bus, (error) => app.log.warn({ err: error }, 'NOTIFY to other server processes failed'));
-  live.start();
+  await live.start();
 
   // Sockets are dropped before the server waits for its connections to end.
   app.addHook('preClose', async () => live.close());

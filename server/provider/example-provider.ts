@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db, Queryable } from '../db/index';
 import type { Job } from '../../contract/jobs';
-import { durationToMillis, type SimpleDuration } from '../../contract/common';
+import { durationToMillis, MAX_TIME_ALLOCATION_MS, type SimpleDuration } from '../../contract/common';
 import type { Catalog } from '../catalog/catalog';
 import { text } from './messages';
 import { AppliedCalls } from './kit/call-ids';
@@ -230,7 +230,8 @@ export class ExampleProvider {
       const now = Date.now();
       // A job without a limit so far gets one: what it has run, plus the extension.
       const current = row.time_allocation_ms ?? (row.started_at === null ? 0 : now - row.started_at);
-      row.time_allocation_ms = current + by;
+      // Extends already on their way when the core checked can add up past the maximum, which the core would refuse.
+      row.time_allocation_ms = Math.min(current + by, MAX_TIME_ALLOCATION_MS);
       row.status = text.extended(by, row.time_allocation_ms);
       this.store.schedule(row);
       return [{ jobId: row.job_id, update: update({ status: row.status, newTimeAllocation: row.time_allocation_ms }) }];

@@ -3,16 +3,26 @@ import type { AppParameterValue, JobState, SimpleDuration } from '@/api/types';
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 const timeOnly = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' });
 
+/*
+ * Dates from the server are shown whatever they are: a number outside the Date range (±8.64e15 ms) makes
+ * Intl.DateTimeFormat and toISOString throw "Invalid time value", which took the whole job page down with it.
+ */
+const isDate = (ms: number) => Number.isFinite(ms) && Math.abs(ms) <= 8.64e15;
+
+/** Shown in place of a date that cannot be one. */
+export const NO_DATE = 'an unknown date';
+
 export function formatDateTime(ms: number): string {
-  return dateTime.format(new Date(ms));
+  return isDate(ms) ? dateTime.format(new Date(ms)) : NO_DATE;
 }
 
 export function formatTime(ms: number): string {
-  return timeOnly.format(new Date(ms));
+  return isDate(ms) ? timeOnly.format(new Date(ms)) : NO_DATE;
 }
 
-export function isoString(ms: number): string {
-  return new Date(ms).toISOString();
+/** For a `<time dateTime>`: undefined (no attribute) for a value that is no date. */
+export function isoString(ms: number): string | undefined {
+  return isDate(ms) ? new Date(ms).toISOString() : undefined;
 }
 
 /** "2 h 05 min 09 s"; never negative. */

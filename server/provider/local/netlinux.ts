@@ -258,6 +258,8 @@ export function parsePeers(text: string): HostEntry[] {
 export async function rewriteInPlace(file: string, content: string): Promise<void> {
   const handle = await fsp.open(file, fs.constants.O_WRONLY | fs.constants.O_TRUNC | fs.constants.O_CREAT, 0o644);
   try {
+    // Readable by the job's account whatever the server's umask (077): it is the job's /etc/hosts.
+    await handle.chmod(0o644);
     const buffer = Buffer.from(content);
     let done = 0;
     while (done < buffer.length) done += (await handle.write(buffer, done, buffer.length - done, done)).bytesWritten;

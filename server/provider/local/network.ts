@@ -269,6 +269,8 @@ export class JobNetwork {
     const { ip, nft, nsenter } = this.#programs;
 
     await fsp.mkdir(s.etcDir, { recursive: true, mode: 0o755 });
+    // Explicitly: the server's umask (077) would leave it unreadable to the job's account, and its names unresolved.
+    await fsp.chmod(s.etcDir, 0o755);
     const hostsPath = path.join(s.etcDir, 'hosts');
     const previous = await readText(hostsPath);
     await rewriteInPlace(hostsPath, hostsFile(this.#own(slot), previous ? parsePeers(previous) : []));

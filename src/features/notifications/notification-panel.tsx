@@ -3,7 +3,7 @@ import { useQuery } from '@tanstack/react-query';
 import { useEffect, useId, useState } from 'react';
 import { Link, useLocation, useNavigate } from 'react-router-dom';
 import { authQueries } from '@/api/auth';
-import { formatTime, formatDateTime } from '@/lib/format';
+import { formatTime, formatDateTime, isoString } from '@/lib/format';
 import { desktopPermission, requestDesktopPermission, type DesktopPermission } from '@/features/notifications/desktop';
 import { useJobNotifications } from '@/features/notifications/job-notifications';
 import { EXPIRY_WARNING_MS } from '@/features/notifications/expiry-warnings';
@@ -70,7 +70,7 @@ function NotificationItem({ n, onFollow }: { n: AppNotification; onFollow: () =>
           {n.title}
         </Link>
         <p className="notif__body">{n.body}</p>
-        <time className="notif__time" dateTime={new Date(n.at).toISOString()}>
+        <time className="notif__time" dateTime={isoString(n.at)}>
           {isToday(n.at) ? formatTime(n.at) : formatDateTime(n.at)}
         </time>
       </div>

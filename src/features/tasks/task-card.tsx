@@ -56,7 +56,7 @@ export const TaskCard = memo(function TaskCard({ id, onOpen }: TaskCardProps) {
     <li ref={ref} className="task-card" data-outcome={outcome} aria-labelledby={headingId}>
       <div className="task-card__head">
         <h3 id={headingId} className="task-card__title">
-          {title}
+          <bdi>{title}</bdi>
         </h3>
         <OutcomeBadge outcome={outcome} />
       </div>

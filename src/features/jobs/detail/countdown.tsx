@@ -1,4 +1,4 @@
-import { formatDateTime, formatRemaining } from '@/lib/format';
+import { formatDateTime, formatRemaining, isoString } from '@/lib/format';
 import { useNow } from '@/features/jobs/detail/use-now';
 
 /** Below this, the countdown says in words (not only in colour) that the job is about to expire. */
@@ -19,7 +19,7 @@ export function Countdown({ expiresAt, running }: { expiresAt: number | null; ru
       </p>
       {low && left > 0 ? <p className="countdown__warning">Expires soon: less than 10 minutes left</p> : null}
       <p className="countdown__label">
-        {running ? 'left' : 'not running'} · expires <time dateTime={new Date(expiresAt).toISOString()}>{formatDateTime(expiresAt)}</time>
+        {running ? 'left' : 'not running'} · expires <time dateTime={isoString(expiresAt)}>{formatDateTime(expiresAt)}</time>
       </p>
     </div>
   );

@@ -14,7 +14,7 @@ import { ConnectedJobs } from '@/features/jobs/detail/connected-jobs';
 import { JobActions, useJobProduct } from '@/features/jobs/detail/job-actions';
 import { StateCard } from '@/features/jobs/detail/state-card';
 import { useStateAnnouncement } from '@/features/jobs/detail/use-state-announcement';
-import { formatDateTime, formatDuration, formatParameterValue, formatTime } from '@/lib/format';
+import { formatDateTime, formatDuration, formatParameterValue, formatTime, isoString } from '@/lib/format';
 import { allocationMs, formatSpan, stateLabel, updateLabel } from '@/lib/job-facts';
 import '@/features/jobs/detail/job-detail.css';
 import { jobTitle, useDocumentStatus } from '@/lib/document-status';
@@ -28,12 +28,12 @@ function Timeline({ job }: { job: Job }) {
     <ol className="timeline" aria-label="Job updates, newest first">
       {updates.map((u, i) => (
         <li key={`${u.timestamp}-${i}`} className="timeline__item">
-          <time className="timeline__time" dateTime={new Date(u.timestamp).toISOString()}>
+          <time className="timeline__time" dateTime={isoString(u.timestamp)}>
             {formatDateTime(u.timestamp)}
           </time>
           <div className="timeline__body">
             {u.state ? <StateBadge state={u.state} label={updateLabel(u)} /> : null}
-            {u.status ? <span>{u.status}</span> : null}
+            {u.status ? <bdi className="user-text">{u.status}</bdi> : null}
             {u.newTimeAllocation != null ? (
               <span className="muted">Time allocation is now {formatSpan(u.newTimeAllocation)}</span>
             ) : null}
@@ -101,7 +101,7 @@ function Parameters({ job }: { job: Job }) {
 function StaleMarker({ loadedAt }: { loadedAt: number }) {
   return (
     <p className="callout callout--warning job-detail__stale" data-testid="stale">
-      Showing this job as it was at <time dateTime={new Date(loadedAt).toISOString()}>{formatTime(loadedAt)}</time>: it
+      Showing this job as it was at <time dateTime={isoString(loadedAt)}>{formatTime(loadedAt)}</time>: it
       could not be refreshed, so it may be out of date.
     </p>
   );
@@ -153,7 +153,7 @@ export default function JobDetailPage() {
       <PageHeader
         title={
           <span id="job-title">
-            {title} <span className="muted mono job-detail__id">#{job.id}</span>
+            <bdi className="user-text">{title}</bdi> <span className="muted mono job-detail__id">#{job.id}</span>
           </span>
         }
         subtitle={`${job.specification.application.name} ${job.specification.application.version} on ${product.id}, at provider ${product.provider}`}

@@ -5,7 +5,7 @@ import { jobsQueries } from '@/api/jobs';
 import type { Job } from '@/api/types';
 import { StateBadge } from '@/components/state-badge';
 import { Countdown } from '@/features/jobs/detail/countdown';
-import { FINAL_STATES, formatDateTime, STATE_EXPLANATION } from '@/lib/format';
+import { FINAL_STATES, formatDateTime, isoString, STATE_EXPLANATION } from '@/lib/format';
 import { endedAt, isTerminated, stateLabel, formatSpan } from '@/lib/job-facts';
 
 const TERMINATED_EXPLANATION = 'The job was terminated: it was stopped on request before it finished on its own.';
@@ -21,7 +21,7 @@ function Finished({ job }: { job: Job }) {
         {start !== null && end !== null ? 'ran · ' : ''}
         {end !== null ? (
           <>
-            ended <time dateTime={new Date(end).toISOString()}>{formatDateTime(end)}</time>
+            ended <time dateTime={isoString(end)}>{formatDateTime(end)}</time>
           </>
         ) : (
           'ended'

@@ -4,7 +4,7 @@ import { Link } from 'react-router-dom';
 import type { JobListFilters } from '@/api/jobs';
 import type { Job } from '@/api/types';
 import { StateBadge } from '@/components/state-badge';
-import { FINAL_STATES } from '@/lib/format';
+import { FINAL_STATES, isoString } from '@/lib/format';
 import { flip, SORTABLE, type Direction, type SortableColumn } from '@/features/jobs/list/use-list-filters';
 
 const ROW_HEIGHT = 56;
@@ -98,8 +98,9 @@ const JobRow = memo(function JobRow({ job, now, selected, onToggle }: RowProps) 
         ) : null}
       </div>
       <div role="cell" className="job-cell job-cell--name">
-        <Link to={`/jobs/${encodeURIComponent(job.id)}`} className="job-link">
-          {name}
+        {/* Truncated to one line: the full name is its tooltip, and the job page's heading. */}
+        <Link to={`/jobs/${encodeURIComponent(job.id)}`} className="job-link" title={name}>
+          <bdi>{name}</bdi>
         </Link>
         <span className="job-cell__sub mono">#{job.id}</span>
       </div>
@@ -119,7 +120,7 @@ const JobRow = memo(function JobRow({ job, now, selected, onToggle }: RowProps) 
         <span className="truncate">{left.text}</span>
       </div>
       <div role="cell" className="job-cell job-cell--createdAt job-cell--muted">
-        <time dateTime={new Date(job.createdAt).toISOString()}>{created.format(job.createdAt)}</time>
+        <time dateTime={isoString(job.createdAt)}>{created.format(job.createdAt)}</time>
       </div>
       <div role="cell" className="job-cell job-cell--machine job-cell--muted">
         <span className="truncate">{product.id}</span>
