@@ -45,7 +45,13 @@ export interface ProbeResult {
  * cancels it. A pending job's limit can be raised by anyone up to the partition's maximum, so only a running job
  * tells. Slurm refuses a plain account ("Access/permission denied"); an operator's account may.
  */
-export async function probeCluster(client: SlurmClient, name: string, partition: string, waitMs = 20_000): Promise<ProbeResult> {
+export async function probeCluster(
+  client: SlurmClient,
+  name: string,
+  partition: string,
+  waitMs = 20_000,
+  onJobUid: (uid: number) => Promise<void> = async () => undefined,
+): Promise<ProbeResult> {
   const id = await client.submit({
     job: {
       name,
@@ -62,6 +68,8 @@ export async function probeCluster(client: SlurmClient, name: string, partition:
   try {
     let job = await client.job(id);
     const jobUid = job?.user_id ?? null;
+    // Known at once, while the probe waits to run: the provider submits no job before it knows whose folders to make.
+    if (jobUid !== null) await onJobUid(jobUid);
     const until = Date.now() + waitMs;
     while (job && job.job_state === 'PENDING' && Date.now() < until) {
       await sleep(250);

@@ -90,6 +90,8 @@ export class SlurmProvider {
   private jobUid: number | null = null;
   /** How many GET /jobs the provider has made (the bench and the tests read it: one per poll, whatever the jobs). */
   listings = 0;
+  /** How many verify requests it has answered (the lost-job test counts sweeps, not seconds). */
+  verifies = 0;
 
   constructor(private readonly opts: SlurmProviderOptions) {
     const { db, core, token, log } = opts;
@@ -194,6 +196,7 @@ export class SlurmProvider {
    * fails nothing: it is asked again next time.
    */
   async verify(jobs: Job[]): Promise<void> {
+    this.verifies++;
     const ids = [...new Set(jobs.map((j) => j.id))];
     const rows = await this.store.rows(this.opts.db, ids);
     const known = new Set(rows.map((r) => r.job_id));
@@ -293,7 +296,8 @@ export class SlurmProvider {
     }
     await this.sayReachable(true);
     if (!this.registered) await this.registerProducts();
-    await this.submitWaiting(listing);
+    // As root, each job's folder is made the jobs' account's: not before the probe has said which account that is.
+    if (this.jobUid !== null || process.getuid?.() !== 0) await this.submitWaiting(listing);
     await this.apply(listing);
   }
 
@@ -337,12 +341,12 @@ export class SlurmProvider {
   }
 
   private async probe(partition: string): Promise<void> {
-    const result = await probeCluster(this.opts.client, `jobdeck-${this.instance}-probe`, partition, this.opts.probeWaitMs);
+    const result = await probeCluster(this.opts.client, `jobdeck-${this.instance}-probe`, partition, this.opts.probeWaitMs, async (uid) => {
+      this.jobUid = uid;
+      await this.store.putSetting('job_uid', String(uid));
+      this.kick();
+    });
     this.opts.log.info({ timeExtension: result.timeExtension, detail: result.detail }, 'slurm provider: probed the cluster');
-    if (result.jobUid !== null) {
-      this.jobUid = result.jobUid;
-      await this.store.putSetting('job_uid', String(result.jobUid));
-    }
     if (result.timeExtension !== this.timeExtension) {
       this.timeExtension = result.timeExtension;
       await this.store.putSetting('time_extension', String(result.timeExtension));
