@@ -113,13 +113,9 @@ describeWhere(available, why, 'slurm provider on a real cluster', () => {
   }, 120_000);
 
   afterAll(async () => {
-    // Whatever a failed test left: the cluster runs again, with no job of ours on it.
-    try {
-      cluster('start-rest');
-    } catch {
-      /* reported by the test that stopped it */
-    }
     await t?.close();
+    // The tests' cluster goes with them (its state folder stays, for the logs); the next run starts it again.
+    cluster('stop');
     fs.rmSync(workDir, { recursive: true, force: true });
     fs.rmSync(catalogDir, { recursive: true, force: true });
   }, 120_000);
