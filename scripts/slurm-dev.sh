@@ -145,6 +145,8 @@ case "${1:-start}" in
     start_rest
     wait_ready
     echo "JOBDECK_SLURM_URL=unix:$SOCK"
+    echo "slurm-dev: a one-node cluster runs (state in $DIR). Run Jobdeck on it with:" >&2
+    echo "  JOBDECK_SLURM_URL=unix:$SOCK npm start" >&2
     ;;
   url)
     echo "unix:$SOCK"
