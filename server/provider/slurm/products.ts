@@ -1,6 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Product } from '../../../contract/catalog';
+import type { FastifyBaseLogger } from 'fastify';
+import { isSuccess, whyOf, type Transport } from '../kit/transport';
 import { SlurmRefused, type SlurmClient } from './client';
+import type { SlurmStore } from './store';
 
 /*
  * What the cluster offers, read from the cluster: one product per partition, with the CPUs and memory of its largest
@@ -87,5 +90,68 @@ export async function probeCluster(
     }
   } finally {
     await client.cancel(id).catch(() => undefined);
+  }
+}
+
+export interface OfferingOptions {
+  client: SlurmClient;
+  core: Transport;
+  token: string;
+  log: FastifyBaseLogger;
+  store: SlurmStore;
+  probeWaitMs?: number;
+  track: (work: Promise<unknown>) => void;
+  running: () => boolean;
+  /** The probe has said which uid jobs run as: submissions may start. */
+  jobUidKnown: () => void;
+}
+
+/**
+ * What the provider offers the core: its partitions, registered at the first poll that reaches the cluster, then
+ * the probe, once per start; re-registered when the probe's answer differs from the last one (kept in slurm_settings).
+ */
+export class Offering {
+  registered = false;
+  timeExtension = false;
+  /** The uid the cluster runs jobs as, from the probe: each job's folder is made theirs. */
+  jobUid: number | null = null;
+
+  constructor(private readonly opts: OfferingOptions) {}
+
+  async load(): Promise<void> {
+    this.registered = false;
+    this.timeExtension = (await this.opts.store.setting('time_extension')) === 'true';
+    const uid = await this.opts.store.setting('job_uid');
+    this.jobUid = uid === null ? null : Number(uid);
+  }
+
+  async register(instance: string): Promise<void> {
+    const { client, core, token, log } = this.opts;
+    const products = await discoverProducts(client, this.timeExtension);
+    const result = await core('POST', '/api/products/control/register', token, JSON.stringify({ items: products }));
+    if (!isSuccess(result.status)) {
+      log.warn({ why: whyOf(result) }, 'slurm provider: the core refused its products; will retry');
+      return;
+    }
+    this.registered = true;
+    log.info({ products: products.map((p) => p.id) }, 'slurm provider: registered its partitions as products');
+    const partition = products[0]?.id;
+    if (partition) this.opts.track(this.probe(instance, partition));
+  }
+
+  private async probe(instance: string, partition: string): Promise<void> {
+    const { client, store, log } = this.opts;
+    const result = await probeCluster(client, `jobdeck-${instance}-probe`, partition, this.opts.probeWaitMs, async (uid) => {
+      this.jobUid = uid;
+      await store.putSetting('job_uid', String(uid));
+      this.opts.jobUidKnown();
+    });
+    log.info({ timeExtension: result.timeExtension, detail: result.detail }, 'slurm provider: probed the cluster');
+    if (result.timeExtension !== this.timeExtension) {
+      this.timeExtension = result.timeExtension;
+      await store.putSetting('time_extension', String(result.timeExtension));
+      this.registered = false;
+      if (this.opts.running()) await this.register(instance);
+    }
   }
 }

@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db, Queryable } from '../../db/index';
@@ -9,14 +8,14 @@ import type { Catalog } from '../../catalog/catalog';
 import { AppliedCalls } from '../kit/call-ids';
 import { InFlight } from '../kit/in-flight';
 import { Outbox, type Outgoing } from '../kit/outbox';
-import { isSuccess, whyOf, type Transport } from '../kit/transport';
+import type { Transport } from '../kit/transport';
 import { stateUpdate, statusUpdate, unknownJobUpdate, update } from '../job-state';
-import { formatDuration } from '../messages';
 import { SlurmRefused, SlurmUnreachable, type SlurmClient, type SlurmJob } from './client';
-import { SLURM_PROVIDER_ID, discoverProducts, probeCluster } from './products';
+import { Offering, SLURM_PROVIDER_ID } from './products';
 import { ScriptError, jobDirOf, minutesOf, outputFilesIn, slurmJobName, submitRequest } from './script';
 import { isPending, observe, pendingStatus } from './states';
 import { ACTIVE, SlurmStore, type SlurmJobRow } from './store';
+import { lastLine, text } from './messages';
 
 /*
  * The `slurm` provider: Jobdeck's jobs as batch jobs of a Slurm cluster, through slurmrestd. Like `example`, it knows
@@ -44,35 +43,6 @@ export interface SlurmProviderOptions {
 const CALL_RETENTION_MS = 7 * 24 * 3600 * 1000;
 const PRUNE_EVERY_MS = 3600 * 1000;
 
-const text = {
-  submitted: (slurmId: number, partition: string, ms: number | null) =>
-    `Submitted to Slurm as job ${slurmId} on partition '${partition}'${ms !== null ? ` with a time limit of ${formatDuration(minutesOf(ms) * 60_000)}` : ''}`,
-  notSubmitted: (why: string) => `The job could not be submitted to Slurm: ${why}`,
-  unreachable: (where: string, why: string) =>
-    `The Slurm cluster cannot be reached (${where}: ${why}). The job's state is not known until it can; Jobdeck keeps trying and fails no job meanwhile`,
-  reachable: () => 'The Slurm cluster can be reached again',
-  extended: (byMs: number, totalMs: number) => `Time limit raised by ${formatDuration(byMs)}, to ${formatDuration(totalMs)} in total`,
-  notExtended: (why: string) => `Slurm did not raise the time limit: ${why}`,
-};
-
-/** The last line a job wrote to its stderr, for a failure's status line (the last 4 KiB are enough). */
-function lastLine(file: string): string | null {
-  try {
-    const fd = fs.openSync(file, 'r');
-    try {
-      const size = fs.fstatSync(fd).size;
-      const buffer = Buffer.alloc(Math.min(size, 4096));
-      fs.readSync(fd, buffer, 0, buffer.length, size - buffer.length);
-      const lines = buffer.toString('utf8').split('\n').map((l) => l.trim()).filter(Boolean);
-      return lines.at(-1)?.slice(0, 300) ?? null;
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    return null;
-  }
-}
-
 export class SlurmProvider {
   private readonly outbox: Outbox;
   private readonly calls: AppliedCalls;
@@ -84,10 +54,7 @@ export class SlurmProvider {
   private instance = '';
   /** Whether the last look at the cluster got an answer (null: not looked yet). */
   private reachable: boolean | null = null;
-  private registered = false;
-  private timeExtension = false;
-  /** The uid the cluster runs jobs as, from the probe: each job's folder is made theirs. */
-  private jobUid: number | null = null;
+  private readonly offering: Offering;
   /** How many GET /jobs the provider has made (the bench and the tests read it: one per poll, whatever the jobs). */
   listings = 0;
   /** How many verify requests it has answered (the lost-job test counts sweeps, not seconds). */
@@ -100,6 +67,17 @@ export class SlurmProvider {
     this.calls = new AppliedCalls({ db, table: 'slurm_applied_calls', retentionMs: CALL_RETENTION_MS, pruneEveryMs: PRUNE_EVERY_MS, name, log });
     this.store = new SlurmStore(db, this.outbox);
     this.inFlight = new InFlight((error) => log.error({ err: error }, 'slurm provider error'));
+    this.offering = new Offering({
+      client: opts.client,
+      core,
+      token,
+      log,
+      store: this.store,
+      probeWaitMs: opts.probeWaitMs,
+      track: (work) => this.inFlight.track(work),
+      running: () => this.running,
+      jobUidKnown: () => this.kick(),
+    });
   }
 
   /** Where a job's output is (the job page follows it): <work>/<job id>/stdout.log and stderr.log. */
@@ -238,9 +216,7 @@ export class SlurmProvider {
     if (this.running) return;
     this.running = true;
     this.instance = await this.store.settingOnce('instance', crypto.randomBytes(4).toString('hex'));
-    this.timeExtension = (await this.store.setting('time_extension')) === 'true';
-    const uid = await this.store.setting('job_uid');
-    this.jobUid = uid === null ? null : Number(uid);
+    await this.offering.load();
     // As root the folder can be entered by the jobs' account, not listed; each job's own folder is theirs alone.
     await fsp.mkdir(this.opts.workDir, { recursive: true, mode: process.getuid?.() === 0 ? 0o711 : 0o700 });
     this.outbox.start();
@@ -295,9 +271,9 @@ export class SlurmProvider {
       return;
     }
     await this.sayReachable(true);
-    if (!this.registered) await this.registerProducts();
+    if (!this.offering.registered) await this.offering.register(this.instance);
     // As root, each job's folder is made the jobs' account's: not before the probe has said which account that is.
-    if (this.jobUid !== null || process.getuid?.() !== 0) await this.submitWaiting(listing);
+    if (this.offering.jobUid !== null || process.getuid?.() !== 0) await this.submitWaiting(listing);
     await this.apply(listing);
   }
 
@@ -324,35 +300,6 @@ export class SlurmProvider {
       await this.store.enqueue(q, rows.map((r) => ({ jobId: r.job_id, update: statusUpdate(line) })));
     });
     this.outbox.kick();
-  }
-
-  private async registerProducts(): Promise<void> {
-    const products = await discoverProducts(this.opts.client, this.timeExtension);
-    const result = await this.opts.core('POST', '/api/products/control/register', this.opts.token, JSON.stringify({ items: products }));
-    if (!isSuccess(result.status)) {
-      this.opts.log.warn({ why: whyOf(result) }, 'slurm provider: the core refused its products; will retry');
-      return;
-    }
-    this.registered = true;
-    this.opts.log.info({ products: products.map((p) => p.id) }, 'slurm provider: registered its partitions as products');
-    // Then, once per start, whether the account may extend; re-registered when the answer changed.
-    const partition = products[0]?.id;
-    if (partition) this.inFlight.track(this.probe(partition));
-  }
-
-  private async probe(partition: string): Promise<void> {
-    const result = await probeCluster(this.opts.client, `jobdeck-${this.instance}-probe`, partition, this.opts.probeWaitMs, async (uid) => {
-      this.jobUid = uid;
-      await this.store.putSetting('job_uid', String(uid));
-      this.kick();
-    });
-    this.opts.log.info({ timeExtension: result.timeExtension, detail: result.detail }, 'slurm provider: probed the cluster');
-    if (result.timeExtension !== this.timeExtension) {
-      this.timeExtension = result.timeExtension;
-      await this.store.putSetting('time_extension', String(result.timeExtension));
-      this.registered = false;
-      if (this.running) await this.registerProducts();
-    }
   }
 
   private async cancelAll(ids: number[]): Promise<void> {
@@ -403,7 +350,8 @@ export class SlurmProvider {
     const dir = jobDirOf(this.opts.workDir, row.job_id);
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
     // The job runs as the cluster's account for it (slurmrestd's): its folder is theirs, and nobody else's.
-    if (this.jobUid !== null && process.getuid?.() === 0) await fsp.chown(dir, this.jobUid, this.jobUid);
+    const uid = this.offering.jobUid;
+    if (uid !== null && process.getuid?.() === 0) await fsp.chown(dir, uid, uid);
     return this.opts.client.submit(request);
   }
 

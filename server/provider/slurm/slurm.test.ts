@@ -109,8 +109,8 @@ describeWhere(available, why, 'slurm provider on a real cluster', () => {
     // As root the data dir is 0711 (server/data-dir.ts): enterable, not listable, its files 0600.
     fs.chmodSync(t.dataDir, 0o711);
     // Its partitions are products once its first poll has reached the cluster.
-    await until('the partitions to be registered', async () => (await t.call('GET', '/api/products/browse?filterProvider=slurm', t.tokens.user)).json().items.length > 0);
-  }, 120_000);
+    await until('the partitions to be registered', async () => (await t.call('GET', '/api/products/browse?filterProvider=slurm', t.tokens.user)).json().items.length > 0, 120_000);
+  }, 300_000);
 
   afterAll(async () => {
     await t?.close();
