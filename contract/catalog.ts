@@ -131,3 +131,12 @@ export type ProductsBrowseQuery = Static<typeof ProductsBrowseQuery>;
 
 export const ProductsBrowseResponse = PageV2(Product);
 export type ProductsBrowseResponse = Static<typeof ProductsBrowseResponse>;
+
+/**
+ * Extension, provider → core: the products a provider offers, replacing what it registered before (its own only:
+ * each item's `provider` is the caller's provider id). The `slurm` provider registers its cluster's partitions.
+ */
+export const ProductsControlRegisterRequest = StrictObject({
+  items: Type.Array(Product, { maxItems: 1000 }),
+});
+export type ProductsControlRegisterRequest = Static<typeof ProductsControlRegisterRequest>;

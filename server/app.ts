@@ -28,6 +28,7 @@ import { socketErrorHandler } from './live/socket-errors';
 import { providerGatewayPlugin } from './jobs/providers-plugin';
 import type { Loopback } from './provider/kit/transport';
 import { exampleProviderPlugin } from './provider/index';
+import { slurmProviderPlugin } from './provider/slurm/index';
 import { interfacesPlugin } from './interfaces/plugin';
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -154,6 +155,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(liveRoutes);
   await app.register(providerGatewayPlugin, { loopback: options.loopback ?? 'inject' });
   await app.register(exampleProviderPlugin, { loopback: options.loopback ?? 'inject' });
+  await app.register(slurmProviderPlugin, { loopback: options.loopback ?? 'inject' });
   await app.register(interfacesPlugin);
 
   // No database query: a load balancer's check must not depend on it. `leader`: this process runs the background loops.

@@ -59,6 +59,16 @@ export interface Config {
    * (`localhost`, the default) is on this server's own port; `https://jobs.example.org` on the scheme's.
    */
   interfaceDomain: string;
+  /** The `slurm` provider (server/provider/slurm/): slurmrestd's address (`unix:/path` or `http://host:port`), or null: off. */
+  slurmUrl: string | null;
+  /** auth/jwt's token for an HTTP slurmrestd (SLURM_JWT). */
+  slurmJwt: string | null;
+  /** The jobs' work folders and output: a file system the compute nodes share. */
+  slurmWorkDir: string;
+  /** How often the cluster is asked for its jobs (one call for all of them). */
+  slurmPollMs: number;
+  /** How long the start-up probe (may this account raise a time limit?) waits for its job to run. */
+  slurmProbeWaitMs: number;
 }
 
 function providerUrlsFromEnv(raw: string | undefined): Record<string, string> {
@@ -127,5 +137,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     shedTaskQueue: intFromEnv(env, 'JOBDECK_SHED_TASK_QUEUE', 2_000),
     shedRetryAfterS: Math.max(1, intFromEnv(env, 'JOBDECK_SHED_RETRY_AFTER_S', 1)),
     interfaceDomain: env.JOBDECK_INTERFACE_DOMAIN || 'localhost',
+    slurmUrl: env.JOBDECK_SLURM_URL || null,
+    slurmJwt: env.SLURM_JWT || null,
+    // Beside the data dir, not in it: the jobs' account must write here and must not read the data dir.
+    slurmWorkDir: path.resolve(env.JOBDECK_SLURM_WORK_DIR || `${dataDir}-slurm`),
+    slurmPollMs: intFromEnv(env, 'JOBDECK_SLURM_POLL_MS', 5_000),
+    slurmProbeWaitMs: intFromEnv(env, 'JOBDECK_SLURM_PROBE_WAIT_MS', 20_000),
   };
 }

@@ -13,6 +13,7 @@ import type { HttpProviderGateway } from './jobs/provider-gateway';
 import type { Transport } from './provider/kit/transport';
 import type { VerifyLoop } from './jobs/verify';
 import type { ExampleProvider } from './provider/example-provider';
+import type { SlurmProvider } from './provider/slurm/slurm-provider';
 import type { InterfaceService } from './interfaces/service';
 
 /** What every route plugin may use; built once in app.ts. */
@@ -36,6 +37,8 @@ export interface Services {
   outputs: Map<string, (jobId: string) => OutputFiles | null>;
   /** The built-in provider, when enabled (server/provider/). */
   example?: ExampleProvider;
+  /** The `slurm` provider, when JOBDECK_SLURM_URL is set (server/provider/slurm/). */
+  slurm?: SlurmProvider;
   /** Job interfaces: grants, sessions and the proxy's view of jobs (server/interfaces/); set when the app is built. */
   interfaces?: InterfaceService;
 }

@@ -15,8 +15,14 @@ describe('first start', () => {
     const file = path.join(t.dataDir, 'credentials.json');
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     const creds = JSON.parse(fs.readFileSync(file, 'utf8'));
-    expect(Object.keys(creds).sort()).toEqual(['admin', 'provider', 'ucloud', 'user']);
-    const expected = { user: ['user', 'USER'], ucloud: ['ucloud', 'SERVICE'], provider: ['example', 'PROVIDER'], admin: ['admin', 'ADMIN'] };
+    expect(Object.keys(creds).sort()).toEqual(['admin', 'provider', 'slurm', 'ucloud', 'user']);
+    const expected = {
+      user: ['user', 'USER'],
+      ucloud: ['ucloud', 'SERVICE'],
+      provider: ['example', 'PROVIDER'],
+      admin: ['admin', 'ADMIN'],
+      slurm: ['slurm', 'PROVIDER'],
+    };
     for (const [key, [username, role]] of Object.entries(expected)) {
       expect(creds[key]).toMatch(/^[A-Za-z0-9_-]{43,}$/); // 256 bits, base64url
       const whoami = await t.call('GET', '/api/auth/whoami', creds[key]);

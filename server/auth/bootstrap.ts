@@ -8,6 +8,8 @@ export interface Credentials {
   ucloud: string;
   provider: string;
   admin: string;
+  /** The `slurm` provider's own PROVIDER token (server/provider/slurm/). */
+  slurm: string;
 }
 
 const DEFAULT_PRINCIPALS: { key: keyof Credentials; username: string; role: Role }[] = [
@@ -15,6 +17,7 @@ const DEFAULT_PRINCIPALS: { key: keyof Credentials; username: string; role: Role
   { key: 'ucloud', username: 'ucloud', role: 'SERVICE' },
   { key: 'provider', username: 'example', role: 'PROVIDER' },
   { key: 'admin', username: 'admin', role: 'ADMIN' },
+  { key: 'slurm', username: 'slurm', role: 'PROVIDER' },
 ];
 
 export const credentialsPath = (dataDir: string) => path.join(dataDir, 'credentials.json');
@@ -34,10 +37,12 @@ export function readCredentials(dataDir: string): Credentials | null {
  */
 export async function bootstrapPrincipals(db: Db, dataDir: string | null): Promise<Credentials> {
   const existing = dataDir ? readCredentials(dataDir) : null;
-  if (existing) return existing;
-  const credentials = {} as Credentials;
+  // A data dir from before a principal existed (the `slurm` provider's) gets just the missing ones.
+  const missing = DEFAULT_PRINCIPALS.filter((p) => !existing?.[p.key]);
+  if (existing && missing.length === 0) return existing;
+  const credentials = { ...existing } as Credentials;
   await db.tx(async (q) => {
-    for (const p of DEFAULT_PRINCIPALS) {
+    for (const p of missing) {
       await createUser(q, p.username, p.role);
       credentials[p.key] = await issueToken(q, p.username);
     }

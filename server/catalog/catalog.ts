@@ -15,11 +15,14 @@ const CatalogFile = Type.Object(
 
 export interface Catalog {
   applications: ApplicationT[];
-  products: ProductT[];
+  /** The file's products, then every product providers have registered (registered.ts). */
+  readonly products: ProductT[];
   findApplication(name: string, version: string): ApplicationT | undefined;
   findProduct(id: string, category: string, provider: string): ProductT | undefined;
   /** How the application runs on a provider that executes jobs (the YAML's `run:`); not part of the wire format. */
   findRun(name: string, version: string): RunDefinition | undefined;
+  /** Replaces the products a provider registered (POST /api/products/control/register); the file's stay. */
+  setRegistered(provider: string, products: ProductT[]): void;
 }
 
 /** Fills the fields an operator may leave out of the YAML, so every object has the wire shape. */
@@ -103,12 +106,21 @@ export function loadCatalog(file: string = defaultCatalogPath()): Catalog {
       }
     });
   });
+  const registered = new Map<string, ProductT[]>();
+  const all = () => [...products, ...[...registered.values()].flat()];
   return {
     findRun: (name, version) => runs.get(`${name}@${version}`),
     applications,
-    products,
+    get products() {
+      return all();
+    },
     findApplication: (name, version) => applications.find((a) => a.name === name && a.version === version),
     findProduct: (id, category, provider) =>
-      products.find((p) => p.id === id && p.category === category && p.provider === provider),
+      products.find((p) => p.id === id && p.category === category && p.provider === provider) ??
+      registered.get(provider)?.find((p) => p.id === id && p.category === category),
+    setRegistered: (provider, list) => {
+      if (list.length === 0) registered.delete(provider);
+      else registered.set(provider, list);
+    },
   };
 }

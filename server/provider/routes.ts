@@ -1,18 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import {
-  ProviderJobsCreateRequest,
-  ProviderJobsExtendRequest,
-  ProviderJobsTerminateRequest,
-  ProviderJobsVerifyRequest,
-  type Job,
-} from '../../contract/jobs';
-import { FindByStringId, durationToMillis } from '../../contract/common';
+import type { Job } from '../../contract/jobs';
+import { FindByStringId } from '../../contract/common';
 import { isDnsName } from '../../contract/validators';
 import { parse, parseQuery } from '../http/parse';
 import { badRequest, conflict, notFound } from '../http/errors';
 import { PROVIDER_ID, type ExampleProvider } from './example-provider';
-import { parseCallIds } from './kit/call-ids';
+import { checkProvider, providerApiRoutes } from './kit/api-routes';
 
 const SERVICE = ['SERVICE'] as const;
 const SERVICE_OR_ADMIN = ['SERVICE', 'ADMIN'] as const;
@@ -22,11 +16,8 @@ const ForgetRequest = Type.Object({ id: Type.String({ minLength: 1 }) }, { addit
 
 /** What the schema cannot say: the job is for this provider, and its peers have usable hostnames. */
 function checkJobs(jobs: Job[], at: (i: number) => string) {
+  checkProvider(PROVIDER_ID, jobs, at);
   jobs.forEach((job, i) => {
-    const provider = job.specification.product.provider;
-    if (provider !== PROVIDER_ID) {
-      throw badRequest(`${at(i)}.specification.product.provider: this is provider '${PROVIDER_ID}', not '${provider}'`);
-    }
     const check = (value: { type: string; hostname?: string }, field: string) => {
       if (value.type === 'peer' && !isDnsName(value.hostname!)) {
         throw badRequest(`${field}.hostname: must be a DNS name (a-z, 0-9, '-', '.'; labels of at most 63 characters)`);
@@ -44,35 +35,7 @@ export async function exampleProviderRoutes(app: FastifyInstance, opts: { provid
   const { provider } = opts;
   const base = `/ucloud/${PROVIDER_ID}`;
 
-  app.post(`${base}/jobs`, { config: { roles: SERVICE } }, async (request) => {
-    const { items } = parse(ProviderJobsCreateRequest, request.body);
-    checkJobs(items, (i) => `items[${i}]`);
-    return { responses: await provider.create(items, parseCallIds(request.headers, items.length)) };
-  });
-
-  app.post(`${base}/jobs/terminate`, { config: { roles: SERVICE } }, async (request) => {
-    const { items } = parse(ProviderJobsTerminateRequest, request.body);
-    checkJobs(items, (i) => `items[${i}]`);
-    await provider.terminate(items, parseCallIds(request.headers, items.length));
-    return { responses: items.map(() => ({})) };
-  });
-
-  app.post(`${base}/jobs/extend`, { config: { roles: SERVICE } }, async (request) => {
-    const { items } = parse(ProviderJobsExtendRequest, request.body);
-    checkJobs(items.map((i) => i.job), (i) => `items[${i}].job`);
-    items.forEach((item, i) => {
-      if (durationToMillis(item.requestedTime) <= 0) throw badRequest(`items[${i}].requestedTime: must be longer than zero`);
-    });
-    await provider.extend(items, parseCallIds(request.headers, items.length));
-    return { responses: items.map(() => ({})) };
-  });
-
-  app.post(`${base}/jobs/verify`, { config: { roles: SERVICE } }, async (request) => {
-    const { items } = parse(ProviderJobsVerifyRequest, request.body);
-    checkJobs(items, (i) => `items[${i}]`);
-    await provider.verify(items);
-    return {};
-  });
+  providerApiRoutes(app, { id: PROVIDER_ID, api: provider, check: checkJobs });
 
   // Who may connect to a job: the core's /api/jobs/firewall and the dashboard show this (README.md).
   app.get(`${base}/jobs/firewall`, { config: { roles: SERVICE_OR_ADMIN } }, async (request) => {

@@ -59,7 +59,8 @@ export async function buildTestApp(config: Partial<Config> = {}, options: Pick<B
     ...options,
     db,
     // The simulator unless a test asks for real processes (exampleBackend: 'local'): most tests are about the core.
-    config: { dataDir, publicDir: null, exampleBackend: 'simulator', exampleImagePull: false, exampleQueueDelayMs: 3_600_000, shedLagMs: 0, ...config },
+    // No slurm provider unless a test names a cluster (slurmUrl), whatever JOBDECK_SLURM_URL says.
+    config: { dataDir, publicDir: null, slurmUrl: null, exampleBackend: 'simulator', exampleImagePull: false, exampleQueueDelayMs: 3_600_000, shedLagMs: 0, ...config },
   });
   await app.ready();
   const tokens = app.services.credentials;
