@@ -105,7 +105,7 @@ describe('PUT /api/tasks (create)', () => {
     ['a missing owner', { title: 'x', initialStatus: null }, /^owner: /],
     ['an initialStatus that is not a string', { title: 'x', owner: 'alice', initialStatus: 1 }, /^initialStatus: /],
     ['a title with a NUL character', { title: 'a\u0000b', owner: 'alice', initialStatus: null }, /^title: must not contain (the )?NUL/],
-    ['a title with an unpaired surrogate', { title: 'a\ud800b', owner: 'alice', initialStatus: null }, /^title: must be valid Unicode/],
+    ['a title with an unpaired surrogate', { title: 'a\ud800b', owner: 'alice', initialStatus: null }, /^title: must not contain a lone UTF-16 surrogate/],
     ['a title over 4096 characters', { title: 'x'.repeat(4097), owner: 'alice', initialStatus: null }, /^title: must be at most 4096/],
     ['a body that is an array', [], /^\(body\): /],
   ])('answers 400 naming the field for %s', async (_label, body, why) => {
@@ -205,7 +205,7 @@ describe('POST /api/tasks/postStatus', () => {
     ['complete that is not a boolean', { update: { jobId: 'x', complete: 'yes' } }, /^update\.complete: /],
     ['a message with a NUL character', { update: { jobId: 'x', messageToAppend: 'a\u0000' } }, /^update\.messageToAppend: must not contain (the )?NUL/],
     ['a message over 64 KiB', { update: { jobId: 'x', messageToAppend: 'x'.repeat(65537) } }, /^update\.messageToAppend: must be at most 65536/],
-    ['a speed title with an unpaired surrogate', { update: { jobId: 'x', speeds: [{ title: '\udc00', speed: 1, unit: 'u', asText: 'x' }] } }, /^update\.speeds\[0\]\.title: must be valid Unicode/],
+    ['a speed title with an unpaired surrogate', { update: { jobId: 'x', speeds: [{ title: '\udc00', speed: 1, unit: 'u', asText: 'x' }] } }, /^update\.speeds\[0\]\.title: must not contain a lone UTF-16 surrogate/],
     ['an unknown top-level field', { update: { jobId: 'x' }, extra: 1 }, /^extra: unknown field/],
   ])('answers 400 naming the field for %s', async (_label, body, why) => {
     expectError(await t.call('POST', '/api/tasks/postStatus', t.tokens.ucloud, body), 400, why);
