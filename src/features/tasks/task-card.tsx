@@ -33,7 +33,7 @@ export function TaskSpeeds({ task }: { task: TaskView }) {
 
 interface TaskCardProps {
   id: string;
-  onOpen: (id: string) => void;
+  onOpen: (id: string, opener: HTMLElement) => void;
 }
 
 /** Lines a log shows before it scrolls (`.message-log`'s max-height). */
@@ -73,7 +73,7 @@ export const TaskCard = memo(function TaskCard({ id, onOpen }: TaskCardProps) {
         />
       )}
       <div className="task-card__actions">
-        <button type="button" className="button button--ghost button--small" aria-label={`Details of ${title}`} onClick={() => onOpen(id)}>
+        <button type="button" className="button button--ghost button--small" aria-label={`Details of ${title}`} onClick={(event) => onOpen(id, event.currentTarget)}>
           Details
         </button>
       </div>

@@ -253,15 +253,31 @@ describe('task tray', () => {
     await waitFor(() => expect(screen.queryByRole('dialog', { name: 'Tasks' })).not.toBeInTheDocument());
     await waitFor(() => expect(button).toHaveFocus());
 
-    // Open a task into its detail view; closing it returns focus to the tray button.
+    // Open a task into its detail view over the tray; Escape closes only the detail view, the tray stays open and
+    // focus returns to the "Details" button that opened it. A second Escape then closes the tray.
     await user.keyboard('{Enter}');
     const reopened = await screen.findByRole('dialog', { name: 'Tasks' });
-    await user.click(await within(reopened).findByRole('button', { name: 'Details of Keyboard task' }));
+    const details = await within(reopened).findByRole('button', { name: 'Details of Keyboard task' });
+    details.focus();
+    await user.keyboard('{Enter}');
     const detail = await screen.findByRole('dialog', { name: 'Keyboard task' });
     expect(within(detail).getByRole('log', { name: 'Messages of Keyboard task' })).toHaveTextContent('hello');
-    expect(screen.queryByRole('dialog', { name: 'Tasks' })).not.toBeInTheDocument();
+    await waitFor(() => expect(detail.contains(document.activeElement)).toBe(true));
     await user.keyboard('{Escape}');
     await waitFor(() => expect(screen.queryByRole('dialog', { name: 'Keyboard task' })).not.toBeInTheDocument());
+    await waitFor(() => expect(details).toHaveFocus());
+    expect(screen.getByRole('dialog', { name: 'Tasks' })).toBe(reopened);
+    expect(button).toHaveAttribute('aria-expanded', 'true');
+
+    // Closing the detail view with its Close button keeps the tray open too.
+    await user.click(details);
+    await user.click(within(await screen.findByRole('dialog', { name: 'Keyboard task' })).getByRole('button', { name: 'Close' }));
+    await waitFor(() => expect(screen.queryByRole('dialog', { name: 'Keyboard task' })).not.toBeInTheDocument());
+    await waitFor(() => expect(details).toHaveFocus());
+    expect(screen.getByRole('dialog', { name: 'Tasks' })).toBe(reopened);
+
+    await user.keyboard('{Escape}');
+    await waitFor(() => expect(screen.queryByRole('dialog', { name: 'Tasks' })).not.toBeInTheDocument());
     await waitFor(() => expect(button).toHaveFocus());
   });
 
