@@ -281,6 +281,29 @@ describe('task tray', () => {
     await waitFor(() => expect(button).toHaveFocus());
   });
 
+  it('links a title that names a job (as the provider titles its image pulls) to that job, in the tray and the detail view', async () => {
+    createMockTask({ title: 'Pulling image acme/web:1.0 for job 4104' });
+    createMockTask({ title: 'Copying files' });
+    const { user } = await openApp();
+    const popover = await openTray(user);
+    const card = await within(popover).findByRole('listitem', { name: 'Pulling image acme/web:1.0 for job 4104' });
+    const link = within(card).getByRole('link', { name: 'job 4104' });
+    expect(link).toHaveAttribute('href', '/jobs/4104');
+    const plain = within(popover).getByRole('listitem', { name: 'Copying files' });
+    expect(within(plain).queryByRole('link')).not.toBeInTheDocument();
+
+    await user.click(within(card).getByRole('button', { name: /^Details of Pulling image/ }));
+    const detail = await screen.findByRole('dialog', { name: 'Pulling image acme/web:1.0 for job 4104' });
+    expect(within(detail).getByRole('link', { name: 'job 4104' })).toHaveAttribute('href', '/jobs/4104');
+    await user.click(within(detail).getByRole('button', { name: 'Close' }));
+    await waitFor(() => expect(screen.queryByRole('dialog', { name: /^Pulling image/ })).not.toBeInTheDocument());
+
+    // Following the link opens the job's page and closes the tray.
+    await user.click(within(popover).getByRole('link', { name: 'job 4104' }));
+    expect(await screen.findByRole('heading', { level: 1, name: /shop-frontend/ })).toBeInTheDocument();
+    await waitFor(() => expect(screen.queryByRole('dialog', { name: 'Tasks' })).not.toBeInTheDocument());
+  });
+
   it('opens a task the tray does not hold from ?task=<id>, as the server has it', async () => {
     const task = createMockTask({ title: 'Linked task', complete: true, seq: 2, messages: ['one', 'two'] });
     server.use(http.get('/api/tasks', () => HttpResponse.json({ itemsInTotal: 0, itemsPerPage: 100, pageNumber: 0, items: [] })));
