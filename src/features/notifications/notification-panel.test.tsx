@@ -61,6 +61,47 @@ describe('notification panel', () => {
     expect(stored().items.map((n) => n.id)).toEqual(['job:4101:FAILURE']);
   });
 
+  it('groups job notifications of one kind that come close together, and counts the group once', async () => {
+    const { user, router } = await openApp();
+    act(() => {
+      applyUpdate('4101', { state: 'SUCCESS', status: 'Done' });
+      applyUpdate('4102', { state: 'SUCCESS', status: 'Done' });
+      applyUpdate('4106', { state: 'SUCCESS', status: 'Done' });
+      applyUpdate('4104', { state: 'FAILURE', status: 'Crashed' });
+    });
+    await waitFor(() => expect(stored().items).toHaveLength(4));
+    // What the user sees: "3 jobs finished" and "shop-frontend failed", so 2 unread, not 4.
+    expect(bell()).toHaveAccessibleName('Notifications, 2 unread');
+
+    const panel = await openPanel(user);
+    const list = within(panel).getByRole('list', { name: 'Notifications' });
+    const entries = within(list).getAllByRole('listitem');
+    expect(entries).toHaveLength(2);
+    expect(entries[0]).toHaveAccessibleName('shop-frontend failed, unread');
+    const group = entries[1]!;
+    expect(group).toHaveAccessibleName('3 jobs finished, unread');
+    expect(within(group).queryByRole('link')).not.toBeInTheDocument();
+
+    await user.click(within(group).getByRole('button', { name: 'Show the 3 jobs' }));
+    const jobs = within(group).getByRole('list', { name: '3 jobs finished' });
+    expect(within(jobs).getAllByRole('link').map((a) => [a.textContent, a.getAttribute('href')])).toEqual([
+      ['cache-store finished', '/jobs/4106'],
+      ['analytics-db finished', '/jobs/4102'],
+      ['my-database finished', '/jobs/4101'],
+    ]);
+
+    // Following one job marks that one read; the group stays unread until all are.
+    await user.click(within(jobs).getByRole('link', { name: 'analytics-db finished, unread' }));
+    await waitFor(() => expect(router.state.location.pathname).toBe('/jobs/4102'));
+    expect(bell()).toHaveAccessibleName('Notifications, 2 unread');
+    const again = await openPanel(user);
+    const regrouped = within(again).getByRole('listitem', { name: '3 jobs finished, unread' });
+    await user.click(within(regrouped).getByRole('button', { name: 'Mark read: 3 jobs finished' }));
+    expect(bell()).toHaveAccessibleName('Notifications, 1 unread');
+    expect(within(again).getByRole('listitem', { name: '3 jobs finished' })).toBeInTheDocument();
+    expect(stored().items.filter((n) => n.read).map((n) => n.id).sort()).toEqual(['job:4101:SUCCESS', 'job:4102:SUCCESS', 'job:4106:SUCCESS']);
+  });
+
   it('keeps notifications and their read state across a reload; mark read and mark all read', async () => {
     const first = await openApp();
     act(() => {

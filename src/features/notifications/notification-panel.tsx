@@ -8,6 +8,7 @@ import { desktopPermission, requestDesktopPermission, type DesktopPermission } f
 import { useJobNotifications } from '@/features/notifications/job-notifications';
 import { EXPIRY_WARNING_MS } from '@/features/notifications/expiry-warnings';
 import { targetHref } from '@/features/notifications/notification-link';
+import { groupNotifications, type NotificationEntry } from '@/features/notifications/notification-groups';
 import type { AppNotification } from '@/features/notifications/notification-model';
 import {
   allNotificationsRead,
@@ -15,6 +16,7 @@ import {
   notificationNavigatorChanged,
   notificationOwnerKnown,
   notificationRead,
+  notificationsRead,
   notificationsSignedOut,
   notificationsStoredElsewhere,
   storageKey,
@@ -77,6 +79,70 @@ function NotificationItem({ n, onFollow }: { n: AppNotification; onFollow: () =>
       {!n.read ? (
         <button type="button" className="button button--ghost button--small notif__read" onClick={() => notificationRead(n.id)}>
           Mark read<span className="visually-hidden">: {n.title}</span>
+        </button>
+      ) : null}
+    </li>
+  );
+}
+
+/** Several job notifications of one kind close together: one entry, expandable to a link per job. */
+function NotificationGroup({ entry, onFollow }: { entry: Extract<NotificationEntry, { type: 'group' }>; onFollow: () => void }) {
+  const location = useLocation();
+  const titleId = useId();
+  const listId = useId();
+  const [expanded, setExpanded] = useState(false);
+  const newest = entry.items[0]!;
+  const oldest = entry.items[entry.items.length - 1]!;
+  return (
+    <li className="notif" data-unread={entry.unread || undefined} data-kind={entry.kind} aria-labelledby={titleId}>
+      <span className="notif__glyph" aria-hidden="true">
+        {KIND_GLYPH[entry.kind]}
+      </span>
+      <div className="notif__main">
+        <p id={titleId} className="notif__title">
+          {entry.title}
+          {entry.unread ? <span className="visually-hidden">, unread</span> : null}
+        </p>
+        <button
+          type="button"
+          className="button button--ghost button--small notif__expand"
+          aria-expanded={expanded}
+          aria-controls={expanded ? listId : undefined}
+          onClick={() => setExpanded((open) => !open)}
+        >
+          {expanded ? 'Hide the jobs' : `Show the ${entry.items.length} jobs`}
+        </button>
+        {expanded ? (
+          <ul id={listId} className="notif__members" aria-label={entry.title}>
+            {entry.items.map((n) => (
+              <li key={n.id} data-unread={!n.read || undefined}>
+                <Link
+                  to={targetHref(n.target, location)}
+                  aria-label={n.read ? undefined : `${n.title}, unread`}
+                  onClick={() => {
+                    notificationRead(n.id);
+                    onFollow();
+                  }}
+                >
+                  {n.title}
+                </Link>
+              </li>
+            ))}
+          </ul>
+        ) : null}
+        <p className="notif__time">
+          <time dateTime={isoString(oldest.at)}>{isToday(oldest.at) ? formatTime(oldest.at) : formatDateTime(oldest.at)}</time>
+          {newest.at !== oldest.at ? (
+            <>
+              {' – '}
+              <time dateTime={isoString(newest.at)}>{isToday(newest.at) ? formatTime(newest.at) : formatDateTime(newest.at)}</time>
+            </>
+          ) : null}
+        </p>
+      </div>
+      {entry.unread ? (
+        <button type="button" className="button button--ghost button--small notif__read" onClick={() => notificationsRead(entry.items.map((n) => n.id))}>
+          Mark read<span className="visually-hidden">: {entry.title}</span>
         </button>
       ) : null}
     </li>
@@ -183,9 +249,13 @@ export function NotificationPanel() {
               <p className="top-popover__empty">Nothing yet. Finished tasks and job state changes show up here.</p>
             ) : (
               <ul className="notif-list" aria-label="Notifications">
-                {items.map((n) => (
-                  <NotificationItem key={n.id} n={n} onFollow={() => popover.hide()} />
-                ))}
+                {groupNotifications(items).map((entry) =>
+                  entry.type === 'group' ? (
+                    <NotificationGroup key={entry.key} entry={entry} onFollow={() => popover.hide()} />
+                  ) : (
+                    <NotificationItem key={entry.key} n={entry.item} onFollow={() => popover.hide()} />
+                  ),
+                )}
               </ul>
             )}
           </div>

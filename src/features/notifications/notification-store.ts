@@ -11,6 +11,7 @@ import {
   type FinishedTaskEvent,
   type NotificationTarget,
 } from '@/features/notifications/notification-model';
+import { unreadEntries } from '@/features/notifications/notification-groups';
 
 /*
  * Notifications, read state and the desktop opt-in: client state in a small
@@ -30,7 +31,8 @@ const initial: NotificationState = { owner: null, items: [], toasts: [], desktop
 const useNotificationStore = create<NotificationState>(() => initial);
 
 export const useNotifications = (): readonly AppNotification[] => useNotificationStore((s) => s.items);
-export const useUnreadCount = (): number => useNotificationStore((s) => s.items.reduce((n, item) => n + (item.read ? 0 : 1), 0));
+/** Unread entries as the panel shows them: a group of job notifications counts once. */
+export const useUnreadCount = (): number => useNotificationStore((s) => unreadEntries(s.items));
 export const useToasts = (): readonly AppNotification[] => useNotificationStore((s) => s.toasts);
 export const useDesktopNotifications = (): boolean => useNotificationStore((s) => s.desktop);
 
@@ -117,6 +119,11 @@ export function taskFinished(task: FinishedTaskEvent): void {
 
 export function notificationRead(id: string): void {
   update((s) => ({ items: markRead(s.items, id) }));
+}
+
+/** A grouped entry was marked read: all of its notifications. */
+export function notificationsRead(ids: readonly string[]): void {
+  update((s) => ({ items: ids.reduce((items, id) => markRead(items, id), s.items) }));
 }
 
 export function allNotificationsRead(): void {

@@ -1,9 +1,10 @@
 import { memo, useId, useRef, type CSSProperties } from 'react';
+import { Link } from 'react-router-dom';
 import { useInView } from '@/features/tasks/in-view';
 import { MessageLog } from '@/features/tasks/message-log';
 import { taskOutcome, type TaskOutcome, type TaskView } from '@/features/tasks/task-merge';
 import { TaskProgress } from '@/features/tasks/task-progress';
-import { useTask } from '@/features/tasks/task-store';
+import { trayToggled, useTask } from '@/features/tasks/task-store';
 
 /** Lines of the log the tray shows per task; the detail view has the whole kept log. */
 export const TRAY_LOG_LINES = 50;
@@ -12,6 +13,26 @@ export const OUTCOME_LABEL: Record<TaskOutcome, string> = { running: 'Running', 
 
 export function taskTitle(task: Pick<TaskView, 'title'>): string {
   return task.title?.trim() ? task.title : 'Untitled task';
+}
+
+/** "job 4150" in a title (providers title their tasks so: "Pulling image … for job 4150"); job ids are decimal. */
+const JOB_IN_TITLE = /\bjob (\d+)\b/i;
+
+/** A task's title as text, with the job it names (if any) linked to that job's page. */
+export function TaskTitle({ title }: { title: string }) {
+  const match = JOB_IN_TITLE.exec(title);
+  const jobId = match?.[1];
+  if (!match || !jobId) return <bdi>{title}</bdi>;
+  const named = match[0];
+  return (
+    <bdi>
+      {title.slice(0, match.index)}
+      <Link to={`/jobs/${encodeURIComponent(jobId)}`} onClick={() => trayToggled(false)}>
+        {named}
+      </Link>
+      {title.slice(match.index + named.length)}
+    </bdi>
+  );
 }
 
 export function OutcomeBadge({ outcome }: { outcome: TaskOutcome }) {
@@ -33,7 +54,7 @@ export function TaskSpeeds({ task }: { task: TaskView }) {
 
 interface TaskCardProps {
   id: string;
-  onOpen: (id: string) => void;
+  onOpen: (id: string, opener: HTMLElement) => void;
 }
 
 /** Lines a log shows before it scrolls (`.message-log`'s max-height). */
@@ -56,7 +77,7 @@ export const TaskCard = memo(function TaskCard({ id, onOpen }: TaskCardProps) {
     <li ref={ref} className="task-card" data-outcome={outcome} aria-labelledby={headingId}>
       <div className="task-card__head">
         <h3 id={headingId} className="task-card__title">
-          <bdi>{title}</bdi>
+          <TaskTitle title={title} />
         </h3>
         <OutcomeBadge outcome={outcome} />
       </div>
@@ -73,7 +94,7 @@ export const TaskCard = memo(function TaskCard({ id, onOpen }: TaskCardProps) {
         />
       )}
       <div className="task-card__actions">
-        <button type="button" className="button button--ghost button--small" aria-label={`Details of ${title}`} onClick={() => onOpen(id)}>
+        <button type="button" className="button button--ghost button--small" aria-label={`Details of ${title}`} onClick={(event) => onOpen(id, event.currentTarget)}>
           Details
         </button>
       </div>

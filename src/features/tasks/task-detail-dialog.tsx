@@ -6,7 +6,7 @@ import { describeError } from '@/api/http';
 import { TASK_DETAIL_PARAM, TASK_MESSAGE_LIMIT, tasksQueries } from '@/api/tasks';
 import { formatDateTime } from '@/lib/format';
 import { MessageLog } from '@/features/tasks/message-log';
-import { OutcomeBadge, TaskSpeeds, taskTitle } from '@/features/tasks/task-card';
+import { OutcomeBadge, TaskSpeeds, TaskTitle, taskTitle } from '@/features/tasks/task-card';
 import { applySnapshots, emptyTasksState, taskOutcome, type TaskView } from '@/features/tasks/task-merge';
 import { TaskProgress } from '@/features/tasks/task-progress';
 import { useTask } from '@/features/tasks/task-store';
@@ -17,7 +17,9 @@ function TaskDetail({ task }: { task: TaskView }) {
   return (
     <>
       <div className="task-detail__head">
-        <DialogHeading className="dialog__title" render={<h2 />}>{title}</DialogHeading>
+        <DialogHeading className="dialog__title" render={<h2 />}>
+          <TaskTitle title={title} />
+        </DialogHeading>
         <OutcomeBadge outcome={outcome} />
       </div>
       {task.status ? <p className="task-card__status">{task.status}</p> : null}

@@ -253,16 +253,55 @@ describe('task tray', () => {
     await waitFor(() => expect(screen.queryByRole('dialog', { name: 'Tasks' })).not.toBeInTheDocument());
     await waitFor(() => expect(button).toHaveFocus());
 
-    // Open a task into its detail view; closing it returns focus to the tray button.
+    // Open a task into its detail view over the tray; Escape closes only the detail view, the tray stays open and
+    // focus returns to the "Details" button that opened it. A second Escape then closes the tray.
     await user.keyboard('{Enter}');
     const reopened = await screen.findByRole('dialog', { name: 'Tasks' });
-    await user.click(await within(reopened).findByRole('button', { name: 'Details of Keyboard task' }));
+    const details = await within(reopened).findByRole('button', { name: 'Details of Keyboard task' });
+    details.focus();
+    await user.keyboard('{Enter}');
     const detail = await screen.findByRole('dialog', { name: 'Keyboard task' });
     expect(within(detail).getByRole('log', { name: 'Messages of Keyboard task' })).toHaveTextContent('hello');
-    expect(screen.queryByRole('dialog', { name: 'Tasks' })).not.toBeInTheDocument();
+    await waitFor(() => expect(detail.contains(document.activeElement)).toBe(true));
     await user.keyboard('{Escape}');
     await waitFor(() => expect(screen.queryByRole('dialog', { name: 'Keyboard task' })).not.toBeInTheDocument());
+    await waitFor(() => expect(details).toHaveFocus());
+    expect(screen.getByRole('dialog', { name: 'Tasks' })).toBe(reopened);
+    expect(button).toHaveAttribute('aria-expanded', 'true');
+
+    // Closing the detail view with its Close button keeps the tray open too.
+    await user.click(details);
+    await user.click(within(await screen.findByRole('dialog', { name: 'Keyboard task' })).getByRole('button', { name: 'Close' }));
+    await waitFor(() => expect(screen.queryByRole('dialog', { name: 'Keyboard task' })).not.toBeInTheDocument());
+    await waitFor(() => expect(details).toHaveFocus());
+    expect(screen.getByRole('dialog', { name: 'Tasks' })).toBe(reopened);
+
+    await user.keyboard('{Escape}');
+    await waitFor(() => expect(screen.queryByRole('dialog', { name: 'Tasks' })).not.toBeInTheDocument());
     await waitFor(() => expect(button).toHaveFocus());
+  });
+
+  it('links a title that names a job (as the provider titles its image pulls) to that job, in the tray and the detail view', async () => {
+    createMockTask({ title: 'Pulling image acme/web:1.0 for job 4104' });
+    createMockTask({ title: 'Copying files' });
+    const { user } = await openApp();
+    const popover = await openTray(user);
+    const card = await within(popover).findByRole('listitem', { name: 'Pulling image acme/web:1.0 for job 4104' });
+    const link = within(card).getByRole('link', { name: 'job 4104' });
+    expect(link).toHaveAttribute('href', '/jobs/4104');
+    const plain = within(popover).getByRole('listitem', { name: 'Copying files' });
+    expect(within(plain).queryByRole('link')).not.toBeInTheDocument();
+
+    await user.click(within(card).getByRole('button', { name: /^Details of Pulling image/ }));
+    const detail = await screen.findByRole('dialog', { name: 'Pulling image acme/web:1.0 for job 4104' });
+    expect(within(detail).getByRole('link', { name: 'job 4104' })).toHaveAttribute('href', '/jobs/4104');
+    await user.click(within(detail).getByRole('button', { name: 'Close' }));
+    await waitFor(() => expect(screen.queryByRole('dialog', { name: /^Pulling image/ })).not.toBeInTheDocument());
+
+    // Following the link opens the job's page and closes the tray.
+    await user.click(within(popover).getByRole('link', { name: 'job 4104' }));
+    expect(await screen.findByRole('heading', { level: 1, name: /shop-frontend/ })).toBeInTheDocument();
+    await waitFor(() => expect(screen.queryByRole('dialog', { name: 'Tasks' })).not.toBeInTheDocument());
   });
 
   it('opens a task the tray does not hold from ?task=<id>, as the server has it', async () => {

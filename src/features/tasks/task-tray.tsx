@@ -1,5 +1,5 @@
 import { Popover, PopoverDisclosure, PopoverHeading, PopoverProvider } from '@ariakit/react';
-import { useCallback, useEffect, useLayoutEffect, useRef, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { createViewWatcher, ViewWatcherContext, type ViewWatcher } from '@/features/tasks/in-view';
 import { useSearchParams } from 'react-router-dom';
 import { TASK_DETAIL_PARAM } from '@/api/tasks';
@@ -47,7 +47,9 @@ function trayLabel(running: number): string {
   return running === 1 ? 'Tasks, 1 running' : `Tasks, ${running} running`;
 }
 
-function TaskList({ ids, label, onOpen }: { ids: readonly string[]; label: string; onOpen: (id: string) => void }) {
+type OpenTask = (id: string, opener: HTMLElement) => void;
+
+function TaskList({ ids, label, onOpen }: { ids: readonly string[]; label: string; onOpen: OpenTask }) {
   return (
     <ul className="task-list" aria-label={label}>
       {ids.map((id) => (
@@ -57,7 +59,7 @@ function TaskList({ ids, label, onOpen }: { ids: readonly string[]; label: strin
   );
 }
 
-function TrayContent({ onOpen }: { onOpen: (id: string) => void }) {
+function TrayContent({ onOpen }: { onOpen: OpenTask }) {
   const running = useRunningTaskIds();
   const finished = useFinishedTaskIds();
   if (running.length === 0 && finished.length === 0) {
@@ -127,11 +129,24 @@ export function TaskTray({ onTaskFinished }: { onTaskFinished?: (task: FinishedT
   useEffect(() => () => trayToggled(false), []);
   const running = useRunningTaskCount();
   const buttonRef = useRef<HTMLButtonElement>(null);
-  const [, setParams] = useSearchParams();
+  const [params, setParams] = useSearchParams();
+  // The detail dialog sits over the open tray; while it is open, interacting with it must not close the tray.
+  const detailOpen = params.has(TASK_DETAIL_PARAM);
+  // Focus goes back to the "Details" button that opened the dialog, or (opened from a link) to the tray button.
+  const openerRef = useRef<HTMLElement | null>(null);
+  const returnFocusTo = useMemo(
+    () => ({
+      get current(): HTMLElement | null {
+        const opener = openerRef.current;
+        return opener?.isConnected ? opener : buttonRef.current;
+      },
+    }),
+    [],
+  );
 
   const openTask = useCallback(
-    (id: string) => {
-      trayToggled(false);
+    (id: string, opener: HTMLElement) => {
+      openerRef.current = opener;
       setParams((prev) => {
         const next = new URLSearchParams(prev);
         next.set(TASK_DETAIL_PARAM, id);
@@ -153,7 +168,7 @@ export function TaskTray({ onTaskFinished }: { onTaskFinished?: (task: FinishedT
             </span>
           ) : null}
         </PopoverDisclosure>
-        <Popover className="top-popover tray-popover" gutter={8} portal unmountOnHide>
+        <Popover className="top-popover tray-popover" gutter={8} portal unmountOnHide hideOnInteractOutside={!detailOpen}>
           <div className="top-popover__head">
             <PopoverHeading className="top-popover__title" render={<h2 />}>
               Tasks
@@ -165,7 +180,7 @@ export function TaskTray({ onTaskFinished }: { onTaskFinished?: (task: FinishedT
         </Popover>
       </PopoverProvider>
       {/* Outside the provider, so the dialog does not pick up the popover's store. */}
-      <TaskDetailDialog returnFocusTo={buttonRef} />
+      <TaskDetailDialog returnFocusTo={returnFocusTo} />
     </>
   );
 }
