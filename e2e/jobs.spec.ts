@@ -45,7 +45,8 @@ test.describe('seed 001 in the browser: connecting two jobs', () => {
     await shell.navigate('Applications');
     launch = await apps.launch('Acme Web App');
     await launch.jobName().fill(webName);
-    // From the job name, Tab walks the form in reading order to "+ Connect to job".
+    // From the job name, Tab walks the form in reading order to the connection the app expects (issue 18.4: the
+    // catalog's expectedPeers prefill it under the hostname "database").
     await page.keyboard.press('Tab');
     await expect(launch.machineType()).toBeFocused();
     await page.keyboard.press('Tab');
@@ -53,10 +54,8 @@ test.describe('seed 001 in the browser: connecting two jobs', () => {
     await page.keyboard.press('Tab');
     await expect(launch.minutes()).toBeFocused();
     await page.keyboard.press('Tab');
-    await expect(launch.connectButton()).toBeFocused();
-    await page.keyboard.press('Enter');
 
-    // The new row's job combobox takes focus; typing searches the running jobs.
+    // The expected row's job combobox; typing searches the running jobs.
     const connection = launch.connection(1);
     await expect(connection.job).toBeFocused();
     await page.keyboard.type(dbName);
@@ -70,12 +69,9 @@ test.describe('seed 001 in the browser: connecting two jobs', () => {
     await expect(connection.listbox).toBeHidden();
     await expect(connection.job).toHaveValue(`${dbName} (#${db.id})`);
 
-    // Tab reaches the hostname, already suggested from the job's name; replace it by typing.
+    // Tab reaches the hostname, already the one the app expects; picking the job does not replace it.
     await page.keyboard.press('Tab');
     await expect(connection.hostname).toBeFocused();
-    await expect(connection.hostname).toHaveValue(dbName);
-    await page.keyboard.press('ControlOrMeta+A');
-    await page.keyboard.type('database');
     await expect(connection.hostname).toHaveValue('database');
     await expect(connection.hostname).not.toHaveAttribute('aria-invalid', 'true');
 
@@ -155,11 +151,11 @@ test.describe('run again and duplicates', () => {
     await launch.jobName().fill(webName);
     await launch.hours().fill('2');
     await launch.minutes().fill('30');
-    await launch.connectButton().click();
+    // The connection the app expects ("database", from the catalog) is already there: pick its job.
     const connection = launch.connection(1);
+    await expect(connection.hostname).toHaveValue('database');
     await connection.job.fill(dbName);
     await connection.listbox.getByRole('option', { name: new RegExp(`^${dbName}`) }).click();
-    await connection.hostname.fill('db');
     const source = await launch.launchAndOpenJob();
     await source.expectState('RUNNING');
     await source.terminate();
@@ -174,7 +170,7 @@ test.describe('run again and duplicates', () => {
     await expect(launch.minutes()).toHaveValue('30');
     const prefilled = launch.connection(1);
     await expect(prefilled.job).toHaveValue(`${dbName} (#${dbId})`);
-    await expect(prefilled.hostname).toHaveValue('db');
+    await expect(prefilled.hostname).toHaveValue('database');
     await expect(launch.connection(2).row).toHaveCount(0);
 
     // The source has finished, so this is no duplicate: it launches straight away.
@@ -182,7 +178,7 @@ test.describe('run again and duplicates', () => {
     expect(again.id).not.toBe(source.id);
     await expect(again.heading()).toContainText(webName);
     await expect(again.parameters()).toContainText('2 h 30 min');
-    await expect(again.forwardPeer('db', dbId).item).toBeVisible();
+    await expect(again.forwardPeer('database', dbId).item).toBeVisible();
     await again.expectState('RUNNING');
     await expect(page.getByRole('dialog')).toHaveCount(0);
 
@@ -220,7 +216,9 @@ test.describe('run again and duplicates', () => {
 
     const dialog = launch.duplicateDialog();
     await expect(dialog).toBeVisible();
-    await expect(dialog).toContainText('A job with the same parameters is already running. Start another?');
+    // It names and links the running duplicate (issue 18.6).
+    await expect(dialog).toContainText(`${name} (#${first.id}) is already running with the same application, machine type and parameters. Start another one anyway?`);
+    await expect(dialog.getByRole('link', { name: new RegExp(`${name}`) })).toHaveAttribute('href', `/jobs/${first.id}`);
     // The safe choice has focus; cancelling leaves the filled-in form as it was.
     await expect(dialog.getByRole('button', { name: 'Cancel' })).toBeFocused();
     await dialog.getByRole('button', { name: 'Cancel' }).click();
