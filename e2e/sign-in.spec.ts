@@ -7,7 +7,7 @@ test.describe('signing in', () => {
 
     await page.goto(link);
     await expect(page.getByRole('heading', { name: 'Applications' })).toBeVisible();
-    await expect(page.getByText('Acme Database')).toBeVisible();
+    await expect(page.getByRole('heading', { name: 'Acme Database' })).toBeVisible();
     expect(page.url()).not.toContain(creds.user);
     expect(page.url()).not.toContain('#');
 
