@@ -218,7 +218,10 @@ export class SlurmProvider {
     this.instance = await this.store.settingOnce('instance', crypto.randomBytes(4).toString('hex'));
     await this.offering.load();
     // As root the folder can be entered by the jobs' account, not listed; each job's own folder is theirs alone.
-    await fsp.mkdir(this.opts.workDir, { recursive: true, mode: process.getuid?.() === 0 ? 0o711 : 0o700 });
+    // chmod as well: the server runs with umask 077 (server/main.ts), which would leave mkdir's 0711 at 0700.
+    const workMode = process.getuid?.() === 0 ? 0o711 : 0o700;
+    await fsp.mkdir(this.opts.workDir, { recursive: true, mode: workMode });
+    await fsp.chmod(this.opts.workDir, workMode);
     this.outbox.start();
     const loop = () => {
       this.timer = setTimeout(() => {
