@@ -168,7 +168,9 @@ test.describe('live tasks', () => {
   test('a log follows its newest line, stays put while the reader scrolls up, and "Jump to latest" follows again', async ({ page, creds, baseURL }) => {
     await signIn(page, creds.user);
     const ucloud = (method: string, url: string, body: unknown) => api(baseURL!, creds.ucloud, method, url, body);
-    const task = (await ucloud('PUT', '/api/tasks', { title: 'Long build log', owner: 'user', initialStatus: 'Building' })) as Task;
+    // A title of this attempt's own: a retry must not find the first attempt's card as well.
+    const title = `Long build log ${test.info().retry}-${Date.now().toString(36)}`;
+    const task = (await ucloud('PUT', '/api/tasks', { title, owner: 'user', initialStatus: 'Building' })) as Task;
     const say = async (from: number, to: number) => {
       for (let i = from; i <= to; i++) {
         await ucloud('POST', '/api/tasks/postStatus', { update: { jobId: task.jobId, messageToAppend: `step ${i}` } });
@@ -177,8 +179,8 @@ test.describe('live tasks', () => {
 
     const popover = await openTray(page);
     await say(1, 15);
-    const card = popover.getByRole('listitem', { name: 'Long build log' });
-    const log = card.getByRole('log', { name: 'Messages of Long build log' });
+    const card = popover.getByRole('listitem', { name: title });
+    const log = card.getByRole('log', { name: `Messages of ${title}` });
     await expect(log.locator('.message-log__line').last()).toHaveText('step 15');
     // Pixels between the bottom of what the log shows and the end of its content.
     const belowView = () => log.evaluate((el) => Math.round(el.scrollHeight - el.scrollTop - el.clientHeight));
