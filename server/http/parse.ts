@@ -3,7 +3,7 @@ import { formatPath, validate, validateQuery, type PathSegment } from '../../con
 import { badRequest } from './errors';
 
 // Code units (no `u` flag): a high surrogate not followed by a low one, or a low one not preceded by a high one.
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+export const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /**
  * Text PostgreSQL cannot store, found up front so it is a 400 naming the field rather than a failure deep in a

@@ -2,6 +2,7 @@ import type { Progress, Speed, Task, TaskUpdate } from '../../contract/tasks';
 import { TASK_MESSAGE_LIMIT } from '../../contract/tasks';
 import type { Principal } from '../auth/tokens';
 import { badRequest, forbidden } from '../http/errors';
+import { LONE_SURROGATE } from '../http/parse';
 
 /** The processor of tasks created by the core's own service principal (contract §6). */
 export const UCLOUD_PROCESSOR = '_ucloud';
@@ -85,7 +86,6 @@ export const completionUpdate = (jobId: string, seq: number): TaskUpdate => ({
   seq,
 });
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export const MAX_MESSAGE_LENGTH = 64 * 1024;
 export const MAX_TEXT_LENGTH = 4096;
