@@ -11,12 +11,29 @@ test.describe('signing in', () => {
     expect(page.url()).not.toContain(creds.user);
     expect(page.url()).not.toContain('#');
 
-    // The stored token survives a reload.
+    // The browser keeps a session that expires, not the link's access token.
+    const session = await page.evaluate(() => localStorage.getItem('jobdeck.token'));
+    expect(session).toBeTruthy();
+    expect(session).not.toBe(creds.user);
+    const whoami = async (token: string) =>
+      fetch(`${baseURL}/api/auth/whoami`, { headers: { Authorization: `Bearer ${token}` } }).then(async (r) => ({ status: r.status, body: await r.json() }));
+    const before = await whoami(session!);
+    expect(before.status).toBe(200);
+    expect(before.body).toMatchObject({ username: 'user', role: 'USER' });
+    expect(before.body.sessionExpiresAt).toBeGreaterThan(Date.now() + 3600_000);
+
+    // The stored session survives a reload.
     await page.reload();
     await expect(page.getByRole('heading', { name: 'Applications' })).toBeVisible();
 
+    // Sign-out ends the session at the server: a copy of it is worthless. The access token goes on working.
+    const ended = page.waitForResponse((r) => r.url().endsWith('/api/auth/sessions/end'));
     await page.getByRole('button', { name: 'Sign out' }).click();
     await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+    expect((await ended).status()).toBe(200);
+    expect((await whoami(session!)).status).toBe(401);
+    expect((await whoami(creds.user)).status).toBe(200);
+    expect(await page.evaluate(() => localStorage.getItem('jobdeck.token'))).toBeNull();
   });
 
   test('a pasted token signs in; a wrong one says so', async ({ page, creds }) => {

@@ -42,6 +42,8 @@ export interface Config {
   wsIdleUnauthenticatedMs: number;
   /** Sockets one token may have open at once; a call on one more is refused with 429. */
   wsMaxSocketsPerToken: number;
+  /** How long a dashboard session lasts (POST /api/auth/sessions); it ends sooner at sign-out. */
+  sessionTtlMs: number;
   /** On SIGTERM/SIGINT the server exits after at most this long, finished or not. */
   shutdownMs: number;
   /** Leader election among processes sharing a PostgreSQL (server/db/leader.ts): a follower's retry interval. */
@@ -98,6 +100,13 @@ function choiceFromEnv<T extends string>(env: NodeJS.ProcessEnv, name: string, c
   return raw as T;
 }
 
+/** JOBDECK_SESSION_HOURS: 12 by default, 1 to 720 (30 days). */
+function sessionHoursFromEnv(env: NodeJS.ProcessEnv): number {
+  const hours = intFromEnv(env, 'JOBDECK_SESSION_HOURS', 12);
+  if (hours < 1 || hours > 720) throw new Error(`JOBDECK_SESSION_HOURS must be between 1 and 720, got '${hours}'`);
+  return hours * 3600_000;
+}
+
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = path.resolve(env.JOBDECK_DATA_DIR ?? './data');
   const exampleBackend = choiceFromEnv(env, 'JOBDECK_EXAMPLE_BACKEND', ['local', 'simulator'] as const, 'local');
@@ -131,6 +140,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     wsMaxStreamsPerSocket: intFromEnv(env, 'JOBDECK_WS_MAX_STREAMS', 64),
     wsIdleUnauthenticatedMs: intFromEnv(env, 'JOBDECK_WS_IDLE_UNAUTHENTICATED_MS', 5_000),
     wsMaxSocketsPerToken: intFromEnv(env, 'JOBDECK_WS_MAX_SOCKETS_PER_TOKEN', 16),
+    sessionTtlMs: sessionHoursFromEnv(env),
     shutdownMs: intFromEnv(env, 'JOBDECK_SHUTDOWN_MS', 15_000),
     leaderRetryMs: Math.max(100, intFromEnv(env, 'JOBDECK_LEADER_RETRY_MS', 2_000)),
     shedLagMs: intFromEnv(env, 'JOBDECK_SHED_LAG_MS', 1_000),

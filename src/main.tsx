@@ -1,7 +1,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from '@/app/app';
-import { consumeTokenFromLocation } from '@/api/session';
+import { signInFromLocation } from '@/api/auth';
 import '@/app/styles.css';
 
 async function enableMocking(): Promise<void> {
@@ -11,10 +11,10 @@ async function enableMocking(): Promise<void> {
   await startMockWorker();
 }
 
-// Before the router reads the URL: take the sign-in link's token out of the fragment.
-consumeTokenFromLocation();
-
-void enableMocking().then(() => {
+async function start(): Promise<void> {
+  await enableMocking();
+  // Before the router reads the URL: the sign-in link's token, taken out of the fragment, becomes a session.
+  await signInFromLocation();
   const container = document.getElementById('root');
   if (!container) throw new Error('index.html has no #root element');
   createRoot(container).render(
@@ -22,4 +22,6 @@ void enableMocking().then(() => {
       <App />
     </StrictMode>,
   );
-});
+}
+
+void start();

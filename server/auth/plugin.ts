@@ -2,7 +2,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Db } from '../db/index';
 import { principalForToken, type Principal, type Role } from './tokens';
-import { TOKEN_REVOKED_CHANNEL, createTokenCache } from './token-cache';
+import { SESSION_ENDED_CHANNEL, TOKEN_REVOKED_CHANNEL, createTokenCache, parseSessionEnded } from './token-cache';
 import { badRequest, forbidden, unauthorized } from '../http/errors';
 
 declare module 'fastify' {
@@ -38,7 +38,14 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: { db: Db }) => {
   // Token lookups are cached; a revocation anywhere (this or another server process) empties the user's entries.
   const cache = createTokenCache(opts.db);
   const unlisten = await opts.db.listen(TOKEN_REVOKED_CHANNEL, (username) => cache.forgetUser(username));
-  app.addHook('onClose', async () => unlisten());
+  const unlistenEnded = await opts.db.listen(SESSION_ENDED_CHANNEL, (payload) => {
+    const ended = parseSessionEnded(payload);
+    if (ended) cache.forgetUser(ended.username);
+  });
+  app.addHook('onClose', async () => {
+    await unlisten();
+    await unlistenEnded();
+  });
   app.addHook('onRequest', async (request: FastifyRequest) => {
     const roles = request.routeOptions.config.roles;
     if (!roles) return;

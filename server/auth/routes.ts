@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { parse } from '../http/parse';
 import { badRequest, conflict, notFound } from '../http/errors';
-import { principal } from './plugin';
-import { createUser, findUser, issueToken, revokeTokens, type Role } from './tokens';
+import { bearerOf, principal } from './plugin';
+import { createUser, endSession, findUser, issueSession, issueToken, revokeTokens, tokenInfo, type Role } from './tokens';
 import { USERNAME_PATTERN } from '../../contract/validators';
 
 const ALL_ROLES: readonly Role[] = ['USER', 'SERVICE', 'PROVIDER', 'ADMIN'];
@@ -26,7 +26,33 @@ function checkUsername(username: string) {
 export async function authRoutes(app: FastifyInstance) {
   const { db } = app.services;
 
-  app.get('/api/auth/whoami', { config: { roles: ALL_ROLES } }, async (request) => principal(request));
+  app.get('/api/auth/whoami', { config: { roles: ALL_ROLES } }, async (request) => {
+    const info = await tokenInfo(db, bearerOf(request.headers.authorization) ?? '');
+    const me = principal(request);
+    // A dashboard session says when it ends; an access token has no end.
+    return info?.kind === 'session' ? { ...me, sessionExpiresAt: info.expiresAt } : me;
+  });
+
+  // The dashboard's sign-in: an access token (the link's, or one pasted) is exchanged for a session that expires and
+  // that sign-out ends. Only the session is kept in the browser; the access token is not stored there.
+  app.post('/api/auth/sessions', { config: { roles: ALL_ROLES } }, async (request) => {
+    const info = await tokenInfo(db, bearerOf(request.headers.authorization) ?? '');
+    if (info?.kind === 'session') {
+      throw badRequest('Authorization: this is a session token, which cannot open another session; sign in with an access token');
+    }
+    const me = principal(request);
+    const session = await issueSession(db, me.username, app.services.config.sessionTtlMs);
+    return { ...me, token: session.token, expiresAt: session.expiresAt };
+  });
+
+  // Sign-out: ends the session that makes the call (and only it). An access token is not ended here.
+  app.post('/api/auth/sessions/end', { config: { roles: ALL_ROLES } }, async (request) => {
+    const bearer = bearerOf(request.headers.authorization) ?? '';
+    if (!(await endSession(db, bearer))) {
+      throw badRequest('Authorization: this is an access token, not a session; revoke it with `npm run cli -- token revoke <name>`');
+    }
+    return { ended: true };
+  });
 
   app.post('/api/admin/users', { config: { roles: ADMIN } }, async (request) => {
     const body = parse(UserAddRequest, request.body);

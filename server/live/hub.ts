@@ -17,7 +17,7 @@ import type { TasksListenRequest as TasksListenPayload } from '../../contract/so
 import { validate } from '../../contract/validate';
 import type { TSchema } from 'typebox';
 import { authorize, refuseProject } from '../auth/plugin';
-import { TOKEN_REVOKED_CHANNEL } from '../auth/token-cache';
+import { SESSION_ENDED_CHANNEL, TOKEN_REVOKED_CHANNEL, parseSessionEnded } from '../auth/token-cache';
 import { HttpError } from '../http/errors';
 import type { EventBus, JobEvent, LiveEvent, TaskEvent } from './bus';
 import { DEFAULT_TAIL_LIMITS, OutputTail, type OutputFiles, type TailLimits } from './output-tail';
@@ -74,11 +74,21 @@ export class LiveHub {
     this.pingTimer = setInterval(() => this.heartbeat(), this.options.pingIntervalMs);
     this.pingTimer.unref();
     // A revocation (this process's or another's, through NOTIFY) ends the user's streams at once, not at the next ping.
-    this.unlistenRevoked = await this.db.listen(TOKEN_REVOKED_CHANNEL, (username) => {
+    const recheckUser = (username: string) => {
       for (const conn of this.connections) {
         if ([...conn.streams.values()].some((s) => s.principal.username === username)) void this.recheckTokens(conn);
       }
+    };
+    const offRevoked = await this.db.listen(TOKEN_REVOKED_CHANNEL, recheckUser);
+    // A session ended at sign-out: its streams end at once (the user's other sessions and tokens are rechecked, and pass).
+    const offEnded = await this.db.listen(SESSION_ENDED_CHANNEL, (payload) => {
+      const ended = parseSessionEnded(payload);
+      if (ended) recheckUser(ended.username);
     });
+    this.unlistenRevoked = async () => {
+      await offRevoked();
+      await offEnded();
+    };
   }
 
   /** Open sockets and calls, for health checks and tests. */

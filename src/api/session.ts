@@ -54,9 +54,19 @@ export function subscribeToToken(listener: (token: string | null) => void): () =
   });
 }
 
-export function signedIn(token: string, fromLink = false): void {
-  writeStoredToken(token);
+/**
+ * A session begins. `persist: false` keeps the token for this tab only: the sign-in link's access token, used as it
+ * is when the server could not be asked for a session, must not stay in storage.
+ */
+export function signedIn(token: string, { fromLink = false, persist = true }: { fromLink?: boolean; persist?: boolean } = {}): void {
+  writeStoredToken(persist ? token : null);
   useSessionStore.setState({ token, signOutReason: null, fromLinkUnproven: fromLink });
+}
+
+/** The sign-in link's token was refused when it was exchanged for a session. */
+export function linkRejected(): void {
+  writeStoredToken(null);
+  useSessionStore.setState({ token: null, signOutReason: 'link-rejected', fromLinkUnproven: false });
 }
 
 /** A call made with the stored token was answered (not 401): a link's token has proven itself. */
@@ -83,19 +93,18 @@ export function sessionReloaded(): void {
 }
 
 /**
- * The server's sign-in link carries the token in the URL fragment
- * (`/#token=...`), so it never reaches server logs or Referer headers. Store it
- * and drop it from the address bar so it is not bookmarked or shared.
+ * The server's sign-in link carries the token in the URL fragment (`/#token=...`), so it never reaches server logs
+ * or Referer headers. Take it out of the address bar, so it is not bookmarked or shared, and return it: the caller
+ * exchanges it for a session (src/api/auth.ts), and only the session is stored.
  */
-export function consumeTokenFromLocation(loc: Location = window.location, hist: History = window.history): boolean {
+export function takeTokenFromLocation(loc: Location = window.location, hist: History = window.history): string | null {
   const hash = loc.hash.startsWith('#') ? loc.hash.slice(1) : loc.hash;
-  if (!hash) return false;
+  if (!hash) return null;
   const params = new URLSearchParams(hash);
   const token = params.get('token');
-  if (!token) return false;
+  if (!token) return null;
   params.delete('token');
   const rest = params.toString();
   hist.replaceState(hist.state, '', `${loc.pathname}${loc.search}${rest ? `#${rest}` : ''}`);
-  signedIn(token.trim(), true);
-  return true;
+  return token.trim();
 }

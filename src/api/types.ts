@@ -46,6 +46,8 @@ export type Role = 'USER' | 'SERVICE' | 'PROVIDER' | 'ADMIN';
 export interface WhoAmI {
   username: string;
   role: Role;
+  /** When the dashboard's session ends (absent for an access token, which has no end). */
+  sessionExpiresAt?: number;
 }
 
 /** `GET /api/jobs/browse` query, as the client builds it (null means "leave out"). */

@@ -1,21 +1,31 @@
 import { screen, waitFor } from '@testing-library/react';
-import { http } from 'msw';
+import { http, HttpResponse } from 'msw';
 import { describe, expect, it } from 'vitest';
-import { consumeTokenFromLocation, getToken } from '@/api/session';
+import { signInFromLocation } from '@/api/auth';
+import { getToken } from '@/api/session';
 import { safeNextPath } from '@/features/auth/sign-in-page';
-import { MOCK_TOKEN } from '@/mocks/fixtures';
+import { MOCK_SESSION, MOCK_TOKEN } from '@/mocks/fixtures';
 import { apiError } from '@/mocks/handlers';
 import { server } from '@/mocks/node';
 import { renderApp } from '@/test/render';
 
 describe('signing in', () => {
-  it('takes the token from the sign-in link fragment and removes it from the address bar', () => {
+  it('exchanges the sign-in link\'s token for a session, stores only the session, and clears the address bar', async () => {
     window.history.replaceState(null, '', `/jobs?x=1#token=${MOCK_TOKEN}`);
-    expect(consumeTokenFromLocation()).toBe(true);
-    expect(getToken()).toBe(MOCK_TOKEN);
-    expect(window.localStorage.getItem('jobdeck.token')).toBe(MOCK_TOKEN);
+    await signInFromLocation();
+    expect(getToken()).toBe(MOCK_SESSION);
+    expect(window.localStorage.getItem('jobdeck.token')).toBe(MOCK_SESSION);
     expect(window.location.hash).toBe('');
     expect(window.location.pathname + window.location.search).toBe('/jobs?x=1');
+  });
+
+  it('keeps the link\'s access token for the tab only when the server cannot be asked for a session', async () => {
+    server.use(http.post('/api/auth/sessions', () => HttpResponse.error(), { once: true }));
+    window.history.replaceState(null, '', `/jobs#token=${MOCK_TOKEN}`);
+    await signInFromLocation();
+    expect(getToken()).toBe(MOCK_TOKEN);
+    expect(window.localStorage.getItem('jobdeck.token')).toBeNull();
+    expect(window.location.hash).toBe('');
   });
 
   it('sends a visitor without a token to sign-in, refuses a wrong token, then returns them', async () => {
@@ -34,6 +44,8 @@ describe('signing in', () => {
     await user.click(screen.getByRole('button', { name: 'Sign in' }));
     await screen.findByRole('heading', { name: 'Jobs' });
     expect(router.state.location.pathname + router.state.location.search).toBe('/jobs?state=RUNNING');
+    // The pasted access token is not what the browser keeps: the session it was exchanged for is.
+    expect(window.localStorage.getItem('jobdeck.token')).toBe(MOCK_SESSION);
   });
 
   it('on a 401 from any call, goes to sign-in and afterwards back to where the user was', async () => {
@@ -51,9 +63,17 @@ describe('signing in', () => {
     expect(router.state.location.pathname).toBe('/jobs/4101');
   });
 
-  it('signs out', async () => {
+  it('signs out, and asks the server to end the session', async () => {
+    const ended: (string | null)[] = [];
+    server.use(
+      http.post('/api/auth/sessions/end', ({ request }) => {
+        ended.push(request.headers.get('Authorization'));
+        return HttpResponse.json({ ended: true });
+      }),
+    );
     const { user, router } = renderApp('/applications');
     await user.click(await screen.findByRole('button', { name: 'Sign out' }));
+    await waitFor(() => expect(ended).toEqual([`Bearer ${MOCK_SESSION}`]));
     await screen.findByRole('heading', { name: 'Sign in' });
     expect(screen.getByText(/you have signed out/i)).toBeInTheDocument();
     expect(getToken()).toBeNull();

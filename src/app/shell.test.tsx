@@ -1,7 +1,7 @@
 import { act, screen, waitFor, within } from '@testing-library/react';
 import { http } from 'msw';
 import { describe, expect, it } from 'vitest';
-import { consumeTokenFromLocation } from '@/api/session';
+import { signInFromLocation } from '@/api/auth';
 import { apiError } from '@/mocks/handlers';
 import { server } from '@/mocks/node';
 import { renderApp } from '@/test/render';
@@ -44,7 +44,7 @@ describe('a sign-in link whose token is refused', () => {
     server.use(http.get('/api/auth/whoami', () => apiError(401, 'Missing or unknown token')));
     server.use(http.get('/api/hpc/apps/browse', () => apiError(401, 'Missing or unknown token')));
     window.history.replaceState(null, '', '/applications#token=mistyped');
-    expect(consumeTokenFromLocation()).toBe(true);
+    await signInFromLocation();
     renderApp('/applications', { signedIn: false });
     await screen.findByRole('heading', { name: 'Sign in' });
     expect(await screen.findByText(/the sign-in link you opened was not accepted/i)).toBeInTheDocument();

@@ -1,10 +1,10 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { lazy, Suspense, useSyncExternalStore } from 'react';
 import { NavLink, Outlet, useNavigation } from 'react-router-dom';
-import { authQueries } from '@/api/auth';
+import { authQueries, endSession } from '@/api/auth';
 import { useJobsListen } from '@/api/jobs-live';
 import { useServerUnreachableSince } from '@/api/reachability';
-import { signedOut } from '@/api/session';
+import { getToken, signedOut } from '@/api/session';
 import { useSocketReconnecting } from '@/api/socket';
 import { OutageNotice } from '@/app/outage-notice';
 import { useFocusHeadingOnNavigate, useRouteTitle } from '@/app/route-title';
@@ -51,8 +51,11 @@ function UserMenu() {
   const whoami = useQuery(authQueries.whoami());
   const narrow = useNarrow();
   const signOut = () => {
+    const token = getToken();
     signedOut();
     queryClient.clear();
+    // The server ends the session too, so a copy of the token left anywhere is worthless.
+    if (token) void endSession(token);
   };
   const signOutButton = (
     <button type="button" className="button button--ghost" onClick={signOut}>

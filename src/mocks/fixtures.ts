@@ -3,6 +3,10 @@ import type { Application, Job, JobSpecification, JobState, Product } from '@/ap
 /* Fixtures for the mock server: the seeds' catalog plus an app that uses every parameter type. */
 
 export const MOCK_TOKEN = 'user-token';
+/** The session the mock server gives in exchange for MOCK_TOKEN (POST /api/auth/sessions). */
+export const MOCK_SESSION = 'user-session';
+/** The mock server takes both (ending a session is not modelled). */
+export const isMockBearer = (bearer: string | null | undefined): boolean => bearer === MOCK_TOKEN || bearer === MOCK_SESSION;
 export const MOCK_USER = 'user';
 
 export const applications: Application[] = [

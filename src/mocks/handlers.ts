@@ -14,7 +14,7 @@ import type {
   WhoAmI,
 } from '@/api/types';
 import { applyUpdate, connectedTo, createJob, findJob, mockDb, onJobChange, onOutput, printedBy } from '@/mocks/db';
-import { applications, MOCK_TOKEN, MOCK_USER, products } from '@/mocks/fixtures';
+import { applications, isMockBearer, MOCK_SESSION, MOCK_USER, products } from '@/mocks/fixtures';
 import { taskHandlers } from '@/mocks/tasks';
 import { naturalKey } from '@/lib/natural';
 
@@ -28,8 +28,10 @@ export function apiError(status: number, why: string, errorCode: string | null =
   return HttpResponse.json<CommonErrorMessage>({ why, errorCode }, { status }) as unknown as HttpResponse<never>;
 }
 
+const bearerOf = (request: Request) => request.headers.get('Authorization')?.replace(/^Bearer /, '') ?? null;
+
 function authorized(request: Request): boolean {
-  return request.headers.get('Authorization') === `Bearer ${MOCK_TOKEN}`;
+  return isMockBearer(bearerOf(request));
 }
 
 const unauthorized = () => apiError(401, 'Missing or unknown token');
@@ -76,6 +78,17 @@ export const handlers = [
   http.get('/api/auth/whoami', ({ request }) => {
     if (!authorized(request)) return unauthorized();
     return HttpResponse.json<WhoAmI>({ username: MOCK_USER, role: 'USER' });
+  }),
+
+  http.post('/api/auth/sessions', ({ request }) => {
+    if (bearerOf(request) === MOCK_SESSION) return apiError(400, 'Authorization: this is a session token, which cannot open another session');
+    if (!authorized(request)) return unauthorized();
+    return HttpResponse.json({ username: MOCK_USER, role: 'USER', token: MOCK_SESSION, expiresAt: Date.now() + 12 * 3600_000 });
+  }),
+
+  http.post('/api/auth/sessions/end', ({ request }) => {
+    if (bearerOf(request) !== MOCK_SESSION) return authorized(request) ? apiError(400, 'Authorization: this is an access token, not a session') : unauthorized();
+    return HttpResponse.json({ ended: true });
   }),
 
   http.get('/api/hpc/apps/browse', ({ request }) => {
@@ -230,7 +243,7 @@ export const handlers = [
       const frame = JSON.parse(event.data) as SocketRequest;
       const end = (status: number, payload: unknown) =>
         client.send(JSON.stringify({ type: 'response', streamId: frame.streamId, status, payload }));
-      if (frame.bearer !== MOCK_TOKEN) return end(401, { why: 'Missing or unknown token', errorCode: null });
+      if (!isMockBearer(frame.bearer)) return end(401, { why: 'Missing or unknown token', errorCode: null });
       if (frame.call === 'jobs.listen') {
         streams.set(frame.streamId, { call: frame.call });
         track(frame.call);

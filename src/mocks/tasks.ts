@@ -1,7 +1,7 @@
 import { http, HttpResponse, ws } from 'msw';
 import type { Task, TaskUpdate, TasksListResponse } from '@/api/tasks';
 import type { CommonErrorMessage, SocketRequest } from '@/api/types';
-import { MOCK_TOKEN, MOCK_USER } from '@/mocks/fixtures';
+import { isMockBearer, MOCK_USER } from '@/mocks/fixtures';
 
 /*
  * The tasks API (contract §6) and `tasks.listen` (§7) for dev and unit tests,
@@ -24,7 +24,7 @@ function error(status: number, why: string): HttpResponse<never> {
   return HttpResponse.json<CommonErrorMessage>({ why, errorCode: null }, { status }) as unknown as HttpResponse<never>;
 }
 
-const authorized = (request: Request) => request.headers.get('Authorization') === `Bearer ${MOCK_TOKEN}`;
+const authorized = (request: Request) => isMockBearer(request.headers.get('Authorization')?.replace(/^Bearer /, ''));
 
 export function resetMockTasks(): void {
   db.tasks.clear();
@@ -168,7 +168,7 @@ export const taskHandlers = [
       const frame = JSON.parse(event.data) as SocketRequest;
       const end = (status: number, why: string) =>
         client.send(JSON.stringify({ type: 'response', streamId: frame.streamId, status, payload: { why, errorCode: null } }));
-      if (frame.bearer !== MOCK_TOKEN) return end(401, 'Missing or unknown token');
+      if (!isMockBearer(frame.bearer)) return end(401, 'Missing or unknown token');
       if (frame.call !== 'tasks.listen') return end(400, `call: unknown call '${frame.call}'`);
       const payload = frame.payload as { batch?: unknown } | null;
       entry.streams.set(frame.streamId, { batch: payload?.batch === true });

@@ -5,11 +5,11 @@ import { signedIn } from '@/api/session';
 import { Providers } from '@/app/providers';
 import { createQueryClient } from '@/app/query-client';
 import { routes } from '@/app/router';
-import { MOCK_TOKEN } from '@/mocks/fixtures';
+import { MOCK_SESSION } from '@/mocks/fixtures';
 
 /** Renders the whole app at `path`, signed in unless told otherwise. */
 export function renderApp(path: string, { signedIn: isSignedIn = true }: { signedIn?: boolean } = {}) {
-  if (isSignedIn) signedIn(MOCK_TOKEN);
+  if (isSignedIn) signedIn(MOCK_SESSION);
   const queryClient = createQueryClient();
   queryClient.setDefaultOptions({
     ...queryClient.getDefaultOptions(),

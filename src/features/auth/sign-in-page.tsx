@@ -1,7 +1,7 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useId, useState, type FormEvent } from 'react';
 import { Navigate, useNavigate, useSearchParams } from 'react-router-dom';
-import { authQueries, verifyToken } from '@/api/auth';
+import { authQueries, openSession } from '@/api/auth';
 import { describeError, isApiError } from '@/api/http';
 import { signedIn, useSignOutReason, useToken } from '@/api/session';
 
@@ -41,9 +41,14 @@ export default function SignInPage() {
     setBusy(true);
     setError(null);
     try {
-      const me = await verifyToken(candidate);
-      queryClient.setQueryData(authQueries.whoami().queryKey, me);
-      signedIn(candidate);
+      // The pasted access token is exchanged for a session; only the session is kept in this browser.
+      const session = await openSession(candidate);
+      queryClient.setQueryData(authQueries.whoami().queryKey, {
+        username: session.username,
+        role: session.role,
+        sessionExpiresAt: session.expiresAt,
+      });
+      signedIn(session.token);
       navigate(next, { replace: true });
     } catch (err) {
       setError(
