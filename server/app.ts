@@ -94,6 +94,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
       maxStreamsPerSocket: config.wsMaxStreamsPerSocket,
       idleUnauthenticatedMs: config.wsIdleUnauthenticatedMs,
       maxSocketsPerToken: config.wsMaxSocketsPerToken,
+      maxSockets: config.wsMaxSockets,
     }, app.log, (job) => outputs.get(job.specification.product.provider)?.(job.id) ?? null),
     outputs,
   };

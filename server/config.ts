@@ -42,6 +42,8 @@ export interface Config {
   wsIdleUnauthenticatedMs: number;
   /** Sockets one token may have open at once; a call on one more is refused with 429. */
   wsMaxSocketsPerToken: number;
+  /** Sockets this process holds open in all; one more is closed at once with 1013 (try again later). */
+  wsMaxSockets: number;
   /** How long a dashboard session lasts (POST /api/auth/sessions); it ends sooner at sign-out. */
   sessionTtlMs: number;
   /** On SIGTERM/SIGINT the server exits after at most this long, finished or not. */
@@ -140,6 +142,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     wsMaxStreamsPerSocket: intFromEnv(env, 'JOBDECK_WS_MAX_STREAMS', 64),
     wsIdleUnauthenticatedMs: intFromEnv(env, 'JOBDECK_WS_IDLE_UNAUTHENTICATED_MS', 5_000),
     wsMaxSocketsPerToken: intFromEnv(env, 'JOBDECK_WS_MAX_SOCKETS_PER_TOKEN', 16),
+    wsMaxSockets: intFromEnv(env, 'JOBDECK_WS_MAX_SOCKETS', 10_000),
     sessionTtlMs: sessionHoursFromEnv(env),
     shutdownMs: intFromEnv(env, 'JOBDECK_SHUTDOWN_MS', 15_000),
     leaderRetryMs: Math.max(100, intFromEnv(env, 'JOBDECK_LEADER_RETRY_MS', 2_000)),

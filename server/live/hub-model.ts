@@ -16,6 +16,8 @@ export interface HubOptions {
   idleUnauthenticatedMs: number;
   /** Sockets one token may hold open; a call that would open one more is refused with 429. */
   maxSocketsPerToken: number;
+  /** Sockets this process holds open in all; one more is closed at once (1013, try again later). */
+  maxSockets: number;
 }
 
 export const DEFAULT_HUB_OPTIONS: HubOptions = {
@@ -24,6 +26,7 @@ export const DEFAULT_HUB_OPTIONS: HubOptions = {
   maxStreamsPerSocket: 64,
   idleUnauthenticatedMs: 5_000,
   maxSocketsPerToken: 16,
+  maxSockets: 10_000,
 };
 
 export interface Stream {

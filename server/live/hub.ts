@@ -99,6 +99,11 @@ export class LiveHub {
   }
 
   accept(ws: WebSocket) {
+    // Every socket holds memory and a file descriptor here: past the cap a new one is turned away before it costs more.
+    if (this.connections.size >= this.options.maxSockets) {
+      ws.close(1013, `at most ${this.options.maxSockets} sockets are open at once; try again later`);
+      return;
+    }
     const conn: Connection = { ws, streams: new Map(), chain: Promise.resolve(), queued: 0, alive: true, closed: false, idle: null, bearers: new Set() };
     conn.idle = setTimeout(() => {
       conn.ws.close(1008, 'no authorised call');

@@ -94,6 +94,30 @@ describe('sockets per token', () => {
   });
 });
 
+describe('sockets in all', () => {
+  it('past the cap, a new socket is closed at once with 1013; closing one makes room', async () => {
+    const small = await buildTestApp({ wsMaxSockets: 2, wsPingIntervalMs: 3_600_000 });
+    try {
+      await small.app.listen({ port: 0, host: '127.0.0.1' });
+      const smallUrl = `ws://127.0.0.1:${(small.app.server.address() as { port: number }).port}/api/jobs`;
+      const open = [await SocketClient.connect(smallUrl), await SocketClient.connect(smallUrl)];
+      // Both count as soon as they are accepted, before any call.
+      const third = await SocketClient.connect(smallUrl);
+      expect(await third.closed).toEqual({ code: 1013 });
+      await open[0]!.close();
+      // The server hears the close on its own time: wait for it to count one socket, whatever the machine's load.
+      while (small.app.services.live.stats().sockets > 1) await new Promise((resolve) => setTimeout(resolve, 10));
+      const fourth = await SocketClient.connect(smallUrl);
+      fourth.call('tasks.listen', 'tasks', {}, small.tokens.user);
+      await fourth.sync(small.tokens.user);
+      expect(fourth.on('tasks').filter((f) => f.type === 'response')).toEqual([]);
+      await Promise.all([open[1]!.close(), fourth.close()]);
+    } finally {
+      await small.close();
+    }
+  });
+});
+
 describe('oversized frames', () => {
   it('close their sockets (1009) and are logged as one warning line per interval, without a stack', async () => {
     lines.length = 0;
