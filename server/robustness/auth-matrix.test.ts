@@ -56,6 +56,9 @@ const retrieveJob = async (id: string) => (await t.call('GET', `/api/jobs/retrie
 
 const rows: Row[] = [
   { name: 'GET /api/auth/whoami', request: () => ({ method: 'GET', url: '/api/auth/whoami' }), expect: { ...unauth, rest: 200 } },
+  { name: 'POST /api/auth/sessions', request: () => ({ method: 'POST', url: '/api/auth/sessions', body: {} }), expect: { ...unauth, rest: 200 } },
+  // Every caller here holds an access token, which sign-out does not end (400); sessions: server/auth/sessions.test.ts.
+  { name: 'POST /api/auth/sessions/end', request: () => ({ method: 'POST', url: '/api/auth/sessions/end', body: {} }), expect: { ...unauth, rest: 400 } },
   { name: 'GET /api/hpc/apps/browse', request: () => ({ method: 'GET', url: '/api/hpc/apps/browse' }), expect: { ...unauth, ...users } },
   { name: 'GET /api/hpc/apps/retrieve', request: () => ({ method: 'GET', url: '/api/hpc/apps/retrieve?name=acme-batch&version=1.0.0' }), expect: { ...unauth, ...users } },
   { name: 'GET /api/products/browse', request: () => ({ method: 'GET', url: '/api/products/browse' }), expect: { ...unauth, ...users } },
