@@ -18,9 +18,16 @@ interface Task {
 
 const SHOTS = 'test-results/screenshots';
 
-async function signIn(page: Page, token: string) {
+/**
+ * Signs in as a user of this attempt's own, so that no other journey's tasks (in this file, another spec, or a
+ * first attempt before a retry) are in its tray: the tray's counts and cards are then this journey's alone.
+ */
+async function signInFresh(page: Page, baseURL: string, adminToken: string): Promise<{ owner: string; token: string }> {
+  const username = `tasks-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
+  const { token } = (await api(baseURL, adminToken, 'POST', '/api/admin/users', { username })) as { token: string };
   await page.goto(`/#token=${token}`);
   await expect(page.getByRole('heading', { name: 'Applications' })).toBeVisible();
+  return { owner: username, token };
 }
 
 const trayButton = (page: Page) => page.getByRole('button', { name: /^Tasks,/ });
@@ -35,13 +42,13 @@ async function openTray(page: Page) {
 
 test.describe('live tasks', () => {
   test('seed 002: counting to 3 reaches the tray and the notification panel, and a reload rebuilds it', async ({ page, creds, baseURL }) => {
-    await signIn(page, creds.user);
+    const { owner } = await signInFresh(page, baseURL!, creds.admin);
     await expect(trayButton(page)).toHaveAccessibleName('Tasks, none running');
     await expect(bell(page)).toHaveAccessibleName('Notifications, none unread');
 
     // The seed's calls, as the `ucloud` service, for the signed-in user.
     const ucloud = (method: string, url: string, body: unknown) => api(baseURL!, creds.ucloud, method, url, body);
-    const task = (await ucloud('PUT', '/api/tasks', { title: 'We are counting to 3', owner: 'user', initialStatus: null })) as Task;
+    const task = (await ucloud('PUT', '/api/tasks', { title: 'We are counting to 3', owner, initialStatus: null })) as Task;
     const count = (n: number) =>
       ucloud('POST', '/api/tasks/postStatus', {
         update: { jobId: task.jobId, newTitle: null, speeds: [], progress: null, complete: false, messageToAppend: `Count is now ${n}`, newStatus: null },
@@ -110,10 +117,10 @@ test.describe('live tasks', () => {
         }
       } as typeof WebSocket;
     });
-    await signIn(page, creds.user);
+    const { owner, token } = await signInFresh(page, baseURL!, creds.admin);
 
     const ucloud = (method: string, url: string, body: unknown) => api(baseURL!, creds.ucloud, method, url, body);
-    const task = (await ucloud('PUT', '/api/tasks', { title: 'Transferring results', owner: 'user', initialStatus: 'Starting' })) as Task;
+    const task = (await ucloud('PUT', '/api/tasks', { title: 'Transferring results', owner, initialStatus: 'Starting' })) as Task;
     const TOTAL = 30;
     const post = (i: number) =>
       ucloud('POST', '/api/tasks/postStatus', {
@@ -152,7 +159,7 @@ test.describe('live tasks', () => {
     for (let i = 21; i <= TOTAL; i++) await post(i);
     await ucloud('POST', '/api/tasks/markAsComplete', { id: task.jobId });
 
-    const server = (await api(baseURL!, creds.user, 'GET', `/api/tasks/retrieve?id=${task.jobId}`)) as Task;
+    const server = (await api(baseURL!, token, 'GET', `/api/tasks/retrieve?id=${task.jobId}`)) as Task;
     expect(server.complete).toBe(true);
     expect(server.messages).toHaveLength(TOTAL);
 
@@ -166,11 +173,10 @@ test.describe('live tasks', () => {
   });
 
   test('a log follows its newest line, stays put while the reader scrolls up, and "Jump to latest" follows again', async ({ page, creds, baseURL }) => {
-    await signIn(page, creds.user);
+    const { owner } = await signInFresh(page, baseURL!, creds.admin);
     const ucloud = (method: string, url: string, body: unknown) => api(baseURL!, creds.ucloud, method, url, body);
-    // A title of this attempt's own: a retry must not find the first attempt's card as well.
-    const title = `Long build log ${test.info().retry}-${Date.now().toString(36)}`;
-    const task = (await ucloud('PUT', '/api/tasks', { title, owner: 'user', initialStatus: 'Building' })) as Task;
+    const title = 'Long build log';
+    const task = (await ucloud('PUT', '/api/tasks', { title, owner, initialStatus: 'Building' })) as Task;
     const say = async (from: number, to: number) => {
       for (let i = from; i <= to; i++) {
         await ucloud('POST', '/api/tasks/postStatus', { update: { jobId: task.jobId, messageToAppend: `step ${i}` } });
