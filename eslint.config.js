@@ -3,6 +3,8 @@ import tseslint from 'typescript-eslint';
 import pluginQuery from '@tanstack/eslint-plugin-query';
 import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
+import { importX } from 'eslint-plugin-import-x';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
 const featureNames = ['applications', 'auth', 'jobs', 'tasks', 'notifications'];
 
@@ -41,6 +43,18 @@ export default tseslint.config(
       ],
     },
   })),
+  // No import cycles anywhere: a cycle hides an order of module evaluation that a newcomer cannot see.
+  {
+    files: ['server/**/*.ts', 'contract/**/*.ts', 'src/**/*.{ts,tsx}', 'bench/**/*.ts', 'e2e/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      // Without extensions and parsers for TypeScript, import-x skips every .ts dependency and finds no cycle at all.
+      'import-x/extensions': ['.ts', '.tsx', '.js', '.mjs'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts', '.tsx'] },
+      'import-x/resolver-next': [createTypeScriptImportResolver({ project: './tsconfig.json' })],
+    },
+    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
+  },
   {
     files: ['server/**/*.ts', 'contract/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['@/*', '../src/*', '../../src/*'], message: 'The server never imports the SPA.' }] }] },

@@ -1,5 +1,5 @@
 import type { Db } from '../db/index';
-import type { TokenInfo } from './tokens';
+import type { TokenInfo } from './principal';
 
 /** NOTIFY channel on which a revocation tells every server process (and PGlite's own listeners) to forget a user. */
 export const TOKEN_REVOKED_CHANNEL = 'jobdeck_token_revoked';

@@ -1,25 +1,14 @@
 import crypto from 'node:crypto';
 import type { Queryable } from '../db/index';
 import { SESSION_ENDED_CHANNEL, TOKEN_REVOKED_CHANNEL, tokenCacheOf } from './token-cache';
+import type { Principal, Role, TokenInfo } from './principal';
 
-export type Role = 'USER' | 'SERVICE' | 'PROVIDER' | 'ADMIN';
-
-export interface Principal {
-  username: string;
-  role: Role;
-}
+export type { Principal, Role, TokenInfo } from './principal';
 
 export const hashToken = (token: string) => crypto.createHash('sha256').update(token).digest('hex');
 
 /** 256 random bits, URL-safe so it can travel in a sign-in link's fragment. */
 export const newToken = () => crypto.randomBytes(32).toString('base64url');
-
-/** What a token is: an access token (no expiry) or a dashboard session (expires, ends at sign-out). */
-export interface TokenInfo {
-  principal: Principal;
-  kind: 'access' | 'session';
-  expiresAt: number | null;
-}
 
 export async function tokenInfo(db: Queryable, token: string, now = Date.now()): Promise<TokenInfo | null> {
   const hash = hashToken(token);
