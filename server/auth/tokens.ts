@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { Queryable } from '../db/index';
+import type { Db, Queryable } from '../db/index';
 import { SESSION_ENDED_CHANNEL, TOKEN_REVOKED_CHANNEL, tokenCacheOf } from './token-cache';
 import type { Principal, Role, TokenInfo } from './principal';
 
@@ -78,21 +78,22 @@ export async function issueSession(db: Queryable, username: string, ttlMs: numbe
 }
 
 /** Ends one dashboard session (sign-out): that token stops working here at once and, by NOTIFY, in every process. */
-export async function endSession(db: Queryable, token: string): Promise<boolean> {
+export async function endSession(db: Db, token: string): Promise<boolean> {
   const hash = hashToken(token);
   const rows = await db.query<{ username: string }>(`DELETE FROM tokens WHERE token_hash = $1 AND kind = 'session' RETURNING username`, [hash]);
   const username = rows[0]?.username;
   if (!username) return false;
   tokenCacheOf(db)?.forgetUser(username);
-  await db.query('SELECT pg_notify($1, $2)', [SESSION_ENDED_CHANNEL, JSON.stringify({ username, tokenHash: hash })]);
+  await db.announce(SESSION_ENDED_CHANNEL, JSON.stringify({ username, tokenHash: hash }));
   return true;
 }
 
 /** Revokes every token of a user; returns how many there were. */
-export async function revokeTokens(db: Queryable, username: string): Promise<number> {
+export async function revokeTokens(db: Db, username: string): Promise<number> {
   const rows = await db.query(`DELETE FROM tokens WHERE username = $1 RETURNING token_hash`, [username]);
-  // This process forgets at once; every process sharing the database (and a transaction's caller) hears the NOTIFY.
+  // This process forgets at once (its caches, streams and interfaces, before the caller's answer); every process
+  // sharing the database hears the NOTIFY.
   tokenCacheOf(db)?.forgetUser(username);
-  await db.query('SELECT pg_notify($1, $2)', [TOKEN_REVOKED_CHANNEL, username]);
+  await db.announce(TOKEN_REVOKED_CHANNEL, username);
   return rows.length;
 }

@@ -18,6 +18,11 @@ export interface Db extends Queryable {
   /** Subscribes to a NOTIFY channel; resolves to an unsubscribe function. */
   listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   notify(channel: string, payload: string): Promise<void>;
+  /**
+   * NOTIFY for something this process must act on before it answers (a revocation): its own listeners have run when
+   * this resolves, not whenever the server's echo arrives. They hear the echo too, so they must be idempotent.
+   */
+  announce(channel: string, payload: string): Promise<void>;
   /** Real PostgreSQL only: a connection of its own, outside the pool (leader election holds one for its lifetime). */
   openSession?(): Promise<pg.Client>;
   close(): Promise<void>;
@@ -101,6 +106,11 @@ class PGliteDb implements Db {
 
   async notify(channel: string, payload: string) {
     await this.pgl.query('SELECT pg_notify($1, $2)', [channel, payload]);
+  }
+
+  // PGlite runs its listeners in this process as the NOTIFY's query completes: nothing to add.
+  announce(channel: string, payload: string) {
+    return this.notify(channel, payload);
   }
 
   close() {
@@ -219,6 +229,13 @@ class PostgresDb implements Db {
 
   async notify(channel: string, payload: string) {
     await this.pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
+  }
+
+  async announce(channel: string, payload: string) {
+    await this.notify(channel, payload);
+    // The echo comes back on the LISTEN connection some time later (seen: a revoked interface still answering one
+    // more request under load); this process's listeners act now.
+    for (const cb of [...(this.listeners.get(channel) ?? [])]) cb(payload);
   }
 
   async openSession(): Promise<pg.Client> {
