@@ -35,7 +35,8 @@ export default defineConfig({
           environment: 'jsdom',
           include: ['src/**/*.test.{ts,tsx}'],
           setupFiles: ['src/test/setup.ts'],
-          testTimeout: 15_000,
+          // Above src/test/setup.ts's 15 s wait for one condition: a test waits for several.
+          testTimeout: 60_000,
         },
       },
     ],

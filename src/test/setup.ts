@@ -16,8 +16,9 @@ if (typeof Element.prototype.scrollIntoView !== 'function') {
   Element.prototype.scrollIntoView = function scrollIntoView() {};
 }
 
-// Lazy routes and MSW answer asynchronously; two test files share two cores.
-configure({ asyncUtilTimeout: 4000 });
+// Lazy routes and MSW answer asynchronously, and a lazy route's first load transforms its modules: under CI's load
+// (average 11 on two cores) that took longer than 4 s once. A wait only lasts this long when a test fails anyway.
+configure({ asyncUtilTimeout: 15_000 });
 
 beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
 beforeEach(() => {
