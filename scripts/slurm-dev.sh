@@ -8,6 +8,11 @@
 #   scripts/slurm-dev.sh url       # prints the JOBDECK_SLURM_URL value only
 #   scripts/slurm-dev.sh restart-controller-clean   # slurmctld -c: its state cleared, so every job is lost (tests)
 #   scripts/slurm-dev.sh stop-rest | start-rest     # slurmrestd alone (tests: an unreachable cluster)
+#   scripts/slurm-dev.sh operator-url                # the operator slurmrestd's JOBDECK_SLURM_URL (see below)
+#
+# Two slurmrestd run: one as `nobody` (a plain account: it may not raise a running job's time limit, so Jobdeck's
+# products say they do not support time extension), and one as the cluster's SlurmUser `slurm` (an operator: extend
+# works), on a socket only root can reach. Jobs run as the account of the slurmrestd they were submitted through.
 #
 # State (config, spool, logs, pid files, the socket, the jobs' work folders) lives in $JOBDECK_SLURM_DEV_DIR,
 # /var/tmp/jobdeck-slurm by default. Needs root and `apt-get install -y slurm-wlm slurmrestd munge`.
@@ -16,7 +21,10 @@ set -euo pipefail
 DIR="${JOBDECK_SLURM_DEV_DIR:-/var/tmp/jobdeck-slurm}"
 CONF="$DIR/slurm.conf"
 SOCK="$DIR/rest/slurmrestd.sock"
+OP_SOCK="$DIR/rest-operator/slurmrestd.sock"
 JOB_USER="${JOBDECK_SLURM_DEV_USER:-nobody}"
+# The controller's account: Slurm treats SlurmUser (and root) as an operator. Root when the packages made no `slurm`.
+if id slurm >/dev/null 2>&1; then SLURM_USER=slurm; else SLURM_USER=root; fi
 CTLD_PORT="${JOBDECK_SLURM_DEV_CTLD_PORT:-16817}"
 SLURMD_PORT="${JOBDECK_SLURM_DEV_SLURMD_PORT:-16818}"
 export SLURM_CONF="$CONF"
@@ -43,13 +51,19 @@ write_conf() {
   # slurmrestd (as $JOB_USER) creates its socket here; the jobs (as $JOB_USER too) write their output under work/.
   chown "$JOB_USER" "$DIR/rest" "$DIR/work"
   chmod 755 "$DIR/rest" "$DIR/work"
+  # slurmctld drops to $SLURM_USER: its state, log and pid files are that account's (an earlier run's were root's).
+  chown -R "$SLURM_USER" "$DIR/state" "$DIR/log" "$DIR/run"
+  # The operator slurmrestd's socket: only root (Jobdeck) and the operator account may connect.
+  mkdir -p "$DIR/rest-operator"
+  chown "$SLURM_USER" "$DIR/rest-operator"
+  chmod 700 "$DIR/rest-operator"
   cat >"$CONF.new" <<EOF
 # Written by scripts/slurm-dev.sh: a one-node development cluster.
 ClusterName=jobdeck-dev
 SlurmctldHost=$node
 SlurmctldPort=$CTLD_PORT
 SlurmdPort=$SLURMD_PORT
-SlurmUser=root
+SlurmUser=$SLURM_USER
 AuthType=auth/munge
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
@@ -109,6 +123,16 @@ start_rest() {
   echo $! >"$DIR/run/slurmrestd.pid"
 }
 
+start_rest_operator() {
+  [ "$SLURM_USER" != root ] || return 0   # slurmrestd refuses root: no operator endpoint without a `slurm` account
+  alive "$DIR/run/slurmrestd-operator.pid" && [ -S "$OP_SOCK" ] && return
+  rm -f "$OP_SOCK"
+  setsid runuser -u "$SLURM_USER" -- env SLURM_CONF="$CONF" \
+    slurmrestd -f "$CONF" -s openapi/v0.0.38 -a rest_auth/local "unix:$OP_SOCK" \
+    >>"$DIR/log/slurmrestd-operator.log" 2>&1 </dev/null &
+  echo $! >"$DIR/run/slurmrestd-operator.pid"
+}
+
 stop_pid() {
   local file="$1" pid
   [ -f "$file" ] || return 0
@@ -143,23 +167,31 @@ case "${1:-start}" in
     start_ctld
     start_slurmd
     start_rest
+    start_rest_operator
     wait_ready
     echo "JOBDECK_SLURM_URL=unix:$SOCK"
     echo "slurm-dev: a one-node cluster runs (state in $DIR). Run Jobdeck on it with:" >&2
     echo "  JOBDECK_SLURM_URL=unix:$SOCK npm start" >&2
+    [ "$SLURM_USER" = root ] || echo "or, with time extension (jobs run as the operator '$SLURM_USER'): JOBDECK_SLURM_URL=unix:$OP_SOCK" >&2
     ;;
   url)
     echo "unix:$SOCK"
     ;;
+  operator-url)
+    [ "$SLURM_USER" != root ] || die "no operator slurmrestd: this machine has no 'slurm' account"
+    echo "unix:$OP_SOCK"
+    ;;
   stop)
+    stop_pid "$DIR/run/slurmrestd-operator.pid"
     stop_pid "$DIR/run/slurmrestd.pid"
+    rm -f "$OP_SOCK"
     stop_pid "$DIR/run/slurmd.pid"
     stop_pid "$DIR/run/slurmctld.pid"
     rm -f "$SOCK"
     echo "slurm-dev: stopped (state kept in $DIR)"
     ;;
   status)
-    for d in slurmctld slurmd slurmrestd; do
+    for d in slurmctld slurmd slurmrestd slurmrestd-operator; do
       if alive "$DIR/run/$d.pid"; then echo "$d: running (pid $(cat "$DIR/run/$d.pid"))"; else echo "$d: stopped"; fi
     done
     rest_answers && echo "slurmrestd answers at unix:$SOCK" || { echo "slurmrestd does not answer"; exit 1; }
@@ -180,6 +212,6 @@ case "${1:-start}" in
     wait_ready
     ;;
   *)
-    die "usage: $0 start|stop|status|url|restart-controller-clean|stop-rest|start-rest"
+    die "usage: $0 start|stop|status|url|operator-url|restart-controller-clean|stop-rest|start-rest"
     ;;
 esac

@@ -73,6 +73,8 @@ export interface Config {
   slurmPollMs: number;
   /** How long the start-up probe (may this account raise a time limit?) waits for its job to run. */
   slurmProbeWaitMs: number;
+  /** How often the cluster's partitions are read again, so one added or removed becomes a product or stops being one. */
+  slurmProductsMs: number;
 }
 
 function providerUrlsFromEnv(raw: string | undefined): Record<string, string> {
@@ -156,5 +158,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     slurmWorkDir: path.resolve(env.JOBDECK_SLURM_WORK_DIR || `${dataDir}-slurm`),
     slurmPollMs: intFromEnv(env, 'JOBDECK_SLURM_POLL_MS', 5_000),
     slurmProbeWaitMs: intFromEnv(env, 'JOBDECK_SLURM_PROBE_WAIT_MS', 20_000),
+    slurmProductsMs: intFromEnv(env, 'JOBDECK_SLURM_PRODUCTS_MS', 60_000),
   };
 }

@@ -28,6 +28,7 @@ export const slurmProviderPlugin = fp(async (app: FastifyInstance, opts: { loopb
     retryMs: config.providerRetryMs,
     retryMaxMs: config.providerRetryMaxMs,
     probeWaitMs: config.slurmProbeWaitMs,
+    productsMs: Math.max(1, config.slurmProductsMs),
   });
   app.services.slurm = provider;
   // Its jobs' output files are on this machine (a shared file system on a real cluster): jobs.follow and the download.

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Product } from '../../../contract/catalog';
 import type { FastifyBaseLogger } from 'fastify';
 import { isSuccess, whyOf, type Transport } from '../kit/transport';
-import { SlurmRefused, type SlurmClient } from './client';
+import { SlurmRefused, SlurmUnreachable, type SlurmClient } from './client';
 import type { SlurmStore } from './store';
 
 /*
@@ -100,6 +100,8 @@ export interface OfferingOptions {
   log: FastifyBaseLogger;
   store: SlurmStore;
   probeWaitMs?: number;
+  /** How often the partitions are read again; registered again only when they changed. */
+  refreshMs: number;
   track: (work: Promise<unknown>) => void;
   running: () => boolean;
   /** The probe has said which uid jobs run as: submissions may start. */
@@ -108,11 +110,19 @@ export interface OfferingOptions {
 
 /**
  * What the provider offers the core: its partitions, registered at the first poll that reaches the cluster, then
- * the probe, once per start; re-registered when the probe's answer differs from the last one (kept in slurm_settings).
+ * the probe, once per start. Registered again when the probe's answer differs from the last one (kept in
+ * slurm_settings), and when a later reading of the partitions (every `refreshMs`) differs from what was registered:
+ * an operator adds or removes a partition, or changes its nodes, without restarting Jobdeck.
  */
 export class Offering {
   registered = false;
   timeExtension = false;
+  /** The products last registered, as JSON: an unchanged reading is not registered again. */
+  private registeredJson: string | null = null;
+  private probed = false;
+  private nextReading = 0;
+  /** How many times the partitions were read (the tests count readings, not seconds). */
+  readings = 0;
   /** The uid the cluster runs jobs as, from the probe: each job's folder is made theirs. */
   jobUid: number | null = null;
 
@@ -120,23 +130,43 @@ export class Offering {
 
   async load(): Promise<void> {
     this.registered = false;
+    this.registeredJson = null;
+    this.probed = false;
+    this.nextReading = 0;
     this.timeExtension = (await this.opts.store.setting('time_extension')) === 'true';
     const uid = await this.opts.store.setting('job_uid');
     this.jobUid = uid === null ? null : Number(uid);
   }
 
-  async register(instance: string): Promise<void> {
+  /** Called by each poll that reached the cluster: reads the partitions when due, and registers what changed. */
+  async offer(instance: string, now = Date.now()): Promise<void> {
+    if (this.registered && now < this.nextReading) return;
     const { client, core, token, log } = this.opts;
-    const products = await discoverProducts(client, this.timeExtension);
+    let products: Product[];
+    try {
+      products = await discoverProducts(client, this.timeExtension);
+    } catch (error) {
+      if (!(error instanceof SlurmUnreachable) && !(error instanceof SlurmRefused)) throw error;
+      log.warn({ why: error.message }, 'slurm provider: could not read the partitions; will retry');
+      return;
+    }
+    this.readings++;
+    this.nextReading = now + this.opts.refreshMs;
+    const json = JSON.stringify(products);
+    if (this.registered && json === this.registeredJson) return;
     const result = await core('POST', '/api/products/control/register', token, JSON.stringify({ items: products }));
     if (!isSuccess(result.status)) {
       log.warn({ why: whyOf(result) }, 'slurm provider: the core refused its products; will retry');
       return;
     }
     this.registered = true;
+    this.registeredJson = json;
     log.info({ products: products.map((p) => p.id) }, 'slurm provider: registered its partitions as products');
     const partition = products[0]?.id;
-    if (partition) this.opts.track(this.probe(instance, partition));
+    if (partition && !this.probed) {
+      this.probed = true;
+      this.opts.track(this.probe(instance, partition));
+    }
   }
 
   private async probe(instance: string, partition: string): Promise<void> {
@@ -151,7 +181,7 @@ export class Offering {
       this.timeExtension = result.timeExtension;
       await store.putSetting('time_extension', String(result.timeExtension));
       this.registered = false;
-      if (this.opts.running()) await this.register(instance);
+      if (this.opts.running()) await this.offer(instance);
     }
   }
 }

@@ -38,6 +38,8 @@ export interface SlurmProviderOptions {
   retryMaxMs: number;
   /** How long the start-up probe waits for its job to run. */
   probeWaitMs?: number;
+  /** How often the partitions are read again (config slurmProductsMs). */
+  productsMs: number;
 }
 
 const CALL_RETENTION_MS = 7 * 24 * 3600 * 1000;
@@ -74,6 +76,7 @@ export class SlurmProvider {
       log,
       store: this.store,
       probeWaitMs: opts.probeWaitMs,
+      refreshMs: opts.productsMs,
       track: (work) => this.inFlight.track(work),
       running: () => this.running,
       jobUidKnown: () => this.kick(),
@@ -274,7 +277,7 @@ export class SlurmProvider {
       return;
     }
     await this.sayReachable(true);
-    if (!this.offering.registered) await this.offering.register(this.instance);
+    await this.offering.offer(this.instance);
     // As root, each job's folder is made the jobs' account's: not before the probe has said which account that is.
     if (this.offering.jobUid !== null || process.getuid?.() !== 0) await this.submitWaiting(listing);
     await this.apply(listing);

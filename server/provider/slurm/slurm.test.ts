@@ -8,7 +8,7 @@ import { buildTestApp, type TestApp } from '../../test/helpers';
 import { createJob, retrieve } from '../../test/jobs-fixtures';
 import { defaultCatalogPath } from '../../catalog/catalog';
 import { describeWhere } from '../local/prerequisite';
-import { cluster, scancel, slurmPrerequisite, squeueState, testClusterUrl } from './testing';
+import { cluster, operatorClusterUrl, scancel, scontrol, slurmPrerequisite, squeueState, testClusterUrl, timeLimitMinutes } from './testing';
 
 /*
  * The slurm provider against a real one-node Slurm cluster (scripts/slurm-dev.sh, the tests' own state folder and
@@ -101,6 +101,7 @@ describeWhere(available, why, 'slurm provider on a real cluster', () => {
       slurmUrl: testClusterUrl(),
       slurmWorkDir: workDir,
       slurmPollMs: 300,
+      slurmProductsMs: 500,
       verifyIntervalMs: VERIFY_MS,
       providerRetryMs: 100,
       providerRetryMaxMs: 500,
@@ -130,6 +131,20 @@ describeWhere(available, why, 'slurm provider on a real cluster', () => {
     // The dev cluster's node is configured with 90 % of this machine's memory (scripts/slurm-dev.sh).
     expect((batch as unknown as { memoryInGigs: number }).memoryInGigs).toBe(Math.floor((Math.floor(os.totalmem() / 1024 / 1024) * 9) / 10 / 1024));
     expect(products.map((p) => p.id).sort()).toEqual(['batch', 'short']);
+  }, 180_000);
+
+  it('reads the partitions again while it runs: one an operator adds becomes a product, and goes when removed', async () => {
+    const browse = async () => ((await t.call('GET', '/api/products/browse?filterProvider=slurm', t.tokens.user)).json().items as { id: string }[]).map((p) => p.id).sort();
+    const node = os.hostname().split('.')[0]!;
+    scontrol('create', 'PartitionName=extra', `Nodes=${node}`, 'MaxTime=30', 'State=UP');
+    try {
+      await until('the new partition as a product', async () => (await browse()).includes('extra'));
+      expect(await browse()).toEqual(['batch', 'extra', 'short']);
+    } finally {
+      scontrol('delete', 'PartitionName=extra');
+    }
+    await until('the removed partition to go', async () => !(await browse()).includes('extra'));
+    expect(await browse()).toEqual(['batch', 'short']);
   }, 180_000);
 
   it("runs seed 000's acme-batch spec on a slurm product to SUCCESS, as the cluster's account, with its output readable", async () => {
@@ -197,6 +212,41 @@ describeWhere(available, why, 'slurm provider on a real cluster', () => {
     await t.call('POST', '/api/jobs/terminate', t.tokens.user, { items: [{ id }] });
     await until('terminated', async () => (await stateOf(id)) === 'SUCCESS', 60_000);
   }, 180_000);
+
+  it('extends for real through an operator account: the probe finds so, and the running job\'s Slurm time limit grows', async () => {
+    // A second Jobdeck (its own database, so its own instance name) on the slurmrestd that runs as SlurmUser.
+    const opWork = `${workDir}-operator`;
+    const op = await buildTestApp({ slurmUrl: operatorClusterUrl(), slurmWorkDir: opWork, slurmPollMs: 300, verifyIntervalMs: VERIFY_MS, providerRetryMs: 100, providerRetryMaxMs: 500 });
+    try {
+      // The partitions are offered first without time extension; the probe's answer (a minute-long job whose limit it
+      // raises once it runs) registers them again with it.
+      await until('the probe to offer time extension', async () => {
+        const items = (await op.call('GET', '/api/products/browse?filterProvider=slurm', op.tokens.user)).json().items as { id: string; supportsTimeExtension: boolean }[];
+        return items.find((p) => p.id === 'batch')?.supportsTimeExtension === true;
+      }, 120_000);
+
+      const id = await createJob(op, longJob());
+      await until('RUNNING', async () => (await retrieve(op, id)).status.state === 'RUNNING', 90_000);
+      const slurmId = await until('submitted', async () => (await op.call('GET', `/ucloud/slurm/jobs/retrieve?id=${id}`, op.tokens.admin)).json().slurmJobId as number | null);
+      expect(timeLimitMinutes(slurmId)).toBe(60);
+
+      const response = await op.call('POST', '/api/jobs/extend', op.tokens.user, { items: [{ jobId: id, requestedTime: { hours: 1, minutes: 30, seconds: 0 } }] });
+      expect(response.statusCode).toBe(200);
+      const line = 'Time limit raised by 1 h 30 min, to 2 h 30 min in total';
+      await until('the extended line', async () => ((await retrieve(op, id)).updates as Update[]).some((u) => u.status === line));
+      expect(timeLimitMinutes(slurmId)).toBe(150);
+      // The core moved the deadline with it: 2 h 30 min after the start.
+      const job = await retrieve(op, id);
+      expect(job.status.expiresAt - job.status.startedAt).toBe(150 * 60_000);
+
+      await op.call('POST', '/api/jobs/terminate', op.tokens.user, { items: [{ id }] });
+      await until('terminated', async () => (await retrieve(op, id)).status.state === 'SUCCESS', 60_000);
+      await until('squeue to no longer show it', async () => squeueState(slurmId) === '', 60_000);
+    } finally {
+      await op.close();
+      fs.rmSync(opWork, { recursive: true, force: true });
+    }
+  }, 300_000);
 
   it('stopping slurmrestd fails no job: the job page says the cluster cannot be reached, and it recovers', async () => {
     const id = await createJob(t, longJob());

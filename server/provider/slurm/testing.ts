@@ -33,11 +33,27 @@ export function cluster(command: 'start' | 'stop' | 'stop-rest' | 'start-rest' |
 }
 
 export const testClusterUrl = () => `unix:${path.join(TEST_CLUSTER_DIR, 'rest', 'slurmrestd.sock')}`;
+/** The slurmrestd that runs as the cluster's SlurmUser (`slurm`), an operator: it may raise a running job's limit. */
+export const operatorClusterUrl = () => `unix:${path.join(TEST_CLUSTER_DIR, 'rest-operator', 'slurmrestd.sock')}`;
+
+/** The time limit Slurm holds for a job, in minutes (squeue's %l, e.g. "1:00:00" or "2-00:00:00"). */
+export function timeLimitMinutes(slurmId: number): number {
+  const out = spawnSync('squeue', ['-h', '-j', String(slurmId), '-o', '%l'], { env: ENV, encoding: 'utf8', timeout: 30_000 });
+  const match = /^(?:(\d+)-)?(?:(\d+):)?(\d+):(\d+)$/.exec(out.stdout.trim());
+  if (!match) throw new Error(`squeue printed no time limit for job ${slurmId}: ${out.stdout}${out.stderr}`);
+  const [, days, hours, minutes] = match;
+  return Number(days ?? 0) * 1440 + Number(hours ?? 0) * 60 + Number(minutes);
+}
 
 /** What squeue says of a job ('' when it no longer lists it): RUNNING, PENDING, COMPLETING, … */
 export function squeueState(slurmId: number): string {
   const out = spawnSync('squeue', ['-h', '-j', String(slurmId), '-o', '%T'], { env: ENV, encoding: 'utf8', timeout: 30_000 });
   return out.status === 0 ? out.stdout.trim() : '';
+}
+
+/** Runs scontrol as root on the test cluster (an operator changing it while Jobdeck runs). */
+export function scontrol(...args: string[]): string {
+  return execFileSync('scontrol', args, { env: ENV, encoding: 'utf8', timeout: 30_000 });
 }
 
 /** Cancels a job as root, outside Jobdeck (an operator's scancel). */
