@@ -5,6 +5,7 @@ import { whileLeader } from '../../db/leader';
 import { SlurmClient } from './client';
 import { SLURM_PROVIDER_ID, SlurmProvider } from './slurm-provider';
 import { slurmProviderRoutes } from './routes';
+import { outputFilesIn } from './script';
 
 export { SlurmProvider, SLURM_PROVIDER_ID } from './slurm-provider';
 
@@ -32,7 +33,7 @@ export const slurmProviderPlugin = fp(async (app: FastifyInstance, opts: { loopb
   });
   app.services.slurm = provider;
   // Its jobs' output files are on this machine (a shared file system on a real cluster): jobs.follow and the download.
-  app.services.outputs.set(SLURM_PROVIDER_ID, (jobId) => provider.outputFiles(jobId));
+  app.services.outputs.set(SLURM_PROVIDER_ID, (jobId) => outputFilesIn(config.slurmWorkDir, jobId));
   await app.register(slurmProviderRoutes, { provider });
   const loops = whileLeader(app.services.leader, { start: () => provider.start(), stop: () => provider.stop() }, (error) =>
     app.log.error({ err: error }, 'slurm provider: starting or stopping failed'),

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Job } from '../../../contract/jobs';
 import type { Catalog } from '../../catalog/catalog';
-import { renderArgs } from '../../catalog/run';
+import { plainText, renderArgs } from '../../catalog/run';
 import { APPS_DIR } from '../local/backend';
 import type { SubmitRequest } from './client';
 
@@ -37,28 +37,33 @@ export const outputFilesIn = (workDir: string, jobId: string) => ({
 /** Slurm's time limit is in whole minutes: an allocation is rounded up, so a job never gets less than it asked for. */
 export const minutesOf = (ms: number) => Math.max(1, Math.ceil(ms / 60_000));
 
-/** The submit request for a job; a ScriptError when the job cannot run on Slurm (it says why). */
-export function submitRequest(job: Job, timeAllocationMs: number | null, opts: ScriptOptions): SubmitRequest {
+/**
+ * The submit request for a job; a ScriptError when the job cannot run on Slurm (it says why). `files` holds the host
+ * path of each file parameter, resolved in the owner's storage area beforehand (slurm-provider's resolveFiles).
+ */
+export function submitRequest(job: Job, timeAllocationMs: number | null, opts: ScriptOptions, files: ReadonlyMap<string, string> = new Map()): SubmitRequest {
   const { application, product } = job.specification;
   const app = opts.catalog.findApplication(application.name, application.version);
   const run = opts.catalog.findRun(application.name, application.version);
   if (!app || !run) throw new ScriptError(`application '${application.name}' ${application.version} has no run definition in the catalog`);
   const values = job.specification.parameters ?? {};
   for (const [name, value] of Object.entries(values)) {
-    if (value?.type === 'file') throw new ScriptError(`parameter '${name}': file parameters are not supported on Slurm yet`);
+    if (value?.type === 'file' && !files.has(name)) throw new ScriptError(`parameter '${name}': its path was not resolved in the owner's files`);
     if (value?.type === 'peer') throw new ScriptError(`parameter '${name}': jobs on Slurm cannot be connected to other jobs`);
   }
-  const argv = [...(run.program ? [opts.node ?? process.execPath, path.join(APPS_DIR, run.program)] : [run.command!]), ...renderArgs(app, run, values)];
+  const argv = [...(run.program ? [opts.node ?? process.execPath, path.join(APPS_DIR, run.program)] : [run.command!]), ...renderArgs(app, run, values, (name, value) =>
+    value.type === 'file' ? files.get(name)! : plainText(name, value),
+  )];
   const dir = jobDirOf(opts.workDir, job.id);
-  const files = outputFilesIn(opts.workDir, job.id);
+  const output = outputFilesIn(opts.workDir, job.id);
   return {
     job: {
       name: slurmJobName(opts.instance, job.id),
       partition: product.id,
       ...(timeAllocationMs !== null ? { time_limit: minutesOf(timeAllocationMs) } : {}),
       current_working_directory: dir,
-      standard_output: files.stdout,
-      standard_error: files.stderr,
+      standard_output: output.stdout,
+      standard_error: output.stderr,
       environment: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: dir, LANG: 'C.UTF-8', JOBDECK_JOB_ID: job.id },
       comment: `Jobdeck job ${job.id} of ${job.owner.createdBy}`,
     },

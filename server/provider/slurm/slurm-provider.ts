@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import fsp from 'node:fs/promises';
+import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db, Queryable } from '../../db/index';
 import type { Job } from '../../../contract/jobs';
@@ -12,6 +13,7 @@ import type { Transport } from '../kit/transport';
 import { stateUpdate, statusUpdate, unknownJobUpdate, update } from '../job-state';
 import { SlurmRefused, SlurmUnreachable, type SlurmClient, type SlurmJob } from './client';
 import { Offering, SLURM_PROVIDER_ID } from './products';
+import { jobAccount, resolveFiles } from './files';
 import { ScriptError, jobDirOf, minutesOf, outputFilesIn, slurmJobName, submitRequest } from './script';
 import { isPending, observe, pendingStatus } from './states';
 import { ACTIVE, SlurmStore, type SlurmJobRow } from './store';
@@ -82,13 +84,6 @@ export class SlurmProvider {
       jobUidKnown: () => this.kick(),
     });
   }
-
-  /** Where a job's output is (the job page follows it): <work>/<job id>/stdout.log and stderr.log. */
-  outputFiles(jobId: string) {
-    return outputFilesIn(this.opts.workDir, jobId);
-  }
-
-  // ─── Provider API ────────────────────────────────────────────────────────────────────────────────────────
 
   async create(jobs: Job[], callIds?: string[]): Promise<{ id: string }[]> {
     this.opts.log.info({ received: 'create', jobIds: jobs.map((j) => j.id) }, 'slurm provider: create received');
@@ -212,8 +207,6 @@ export class SlurmProvider {
     const { job_id, owner, state, status, slurm_id, slurm_state, pending_reason, partition, time_allocation_ms } = row;
     return { jobId: job_id, owner, state, status, slurmJobId: slurm_id, slurmState: slurm_state, pendingReason: pending_reason, partition, timeAllocationMs: time_allocation_ms, slurmName: slurmJobName(this.instance, job_id) };
   }
-
-  // ─── The loop ────────────────────────────────────────────────────────────────────────────────────────────
 
   async start(): Promise<void> {
     if (this.running) return;
@@ -352,12 +345,13 @@ export class SlurmProvider {
   }
 
   private async submit(row: SlurmJobRow): Promise<number> {
-    const request = submitRequest(row.spec, row.time_allocation_ms, { catalog: this.opts.catalog, workDir: this.opts.workDir, instance: this.instance });
+    const account = jobAccount(this.offering.jobUid);
+    const files = await resolveFiles(row.spec, this.opts.catalog, path.join(this.opts.workDir, 'storage'), account);
+    const request = submitRequest(row.spec, row.time_allocation_ms, { catalog: this.opts.catalog, workDir: this.opts.workDir, instance: this.instance }, files);
     const dir = jobDirOf(this.opts.workDir, row.job_id);
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
     // The job runs as the cluster's account for it (slurmrestd's): its folder is theirs, and nobody else's.
-    const uid = this.offering.jobUid;
-    if (uid !== null && process.getuid?.() === 0) await fsp.chown(dir, uid, uid);
+    if (account) await fsp.chown(dir, account.uid, account.gid);
     return this.opts.client.submit(request);
   }
 
@@ -372,7 +366,7 @@ export class SlurmProvider {
         const job = this.find(listing, row);
         // Not listed: verify decides (a job the cluster has lost is "no longer available").
         if (!job) continue;
-        const files = this.outputFiles(row.job_id);
+        const files = outputFilesIn(this.opts.workDir, row.job_id);
         const seen = observe(job, { cancelRequested: row.cancel_requested, timeAllocationMs: row.time_allocation_ms }, () => lastLine(files.stderr));
         const before = JSON.stringify([row.state, row.slurm_state, row.pending_reason]);
         row.slurm_state = job.job_state;

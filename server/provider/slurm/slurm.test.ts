@@ -60,6 +60,17 @@ function catalogWithCat(dir: string): string {
     parameters: [{ name: 'path', type: 'text', title: 'Path' }],
     run: { command: '/bin/cat', args: ['{path}'] },
   });
+  // And two with a folder of the user's files: one leaves a file in it, the other lists it.
+  for (const [name, command, args] of [['leave-marker', '/usr/bin/touch', ['{dir}/marker']], ['list-folder', '/bin/ls', ['-a', '{dir}']]] as const) {
+    doc.applications.push({
+      name,
+      version: '1.0.0',
+      title: name,
+      description: 'Works in a folder of the user\'s files.',
+      parameters: [{ name: 'dir', type: 'input_directory', title: 'Folder' }],
+      run: { command, args },
+    });
+  }
   const file = path.join(dir, 'catalog.yaml');
   fs.writeFileSync(file, YAML.stringify(doc));
   return file;
@@ -167,6 +178,27 @@ describeWhere(available, why, 'slurm provider on a real cluster', () => {
     await until('FAILURE', async () => (await stateOf(id)) === 'FAILURE', 90_000);
     expect((await statuses(id)).at(-1)).toMatch(/^The program failed with exit code 1: .*credentials\.json: Permission denied$/);
   }, 180_000);
+
+  it("file parameters name the owner's files on the shared work folder: made if missing, seen by the next job, never left", async () => {
+    const folder = { dir: { type: 'file', path: '/project/data', readOnly: false } };
+    const first = await createJob(t, spec('leave-marker', 'batch', folder));
+    await until('the first job to succeed', async () => (await stateOf(first)) === 'SUCCESS', 90_000);
+    const owner = (await job(first)).owner.createdBy as string;
+    const area = path.join(workDir, 'storage', `u_${owner}`);
+    // Made as the jobs' account, in an area that is theirs alone.
+    expect(fs.statSync(path.join(area, 'project', 'data', 'marker')).uid).toBe(65534);
+    expect(fs.statSync(area).mode & 0o777).toBe(0o700);
+
+    const second = await createJob(t, spec('list-folder', 'batch', folder));
+    await until('the second job to succeed', async () => (await stateOf(second)) === 'SUCCESS', 90_000);
+    expect((await t.call('GET', `/api/jobs/output?id=${second}&stream=stdout`, t.tokens.user)).body.split('\n')).toContain('marker');
+
+    // A symbolic link in the area that points out of it is refused before anything reaches Slurm.
+    fs.symlinkSync('/etc', path.join(area, 'escape'));
+    const escape = await createJob(t, spec('list-folder', 'batch', { dir: { type: 'file', path: '/escape', readOnly: false } }));
+    await until('the escaping job to fail', async () => (await stateOf(escape)) === 'FAILURE', 90_000);
+    expect((await statuses(escape)).at(-1)).toBe("The job could not be submitted to Slurm: parameters.dir: '/escape' leads outside your files (through a symbolic link)");
+  }, 240_000);
 
   it('shows the pending reason as a status line: a job longer than its partition allows waits', async () => {
     const id = await createJob(t, seedBatch('short', { timeAllocation: { hours: 2, minutes: 0, seconds: 0 } }));
