@@ -12,7 +12,6 @@ import { CallRegistry, type LiveCall } from './call-registry';
 import { admitBearer, releaseBearers, type Connection, type HubOptions, type Stream } from './hub-model';
 
 export { DEFAULT_HUB_OPTIONS, type HubOptions } from './hub-model';
-export type { LiveCall, LiveStream } from './call-registry';
 
 /** Client frames are tiny; anything bigger is not one of ours. */
 export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
