@@ -31,7 +31,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MB = 1024 * 1024;
 /**
  * The bound stated for the server: its RSS while the job floods and the page follows stays within this much of what
- * it was before. What a follower holds is bounded by the tail's limits (server/live/output-tail.ts: 256 kB read per
+ * it was before. What a follower holds is bounded by the tail's limits (server/jobs/output-tail.ts: 256 kB read per
  * stream per look, and nothing more read while the socket still buffers 256 kB), a couple of MB however much the job
  * prints; the rest is headroom for the garbage collector.
  */

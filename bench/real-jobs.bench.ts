@@ -46,7 +46,7 @@ import { cloneDb, openDb, type Db } from '../server/db/index';
 import type { Config } from '../server/config';
 import type { JobSpecification, JobState } from '../contract/jobs';
 import type { ProviderJobView } from '../server/provider/example-provider';
-import { processStart } from '../server/provider/local/netlinux';
+import { processStart } from '../server/provider/local/claim-files';
 import { option } from './cli-options';
 
 const run = promisify(execFile);

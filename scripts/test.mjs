@@ -146,6 +146,7 @@ function checkErrors(label, output) {
   for (const raw of output.split('\n')) {
     const l = raw.trimEnd();
     if (/error TS\d+/.test(l)) lines.push(l.trim());
+    else if (/^\S+: \d+ lines, over the/.test(l)) lines.push(l);
     else if (/^\S.*\.(m?[jt]sx?|cjs)$/.test(l)) file = path.relative(process.cwd(), l.trim());
     else {
       const m = /^\s+(\d+:\d+)\s+(error|warning)\s+(.*)$/.exec(l);
@@ -224,11 +225,14 @@ if (pgUnreachable) {
 
 // 1. Type errors and lint fail the run within a minute, before the slow legs: tsc and ESLint side by side (two
 // cores). tsc covers the type-level tests too (contract/types.test.ts: expectTypeOf does nothing at run time).
-const [typecheck, lint] = await Promise.all([
+// The module-size check (scripts/check-module-size.mjs, part of `npm run lint`) takes well under a second.
+const [typecheck, eslint, moduleSize] = await Promise.all([
   check('typecheck (tsc --noEmit)', ['node_modules/typescript/bin/tsc', '--noEmit', '-p', 'tsconfig.json']),
   check('lint (eslint)', ['node_modules/eslint/bin/eslint.js', '.', '--max-warnings=0']),
+  check('lint (module size)', ['scripts/check-module-size.mjs']),
 ]);
-for (const [label, result] of [['typecheck', typecheck], ['lint', lint]]) {
+const lint = { status: eslint.status || moduleSize.status };
+for (const [label, result] of [['typecheck', typecheck], ['lint', eslint], ['module size', moduleSize]]) {
   if (result.status === 0) {
     legs.push(`${label}: passed (${result.seconds} s)`);
   } else {

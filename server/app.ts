@@ -21,7 +21,8 @@ import type { Services } from './context';
 import { JobsService } from './jobs/service';
 import websocket from '@fastify/websocket';
 import { TasksService } from './tasks/service';
-import { tasksRoutes } from './tasks/routes';
+import { tasksList, tasksRoutes } from './tasks/routes';
+import { jobsSocketCalls } from './jobs/socket-calls';
 import { LiveHub, MAX_CLIENT_FRAME_BYTES } from './live/hub';
 import { liveRoutes } from './live/plugin';
 import { socketErrorHandler } from './live/socket-errors';
@@ -88,14 +89,14 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
       maxQueue: config.shedTaskQueue,
       retryAfterS: config.shedRetryAfterS,
     }),
-    live: new LiveHub(options.db, bus, (owner, id) => services.jobs.retrieve(owner, id, true), {
+    live: new LiveHub(options.db, {
       pingIntervalMs: config.wsPingIntervalMs,
       maxBufferedBytes: config.wsMaxBufferedBytes,
       maxStreamsPerSocket: config.wsMaxStreamsPerSocket,
       idleUnauthenticatedMs: config.wsIdleUnauthenticatedMs,
       maxSocketsPerToken: config.wsMaxSocketsPerToken,
       maxSockets: config.wsMaxSockets,
-    }, app.log, (job) => outputs.get(job.specification.product.provider)?.(job.id) ?? null),
+    }, app.log),
     outputs,
   };
   app.decorate('services', services);
@@ -152,8 +153,10 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(jobsRoutes);
   await app.register(jobOutputRoutes);
   await app.register(controlRoutes);
+  // Socket calls in the order a 400 for an unknown call lists them: tasks.listen, then jobs.follow and jobs.listen.
   await app.register(tasksRoutes);
-  await app.register(liveRoutes);
+  await app.register(jobsSocketCalls);
+  await app.register(liveRoutes, { plainGet: { '/api/tasks': tasksList(app) } });
   await app.register(providerGatewayPlugin, { loopback: options.loopback ?? 'inject' });
   await app.register(exampleProviderPlugin, { loopback: options.loopback ?? 'inject' });
   await app.register(slurmProviderPlugin, { loopback: options.loopback ?? 'inject' });

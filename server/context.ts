@@ -1,4 +1,4 @@
-import type { OutputFiles } from './live/output-tail';
+import type { OutputFiles } from './jobs/output-tail';
 import type { Db } from './db/index';
 import type { Leadership } from './db/leader';
 import type { LoadShedder } from './http/load-shed';

@@ -2,6 +2,8 @@ import type { Job, JobSpecification, JobState, JobStatus, JobUpdate } from '../.
 
 export const ACTIVE_STATES: readonly JobState[] = ['IN_QUEUE', 'RUNNING', 'SUSPENDED'];
 export const FINAL_STATES: readonly JobState[] = ['SUCCESS', 'FAILURE', 'EXPIRED'];
+/** A job id as the wire carries it: the decimal of a bigint. */
+export const ID_PATTERN = /^[0-9]{1,18}$/;
 export const isFinal = (state: string) => (FINAL_STATES as readonly string[]).includes(state);
 
 export interface JobRow {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { OutputTail, type LogChunk, type TailLimits } from '../live/output-tail';
+import { OutputTail, type LogChunk, type TailLimits } from './output-tail';
 import { SocketClient } from '../live/test-client';
 import { REAL, batch, createJob, getJob, waitForState, webApp } from '../provider/testing';
 import { buildTestApp, type TestApp } from '../test/helpers';

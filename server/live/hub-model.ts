@@ -1,7 +1,6 @@
 import type { WebSocket } from 'ws';
-import type { Principal } from '../auth/tokens';
-import type { SocketCall } from '../../contract/socket';
-import type { OutputTail } from './output-tail';
+import type { Principal } from '../auth/principal';
+import type { LiveCall, LiveStream } from './call-registry';
 
 /* The hub's options and its bookkeeping types (hub.ts), apart so the hub itself stays readable. */
 
@@ -10,7 +9,7 @@ export interface HubOptions {
   pingIntervalMs: number;
   /** A socket whose unsent data passes this many bytes is disconnected, so a slow client cannot grow our memory. */
   maxBufferedBytes: number;
-  /** Calls that may be open at once on one socket; past it the oldest jobs.follow is ended to make room. */
+  /** Calls that may be open at once on one socket; past it the oldest displaceable call (jobs.follow) is ended to make room. */
   maxStreamsPerSocket: number;
   /** A socket with no authorised call this long after it opened is closed: an anonymous socket costs us, not them. */
   idleUnauthenticatedMs: number;
@@ -29,19 +28,16 @@ export const DEFAULT_HUB_OPTIONS: HubOptions = {
   maxSockets: 10_000,
 };
 
-export interface Stream {
+/** The hub's record of one call on one socket; the call itself sees it as a LiveStream. */
+export interface Stream extends LiveStream {
   readonly conn: Connection;
-  readonly id: string;
   /** `{"type":"message","streamId":"…","payload":` — messages are this, the payload's JSON and `}`. */
   readonly head: string;
-  readonly call: SocketCall;
+  readonly call: LiveCall;
   readonly principal: Principal;
   /** Kept to re-check the token at each ping, so a revoked token stops its streams. Never logged. */
   readonly bearer: string;
   closed: boolean;
-  follow?: { jobId: string; cursor: number; busy: boolean; dirty: boolean; tail: OutputTail | null };
-  /** tasks.listen with `batch: true`: updates serialised and waiting for this turn's message. */
-  batch?: { queued: string[]; scheduled: boolean };
 }
 
 export interface Connection {
@@ -57,19 +53,6 @@ export interface Connection {
   idle: NodeJS.Timeout | null;
   /** The tokens this socket's calls were authorised with (the per-token socket cap counts them). */
   readonly bearers: Set<string>;
-}
-
-export function addTo(index: Map<string, Set<Stream>>, key: string, stream: Stream) {
-  const set = index.get(key);
-  if (set) set.add(stream);
-  else index.set(key, new Set([stream]));
-}
-
-export function removeFrom(index: Map<string, Set<Stream>>, key: string, stream: Stream) {
-  const set = index.get(key);
-  if (!set) return;
-  set.delete(stream);
-  if (set.size === 0) index.delete(key);
 }
 
 /** Counts `conn` among the sockets of `bearer`, unless that token already holds `max` others; false if it does. */

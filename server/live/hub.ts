@@ -1,30 +1,17 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
-import type { Db } from '../db/index';
-import type { Principal } from '../auth/tokens';
-import { isFinalState, type Job } from '../../contract/jobs';
-import {
-  ClientFrame,
-  JobsFollowRequest,
-  JobsListenRequest,
-  SOCKET_CALLS,
-  SOCKET_CALL_ALIASES,
-  TASKS_BATCH_LIMIT,
-  TasksListenRequest,
-  type SocketCall,
-} from '../../contract/socket';
-import type { TasksListenRequest as TasksListenPayload } from '../../contract/socket';
-import { validate } from '../../contract/validate';
 import type { TSchema } from 'typebox';
+import type { Db } from '../db/index';
+import type { Principal } from '../auth/principal';
+import { ClientFrame } from '../../contract/socket';
+import { validate } from '../../contract/validate';
 import { authorize, refuseProject } from '../auth/plugin';
 import { SESSION_ENDED_CHANNEL, TOKEN_REVOKED_CHANNEL, parseSessionEnded } from '../auth/token-cache';
 import { HttpError } from '../http/errors';
-import type { EventBus, JobEvent, LiveEvent, TaskEvent } from './bus';
-import { DEFAULT_TAIL_LIMITS, OutputTail, type OutputFiles, type TailLimits } from './output-tail';
-import { addTo, admitBearer, releaseBearers, removeFrom, type Connection, type HubOptions, type Stream } from './hub-model';
+import { CallRegistry, type LiveCall } from './call-registry';
+import { admitBearer, releaseBearers, type Connection, type HubOptions, type Stream } from './hub-model';
 
 export { DEFAULT_HUB_OPTIONS, type HubOptions } from './hub-model';
-
 
 /** Client frames are tiny; anything bigger is not one of ours. */
 export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
@@ -32,26 +19,17 @@ const MAX_STREAM_ID_LENGTH = 128;
 const MAX_QUEUED_FRAMES = 256;
 const USER = ['USER'] as const;
 
-const PAYLOAD_SCHEMAS: Record<SocketCall, TSchema> = {
-  'tasks.listen': TasksListenRequest,
-  'jobs.follow': JobsFollowRequest,
-  'jobs.listen': JobsListenRequest,
-};
-
-
 const errorBody = (why: string) => ({ why, errorCode: null });
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * The WebSocket hub (contract §7): UCloud's call envelope, several streams per socket, in-memory fan-out
- * per process. Events come from the EventBus, which also carries other processes' events on PostgreSQL.
+ * The WebSocket hub (contract §7): UCloud's call envelope, several streams per socket. It knows frames, stream
+ * ids, tokens and limits, not what a call does: each call is registered (`register`) by the plugin that owns it,
+ * and that plugin turns its own events into messages.
  */
 export class LiveHub {
   private readonly connections = new Set<Connection>();
-  private readonly taskListeners = new Map<string, Set<Stream>>();
-  private readonly jobListeners = new Map<string, Set<Stream>>();
-  private readonly followers = new Map<string, Set<Stream>>();
-  private unsubscribe: (() => void) | null = null;
+  private readonly calls = new CallRegistry();
   private pingTimer: NodeJS.Timeout | null = null;
   private unlistenRevoked: (() => Promise<void>) | null = null;
   /** Token → the sockets with a call authorised by it. */
@@ -59,18 +37,21 @@ export class LiveHub {
 
   constructor(
     private readonly db: Db,
-    private readonly bus: EventBus,
-    /** The caller's job with its updates, or an HttpError (404 for someone else's). */
-    private readonly retrieveJob: (owner: string, id: string) => Promise<Job>,
     private readonly options: HubOptions,
     private readonly log: FastifyBaseLogger,
-    /** Where a job's output files are on this machine (its provider's), or null when it has none to follow. */
-    private readonly outputOf: (job: Job) => OutputFiles | null = () => null,
-    private readonly tailLimits: TailLimits = DEFAULT_TAIL_LIMITS,
   ) {}
 
+  /** Adds a socket call: frames naming `name` (or one of the call's aliases) open a stream of it. */
+  register<S extends TSchema>(name: string, call: LiveCall<S>) {
+    this.calls.register(name, call);
+  }
+
+  /** The registered calls' names. */
+  callNames(): readonly string[] {
+    return this.calls.list();
+  }
+
   async start() {
-    this.unsubscribe = this.bus.subscribe((event) => this.onEvent(event));
     this.pingTimer = setInterval(() => this.heartbeat(), this.options.pingIntervalMs);
     this.pingTimer.unref();
     // A revocation (this process's or another's, through NOTIFY) ends the user's streams at once, not at the next ping.
@@ -118,101 +99,10 @@ export class LiveHub {
 
   close() {
     if (this.pingTimer) clearInterval(this.pingTimer);
-    this.unsubscribe?.();
     void this.unlistenRevoked?.();
     for (const conn of this.connections) {
       conn.ws.terminate();
       this.drop(conn);
-    }
-  }
-
-  // ---- events -------------------------------------------------------------------------------------------
-
-  private onEvent(event: LiveEvent) {
-    if (event.kind === 'task') this.onTask(event);
-    else this.onJob(event);
-  }
-
-  private onTask(event: TaskEvent) {
-    const streams = this.taskListeners.get(event.owner);
-    if (!streams) return;
-    // Serialised once, whatever the number of listeners.
-    const json = JSON.stringify(event.update);
-    for (const stream of streams) {
-      if (stream.batch) this.queueUpdate(stream, stream.batch, json);
-      else this.sendRaw(stream.conn, `${stream.head}${json}}`);
-    }
-  }
-
-  /**
-   * Batched tasks.listen: the writer publishes a whole commit in one turn, so one setImmediate gathers it into
-   * one message. No timer, so no added latency.
-   */
-  private queueUpdate(stream: Stream, batch: NonNullable<Stream['batch']>, json: string) {
-    batch.queued.push(json);
-    if (batch.queued.length >= TASKS_BATCH_LIMIT) this.flushBatch(stream);
-    else if (!batch.scheduled) {
-      batch.scheduled = true;
-      setImmediate(() => {
-        batch.scheduled = false;
-        this.flushBatch(stream);
-      });
-    }
-  }
-
-  private flushBatch(stream: Stream) {
-    const batch = stream.batch;
-    if (!batch || batch.queued.length === 0) return;
-    const updates = batch.queued;
-    batch.queued = [];
-    if (!stream.closed) this.sendRaw(stream.conn, `${stream.head}{"updates":[${updates.join(',')}]}}`);
-  }
-
-  private onJob(event: JobEvent) {
-    const listeners = this.jobListeners.get(event.owner);
-    if (listeners) {
-      const json = JSON.stringify({ job: event.job });
-      for (const stream of listeners) this.sendRaw(stream.conn, `${stream.head}${json}}`);
-    }
-    for (const stream of this.followers.get(event.jobId) ?? []) void this.refreshFollow(stream);
-  }
-
-  /**
-   * jobs.follow without a gap or a duplicate: the stream is registered before the first read, and every
-   * event only triggers a re-read from the database, sending the updates past what the client already has.
-   * Job update histories are append-only, so "what the client has" is just a count. Reads for one stream
-   * never overlap; events that arrive during a read cause one more read.
-   */
-  private async refreshFollow(stream: Stream) {
-    const follow = stream.follow!;
-    if (follow.busy) {
-      follow.dirty = true;
-      return;
-    }
-    follow.busy = true;
-    try {
-      do {
-        follow.dirty = false;
-        let job: Job;
-        try {
-          job = await this.retrieveJob(stream.principal.username, follow.jobId);
-        } catch (error) {
-          if (error instanceof HttpError) this.end(stream, error.statusCode, error.why);
-          else this.log.error({ err: error }, 'jobs.follow: reading the job failed');
-          return;
-        }
-        if (stream.closed) return;
-        if (follow.cursor < 0) {
-          this.message(stream, { initialJob: job });
-          this.startTail(stream, job);
-        } else if (job.updates.length > follow.cursor) {
-          this.message(stream, { updates: job.updates.slice(follow.cursor), newStatus: job.status });
-        }
-        follow.cursor = job.updates.length;
-        if (isFinalState(job.status.state)) follow.tail?.finish();
-      } while (follow.dirty && !stream.closed);
-    } finally {
-      follow.busy = false;
     }
   }
 
@@ -273,22 +163,21 @@ export class LiveHub {
       this.respond(conn, streamId, 400, `streamId: a call with stream id '${streamId}' is already open on this socket; give each call its own streamId`);
       return;
     }
-    const callName = SOCKET_CALL_ALIASES[frame.call] ?? frame.call;
-    if (!(SOCKET_CALLS as readonly string[]).includes(callName)) {
-      this.respond(conn, streamId, 400, `call: unknown call '${frame.call.slice(0, 64)}'; expected one of ${SOCKET_CALLS.join(', ')}`);
+    const call = this.calls.get(frame.call);
+    if (!call) {
+      this.respond(conn, streamId, 400, `call: unknown call '${frame.call.slice(0, 64)}'; expected one of ${this.calls.list().join(', ')}`);
       return;
     }
     if (conn.streams.size >= this.options.maxStreamsPerSocket) {
       // The envelope has no cancel call, so a client that follows job after job never closes the old follows.
-      // The oldest jobs.follow makes room (it is ended with a response, as any call is); listens are never displaced.
-      const oldestFollow = [...conn.streams.values()].find((s) => s.call === 'jobs.follow');
-      if (!oldestFollow) {
+      // The oldest displaceable call (jobs.follow) makes room; it is ended with a response, as any call is.
+      const oldest = [...conn.streams.values()].find((s) => s.call.displaceable);
+      if (!oldest) {
         this.respond(conn, streamId, 400, `streamId: at most ${this.options.maxStreamsPerSocket} calls can be open on one socket`);
         return;
       }
-      this.end(oldestFollow, 200, '');
+      this.end(oldest, 200, '');
     }
-    const call = callName as SocketCall;
 
     let principal: Principal;
     try {
@@ -313,59 +202,33 @@ export class LiveHub {
     if (conn.idle) clearTimeout(conn.idle);
     conn.idle = null;
 
-    const payload = validate(PAYLOAD_SCHEMAS[call], frame.payload, 'payload');
+    const payload = validate(call.payload, frame.payload, 'payload');
     if (!payload.ok) {
       this.respond(conn, streamId, 400, payload.path ? `payload.${payload.path}: ${payload.message}`.replace('payload.[', 'payload[') : payload.why);
       return;
     }
 
+    const head = `{"type":"message","streamId":${JSON.stringify(streamId)},"payload":`;
     const stream: Stream = {
       conn,
       id: streamId,
-      head: `{"type":"message","streamId":${JSON.stringify(streamId)},"payload":`,
+      head,
       call,
       principal,
       bearer: frame.bearer,
       closed: false,
+      get bufferedBytes() {
+        return conn.closed ? Infinity : conn.ws.bufferedAmount;
+      },
+      send: (message) => this.sendRaw(conn, `${head}${JSON.stringify(message)}}`),
+      sendJson: (json) => this.sendRaw(conn, `${head}${json}}`),
+      end: (status, why) => this.end(stream, status, why),
     };
     conn.streams.set(streamId, stream);
-    if (call === 'tasks.listen') {
-      if ((payload.value as TasksListenPayload).batch) stream.batch = { queued: [], scheduled: false };
-      addTo(this.taskListeners, principal.username, stream);
-    }
-    else if (call === 'jobs.listen') addTo(this.jobListeners, principal.username, stream);
-    else {
-      const { id } = payload.value as { id: string };
-      stream.follow = { jobId: id, cursor: -1, busy: false, dirty: false, tail: null };
-      // Registered before the first read: nothing that lands meanwhile is missed.
-      addTo(this.followers, id, stream);
-      await this.refreshFollow(stream);
-    }
-  }
-
-  /** The job's output, from its start, as `log` messages after the initial job (UCloud's JobsFollowResponse). */
-  private startTail(stream: Stream, job: Job) {
-    const files = this.outputOf(job);
-    if (!files) return;
-    const conn = stream.conn;
-    const tail = new OutputTail(
-      files,
-      (log) => {
-        if (!stream.closed) this.message(stream, { updates: [], log, newStatus: null });
-      },
-      // At most one chunk waits in the socket's buffer: a slow reader makes the tail skip ahead, not queue.
-      () => !conn.closed && conn.ws.bufferedAmount < this.tailLimits.chunkBytes,
-      this.tailLimits,
-    );
-    stream.follow!.tail = tail;
-    tail.start();
+    await call.open(stream, payload.value);
   }
 
   // ---- sending ------------------------------------------------------------------------------------------
-
-  private message(stream: Stream, payload: unknown) {
-    this.sendRaw(stream.conn, `${stream.head}${JSON.stringify(payload)}}`);
-  }
 
   private respond(conn: Connection, streamId: string, status: number, why: string) {
     const payload = status < 400 ? {} : errorBody(why);
@@ -375,8 +238,8 @@ export class LiveHub {
   /** Ends a call with its response frame. */
   private end(stream: Stream, status: number, why: string) {
     if (stream.closed) return;
-    // Updates already committed go out before the call ends.
-    this.flushBatch(stream);
+    // What the call still holds (updates already committed) goes out before it ends.
+    stream.call.flush?.(stream);
     this.remove(stream);
     this.respond(stream.conn, stream.id, status, why);
   }
@@ -398,12 +261,7 @@ export class LiveHub {
   private remove(stream: Stream) {
     stream.closed = true;
     stream.conn.streams.delete(stream.id);
-    if (stream.call === 'tasks.listen') removeFrom(this.taskListeners, stream.principal.username, stream);
-    else if (stream.call === 'jobs.listen') removeFrom(this.jobListeners, stream.principal.username, stream);
-    else {
-      stream.follow!.tail?.stop();
-      removeFrom(this.followers, stream.follow!.jobId, stream);
-    }
+    stream.call.close(stream);
   }
 
   private drop(conn: Connection) {

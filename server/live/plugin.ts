@@ -1,14 +1,21 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, RouteHandlerMethod } from 'fastify';
 import { badRequest } from '../http/errors';
 import { startBridge } from './bridge';
 
+/** The socket paths. Contract §7 names one per call; each accepts every call, so a client can keep one socket. */
+export const SOCKET_PATHS = ['/api/tasks', '/api/jobs'] as const;
+export type SocketPath = (typeof SOCKET_PATHS)[number];
+
+export interface LiveRoutesOptions {
+  /** What a plain GET (no upgrade) answers on a socket path that is also a REST endpoint (GET /api/tasks: tasks.list). */
+  plainGet?: Partial<Record<SocketPath, RouteHandlerMethod>>;
+}
+
 /**
  * Starts the live channel: the socket hub, and on PostgreSQL the LISTEN/NOTIFY bridge to other server
- * processes. Serves the WebSocket on GET /api/jobs (GET /api/tasks is served by the tasks routes, which
- * share that path with tasks.list). Both paths accept every call (contract §7 names one path per call;
- * accepting all on both lets a client keep a single socket).
+ * processes. Mounts both socket paths; the calls themselves are registered by the plugins that own them.
  */
-export async function liveRoutes(app: FastifyInstance) {
+export async function liveRoutes(app: FastifyInstance, options: LiveRoutesOptions) {
   const { db, bus, live } = app.services;
   bus.onListenerError = (error) => app.log.error({ err: error }, 'a live event listener failed');
   const stopBridge = await startBridge(db, bus, (error) => app.log.warn({ err: error }, 'NOTIFY to other server processes failed'));
@@ -18,12 +25,16 @@ export async function liveRoutes(app: FastifyInstance) {
   app.addHook('preClose', async () => live.close());
   app.addHook('onClose', async () => stopBridge());
 
-  app.route({
-    method: 'GET',
-    url: '/api/jobs',
-    handler: async () => {
-      throw badRequest('(request): GET /api/jobs is the jobs WebSocket (jobs.follow, jobs.listen); open it with a WebSocket upgrade');
-    },
-    wsHandler: (socket) => live.accept(socket),
-  });
+  for (const url of SOCKET_PATHS) {
+    app.route({
+      method: 'GET',
+      url,
+      handler:
+        options.plainGet?.[url] ??
+        (async () => {
+          throw badRequest(`(request): GET ${url} is a WebSocket (${live.callNames().join(', ')}); open it with a WebSocket upgrade`);
+        }),
+      wsHandler: (socket) => live.accept(socket),
+    });
+  }
 }

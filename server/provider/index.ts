@@ -4,7 +4,7 @@ import { loopbackTransport, type Loopback } from './kit/transport';
 import { ExampleProvider } from './example-provider';
 import { whileLeader } from '../db/leader';
 import { exampleProviderRoutes } from './routes';
-import { outputFilesOf } from './local/backend';
+import { outputFilesOf } from './local/run-folder';
 import { PROVIDER_ID } from './example-provider';
 
 export { ExampleProvider, PROVIDER_ID } from './example-provider';

@@ -8,7 +8,7 @@ import { CALL_ID_HEADER } from '../../contract/jobs';
 import { buildApp } from '../app';
 import type { Job, JobSpecification, JobState } from '../../contract/jobs';
 import type { ProviderJobView } from './example-provider';
-import { processStart } from './local/netlinux';
+import { processStart } from './local/claim-files';
 
 /** Delays short enough for tests; the verify loop is off unless a test turns it on. */
 export const FAST: Partial<Config> = {

@@ -1,19 +1,25 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DEFAULT_ITEMS_PER_PAGE } from '../../contract/common';
 import { MarkAsCompleteRequest, PostStatusRequest, TasksCreateRequest, TasksListQuery, TasksRetrieveQuery } from '../../contract/tasks';
 import { parse, parseQuery } from '../http/parse';
 import { badRequest } from '../http/errors';
 import { authorize, bearerOf, principal } from '../auth/plugin';
 import { whileLeader } from '../db/leader';
+import { TasksListenCall } from './listen-call';
 
 const PROCESSORS = ['SERVICE', 'PROVIDER'] as const;
 const USER = ['USER'] as const;
 const MAX_PAGE = 1_000_000;
 
-/** The tasks API (contract §6). The WebSocket on GET /api/tasks shares its route with tasks.list. */
+/**
+ * The tasks API (contract §6) and its socket call, tasks.listen. GET /api/tasks is both tasks.list and a socket
+ * path: server/live/plugin.ts mounts it, with `tasksList` for a plain GET.
+ */
 export async function tasksRoutes(app: FastifyInstance) {
-  const { tasks, db } = app.services;
-  const hub = app.services.live;
+  const { tasks, bus, live } = app.services;
+  const listen = new TasksListenCall(bus);
+  live.register('tasks.listen', listen);
+  app.addHook('onClose', async () => listen.stop());
   // The retention sweep runs in the leader only (server/db/leader.ts).
   const onError = (error: unknown) => app.log.error({ err: error }, 'deleting expired tasks failed');
   const sweep = whileLeader(app.services.leader, { start: () => tasks.start(onError), stop: () => tasks.stop() }, onError);
@@ -43,19 +49,19 @@ export async function tasksRoutes(app: FastifyInstance) {
     const { id } = parseQuery(TasksRetrieveQuery, request.query);
     return tasks.view(principal(request).username, id);
   });
+}
 
-  app.route({
-    method: 'GET',
-    url: '/api/tasks',
-    // No `roles`: a WebSocket upgrade carries its bearer in each frame, never in a header (contract §7), so the
-    // plain GET (tasks.list) checks its header itself.
-    handler: async (request) => {
-      const caller = await authorize(db, bearerOf(request.headers.authorization), USER);
-      const query = parseQuery(TasksListQuery, request.query);
-      const page = query.page ?? 0;
-      if (page > MAX_PAGE) throw badRequest(`page: must be at most ${MAX_PAGE}`);
-      return tasks.list(caller.username, query.itemsPerPage ?? DEFAULT_ITEMS_PER_PAGE, page);
-    },
-    wsHandler: (socket) => hub.accept(socket),
-  });
+/**
+ * tasks.list: GET /api/tasks without an upgrade. The route has no `roles`: an upgrade on the same path carries
+ * its bearer in each frame, never in a header (contract §7), so the plain GET checks its header itself.
+ */
+export function tasksList(app: FastifyInstance) {
+  const { db, tasks } = app.services;
+  return async (request: FastifyRequest) => {
+    const caller = await authorize(db, bearerOf(request.headers.authorization), USER);
+    const query = parseQuery(TasksListQuery, request.query);
+    const page = query.page ?? 0;
+    if (page > MAX_PAGE) throw badRequest(`page: must be at most ${MAX_PAGE}`);
+    return tasks.list(caller.username, query.itemsPerPage ?? DEFAULT_ITEMS_PER_PAGE, page);
+  };
 }

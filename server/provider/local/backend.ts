@@ -2,13 +2,13 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { Application, Product } from '../../../contract/catalog';
 import type { AppParameterValue } from '../../../contract/app-parameter-value';
 import { plainText, renderArgs, type RunDefinition } from '../../catalog/run';
 import { CgroupLimits, describeLimits, type Limits } from './cgroups';
 import { JobNetwork, probeIsolation } from './network';
 import { StorageError, ensureArea, resolveInArea, type Account } from './storage';
+import { APPS_DIR, SUPERVISOR, isSupervisor, readJson, runDirOf } from './run-folder';
 
 /*
  * The execution backend of the built-in provider: each job is a real process on this machine, started by a
@@ -68,27 +68,6 @@ export interface LocalBackendOptions {
   isolation: 'auto' | 'off';
   log: (msg: string, extra?: object) => void;
 }
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-
-/** A file shipped beside the code: in the source tree, or beside the server bundle (scripts/build-server.mjs). */
-function shipped(sourceRelative: string, bundleRelative: string): string {
-  const candidates = [path.join(here, sourceRelative), path.join(here, bundleRelative)];
-  return candidates.find((p) => fs.existsSync(p)) ?? candidates[0]!;
-}
-export const SUPERVISOR = shipped('supervisor.mjs', 'supervisor.mjs');
-
-/** A job's run folder: its launch.json, started.json, exit.json, and its output (stdout.log, stderr.log). */
-export function runDirOf(dataDir: string, jobId: string): string {
-  return path.join(dataDir, 'runs', jobId);
-}
-
-/** The files a job's supervisor writes its output to; kept after the job ends. */
-export function outputFilesOf(dataDir: string, jobId: string): { stdout: string; stderr: string } {
-  const dir = runDirOf(dataDir, jobId);
-  return { stdout: path.join(dir, 'stdout.log'), stderr: path.join(dir, 'stderr.log') };
-}
-export const APPS_DIR = shipped('../apps', 'apps');
 
 /**
  * Runs as root, joins the job's cgroups, then becomes the job's command (through its namespace); argv only, so
@@ -398,21 +377,4 @@ async function unreachableByJobs(dirs: string[]): Promise<string | null> {
     }
   }
   return null;
-}
-
-function readJson<T>(file: string): T | null {
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
-  } catch {
-    return null;
-  }
-}
-
-/** Whether `pid` is still this job's supervisor (and not a process that got its number later). */
-function isSupervisor(pid: number, runDir: string): boolean {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(runDir);
-  } catch {
-    return false;
-  }
 }

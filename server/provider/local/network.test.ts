@@ -5,19 +5,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeWhere } from './prerequisite';
 import { JobNetwork, MAX_INDEX, MAX_SLOT, probeIsolation } from './network';
-import {
-  CLAIM_DIR,
-  checkSources,
-  findProgram,
-  hostRuleset,
-  hostsFile,
-  jobRuleset,
-  namesOf,
-  parsePeers,
-  prefixesOverlap,
-  runRaw,
-  slotNamesOf,
-} from './netlinux';
+import { CLAIM_DIR, namesOf, prefixesOverlap, slotNamesOf } from './net-names';
+import { checkSources, hostRuleset, jobRuleset } from './nft-rulesets';
+import { findProgram, runRaw } from './host-commands';
+import { hostsFile, parsePeers } from './hosts-file';
 
 /*
  * The job network against the real kernel (root only; CI runs these as root). Every namespace, link, table and claim

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Job } from '../../../contract/jobs';
 import type { Catalog } from '../../catalog/catalog';
 import { plainText, renderArgs } from '../../catalog/run';
-import { APPS_DIR } from '../local/backend';
+import { APPS_DIR } from '../local/run-folder';
 import type { SubmitRequest } from './client';
 
 /*
