@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import YAML from 'yaml';
+import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../../test/helpers';
 import { createJob, retrieve } from '../../test/jobs-fixtures';
@@ -60,6 +61,9 @@ function catalogWithCat(dir: string): string {
     parameters: [{ name: 'path', type: 'text', title: 'Path' }],
     run: { command: '/bin/cat', args: ['{path}'] },
   });
+  // acme-database itself, on a port of its own: this machine's PostgreSQL holds 5432, and on Slurm a job shares its node's network.
+  const database = doc.applications.find((a: { name: string }) => a.name === 'acme-database');
+  doc.applications.push({ ...database, name: 'acme-database-15433', run: { ...database.run, args: ['--data={dataStore}', '--port=15433'] } });
   // And two with a folder of the user's files: one leaves a file in it, the other lists it.
   for (const [name, command, args] of [['leave-marker', '/usr/bin/touch', ['{dir}/marker']], ['list-folder', '/bin/ls', ['-a', '{dir}']]] as const) {
     doc.applications.push({
@@ -199,6 +203,30 @@ describeWhere(available, why, 'slurm provider on a real cluster', () => {
     await until('the escaping job to fail', async () => (await stateOf(escape)) === 'FAILURE', 90_000);
     expect((await statuses(escape)).at(-1)).toBe("The job could not be submitted to Slurm: parameters.dir: '/escape' leads outside your files (through a symbolic link)");
   }, 240_000);
+
+  it("acme-database runs on Slurm with its files in the owner's data store: a second job on the folder sees the first one's rows", async () => {
+    const store = { dataStore: { type: 'file', path: '/db/acme', readOnly: false } };
+    const query = async (sql: string) => {
+      const client = new pg.Client({ host: '127.0.0.1', port: 15433, user: 'postgres', database: 'postgres', connectionTimeoutMillis: 5_000 });
+      await client.connect();
+      try {
+        return (await client.query(sql)).rows;
+      } finally {
+        await client.end();
+      }
+    };
+    const run = async (sql: string) => {
+      const id = await createJob(t, spec('acme-database-15433', 'batch', store));
+      await until('RUNNING', async () => (await stateOf(id)) === 'RUNNING', 90_000);
+      await until('the database to listen', async () => (await t.call('GET', `/api/jobs/output?id=${id}&stream=stdout`, t.tokens.user)).body.includes('Listening on'), 120_000);
+      const rows = await query(sql);
+      expect((await t.call('POST', '/api/jobs/terminate', t.tokens.user, { items: [{ id }] })).statusCode).toBe(200);
+      await until('terminated', async () => (await stateOf(id)) === 'SUCCESS', 60_000);
+      return rows;
+    };
+    await run(`CREATE TABLE visits (n int); INSERT INTO visits VALUES (41)`);
+    expect(await run(`SELECT n FROM visits`)).toEqual([{ n: 41 }]);
+  }, 400_000);
 
   it('shows the pending reason as a status line: a job longer than its partition allows waits', async () => {
     const id = await createJob(t, seedBatch('short', { timeAllocation: { hours: 2, minutes: 0, seconds: 0 } }));
