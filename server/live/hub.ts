@@ -171,7 +171,9 @@ export class LiveHub {
   private onJob(event: JobEvent) {
     const listeners = this.jobListeners.get(event.owner);
     if (listeners) {
-      const json = JSON.stringify({ job: event.job });
+      // The job with the updates this change brought (not its whole history): enough for a list to read why the
+      // state changed (a terminated job's SUCCESS says "Terminated by user"), small whatever the history's length.
+      const json = JSON.stringify({ job: { ...event.job, updates: event.updates } });
       for (const stream of listeners) this.sendRaw(stream.conn, `${stream.head}${json}}`);
     }
     for (const stream of this.followers.get(event.jobId) ?? []) void this.refreshFollow(stream);

@@ -97,6 +97,27 @@ describe('job list', () => {
     expect(within(rows[0]!).getByRole('link', { name: 'fresh-one' })).toBeInTheDocument();
   });
 
+  it('says Terminated, not Success, for a job the user terminated, live and after a reload, keeping the wire state', async () => {
+    const { unmount } = renderApp('/jobs');
+    await screen.findByRole('table', { name: 'Jobs' });
+    await waitFor(() => expect(hasOpenStream('jobs.listen')).toBe(true));
+    act(() => {
+      applyUpdate('4106', { state: 'SUCCESS', status: 'Terminated by user' });
+      applyUpdate('4101', { state: 'SUCCESS', status: 'Finished normally' });
+    });
+    const terminated = await within(rowFor('cache-store')).findByText('Terminated');
+    expect(terminated.closest('.badge')).toHaveAttribute('data-state', 'SUCCESS');
+    await waitFor(() => expect(within(rowFor('my-database')).getByText('Success')).toBeInTheDocument());
+    expect(within(rowFor('my-database')).queryByText('Terminated')).not.toBeInTheDocument();
+    unmount();
+
+    // Read afresh over REST (with updates), the same.
+    renderApp('/jobs');
+    await screen.findByRole('table', { name: 'Jobs' });
+    expect(within(rowFor('cache-store')).getByText('Terminated')).toBeInTheDocument();
+    expect(within(rowFor('nightly-report')).getByText('Success')).toBeInTheDocument();
+  });
+
   it('with State = Running, gains a job that starts running and loses one that stops, live', async () => {
     const { createJob } = await import('@/mocks/db');
     let queued = '';
