@@ -153,11 +153,20 @@ describe('job list', () => {
     });
     const { user, router } = renderApp('/jobs');
     await screen.findByRole('link', { name: 'my-database' });
-    await user.type(screen.getByRole('searchbox', { name: 'Search' }), 'report');
+    const box = screen.getByRole('searchbox', { name: 'Search' });
+    await user.type(box, 'rep');
+    await waitFor(() => expect(router.state.location.search).toBe('?q=rep'));
+    await screen.findByRole('link', { name: 'nightly-report' });
+    // The results changed under the box: it keeps focus, and typing goes on where it was.
+    expect(box).toHaveFocus();
+    await user.keyboard('ort');
     await waitFor(() => expect(router.state.location.search).toBe('?q=report'));
     await waitFor(() => expect(screen.queryByRole('link', { name: 'my-database' })).not.toBeInTheDocument());
     await screen.findByRole('link', { name: 'nightly-report' });
-    expect(seen.at(-1)?.get('filterQuery')).toBe('report');
+    expect(screen.getByRole('searchbox', { name: 'Search' })).toBe(box);
+    expect(box).toHaveFocus();
+    expect(box).toHaveValue('report');
+    await waitFor(() => expect(seen.at(-1)?.get('filterQuery')).toBe('report'));
     await user.clear(screen.getByRole('searchbox', { name: 'Search' }));
     await user.type(screen.getByRole('searchbox', { name: 'Search' }), '4104');
     await screen.findByRole('link', { name: 'shop-frontend' });
@@ -205,6 +214,9 @@ describe('job list', () => {
     await user.click(within(await screen.findByRole('dialog')).getByRole('button', { name: 'Terminate 2 jobs' }));
     await waitFor(() => expect(terminated.map((ids) => [...ids].sort())).toEqual([['4101', '4106']]));
     await waitFor(() => expect(screen.queryByText(/jobs? selected/)).not.toBeInTheDocument());
+    // The bar and its buttons are gone: focus is on what was done, not on <body>.
+    await waitFor(() => expect(screen.getByText(/^Asked to terminate 2 jobs\./)).toHaveFocus());
+    expect(document.activeElement).not.toBe(document.body);
     server.events.removeAllListeners();
   });
 
