@@ -32,4 +32,15 @@ describe("a page whose code could not be fetched while the server is down", () =
     await user.click(button);
     await waitFor(() => expect(reload).toHaveBeenCalledTimes(1));
   });
+
+  it("counts a page's stylesheet that could not be fetched (Vite's preload error) as the same outage", () => {
+    act(() => serverUnreachable());
+    render(
+      <MemoryRouter>
+        <PageError error={new Error('Unable to preload CSS for http://x/assets/job-list-page.css')} />
+      </MemoryRouter>,
+    );
+    expect(screen.getByRole('heading', { level: 1, name: 'This page could not be loaded' })).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Try again' })).toBeInTheDocument();
+  });
 });

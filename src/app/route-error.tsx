@@ -15,7 +15,7 @@ export function RouteError() {
 export function PageError({ error }: { error: unknown }) {
   const unreachable = useServerUnreachableSince() !== null;
   const notFound = isRouteErrorResponse(error) && error.status === 404;
-  const chunkFailed = error instanceof Error && /dynamically imported module|Loading chunk|Importing a module script failed/i.test(error.message);
+  const chunkFailed = error instanceof Error && /dynamically imported module|Loading chunk|Importing a module script failed|Unable to preload CSS/i.test(error.message);
   // A page's code that could not be fetched while the browser is offline or the server down is an outage, not a
   // new deployment.
   const outage = chunkFailed && (unreachable || (typeof navigator !== 'undefined' && navigator.onLine === false));

@@ -356,10 +356,10 @@ export function LaunchForm({ app, products, source }: LaunchFormProps) {
               {missingPeers.map((e, i) => (
                 <span key={e.hostname}>
                   {i > 0 ? (i === missingPeers.length - 1 ? ' or ' : ', ') : ''}
-                  <code>{e.hostname}</code> ({e.title})
+                  <code>{e.hostname}</code> ({e.title}){i === missingPeers.length - 1 ? ',' : ''}
                 </span>
-              ))}
-              , which {app.title} expects. It starts without {missingPeers.length === 1 ? 'it' : 'them'}, and what needs{' '}
+              ))}{' '}
+              which {app.title} expects. It starts without {missingPeers.length === 1 ? 'it' : 'them'}, and what needs{' '}
               {missingPeers.length === 1 ? 'it' : 'them'} will not work. Pick a job under Connected jobs, or launch anyway.
             </p>
           ) : null}
