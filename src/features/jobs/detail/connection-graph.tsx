@@ -6,13 +6,14 @@ export interface GraphNode {
   ended: boolean;
 }
 
-const WIDTH = 520;
-const BOX_W = 150;
+const BOX_W = 160;
+/** Between columns: room for an arrow and the hostname on it. */
+const GAP = 130;
 const BOX_H = 34;
 const ROW = 46;
 const PAD = 8;
 
-const clip = (text: string, max = 18) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+const clip = (text: string, max = 19) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
 /** "shop-frontend reaches my-database as database. analytics reaches shop-frontend as web." */
 export function describeGraph(self: string, reaches: readonly GraphNode[], reachedBy: readonly GraphNode[]): string {
@@ -44,7 +45,11 @@ export function ConnectionGraph({ self, reaches, reachedBy }: { self: { id: stri
   if (reaches.length === 0 && reachedBy.length === 0) return null;
   const rows = Math.max(reaches.length, reachedBy.length, 1);
   const height = rows * ROW + PAD * 2 - (ROW - BOX_H);
-  const centreX = (WIDTH - BOX_W) / 2;
+  // Columns only for sides that have jobs: reachers, this job, reached.
+  const leftX = PAD;
+  const centreX = reachedBy.length > 0 ? leftX + BOX_W + GAP : PAD;
+  const rightX = centreX + BOX_W + GAP;
+  const WIDTH = (reaches.length > 0 ? rightX + BOX_W : centreX + BOX_W) + PAD;
   const centreY = (height - BOX_H) / 2;
   const column = (count: number, i: number) => PAD + ((rows - count) * ROW) / 2 + i * ROW;
   const edge = (x1: number, y1: number, x2: number, y2: number, hostname: string, ended: boolean, key: string) => (
@@ -59,6 +64,8 @@ export function ConnectionGraph({ self, reaches, reachedBy }: { self: { id: stri
     <svg
       className="connection-graph"
       viewBox={`0 0 ${WIDTH} ${height}`}
+      // Never drawn larger than its own size: the text stays the size of the page's.
+      style={{ maxWidth: WIDTH }}
       role="img"
       aria-label={`Connections: ${describeGraph(self.name, reaches, reachedBy)}`}
       focusable="false"
@@ -70,18 +77,18 @@ export function ConnectionGraph({ self, reaches, reachedBy }: { self: { id: stri
       </defs>
       {reachedBy.map((n, i) => {
         const y = column(reachedBy.length, i);
-        return edge(PAD + BOX_W, y + BOX_H / 2, centreX, centreY + BOX_H / 2, n.hostname, n.ended, `in-${n.id}-${n.hostname}`);
+        return edge(leftX + BOX_W, y + BOX_H / 2, centreX, centreY + BOX_H / 2, n.hostname, n.ended, `in-${n.id}-${n.hostname}`);
       })}
       {reaches.map((n, i) => {
         const y = column(reaches.length, i);
-        return edge(centreX + BOX_W, centreY + BOX_H / 2, WIDTH - PAD - BOX_W, y + BOX_H / 2, n.hostname, n.ended, `out-${n.id}-${n.hostname}`);
+        return edge(centreX + BOX_W, centreY + BOX_H / 2, rightX, y + BOX_H / 2, n.hostname, n.ended, `out-${n.id}-${n.hostname}`);
       })}
       {reachedBy.map((n, i) => (
-        <Box key={`in-${n.id}-${n.hostname}`} x={PAD} y={column(reachedBy.length, i)} label={n.name} sub={`#${n.id}${n.ended ? ' · ended' : ''}`} tone={n.ended ? 'ended' : 'peer'} />
+        <Box key={`in-${n.id}-${n.hostname}`} x={leftX} y={column(reachedBy.length, i)} label={n.name} sub={`#${n.id}${n.ended ? ' · ended' : ''}`} tone={n.ended ? 'ended' : 'peer'} />
       ))}
       <Box x={centreX} y={centreY} label={self.name} sub={`#${self.id} · this job`} tone={self.ended ? 'ended' : 'self'} />
       {reaches.map((n, i) => (
-        <Box key={`out-${n.id}-${n.hostname}`} x={WIDTH - PAD - BOX_W} y={column(reaches.length, i)} label={n.name} sub={`#${n.id}${n.ended ? ' · ended' : ''}`} tone={n.ended ? 'ended' : 'peer'} />
+        <Box key={`out-${n.id}-${n.hostname}`} x={rightX} y={column(reaches.length, i)} label={n.name} sub={`#${n.id}${n.ended ? ' · ended' : ''}`} tone={n.ended ? 'ended' : 'peer'} />
       ))}
     </svg>
   );

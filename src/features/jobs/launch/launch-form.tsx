@@ -337,6 +337,19 @@ export function LaunchForm({ app, products, source }: LaunchFormProps) {
         />
       ) : null}
 
+      {missingPeers.length > 0 ? (
+        <p id="missing-peers" className="callout callout--warning" role="note">
+          No job is connected as{' '}
+          {missingPeers.map((e, i) => (
+            <span key={e.hostname}>
+              {i > 0 ? (i === missingPeers.length - 1 ? ' or ' : ', ') : ''}
+              <code>{e.hostname}</code> ({e.title}){i === missingPeers.length - 1 ? ',' : ''}
+            </span>
+          ))}{' '}
+          which {app.title} expects. It starts without {missingPeers.length === 1 ? 'it' : 'them'}, and what needs{' '}
+          {missingPeers.length === 1 ? 'it' : 'them'} will not work. Pick a job under Connected jobs, or launch anyway.
+        </p>
+      ) : null}
       <div className="launch-form__footer">
         <div ref={summaryRef} tabIndex={-1} className="launch-form__messages">
           {submitted && errors.size > 0 ? (
@@ -351,16 +364,14 @@ export function LaunchForm({ app, products, source }: LaunchFormProps) {
             </p>
           ) : null}
           {missingPeers.length > 0 ? (
-            <p id="missing-peers" className="callout callout--warning" role="note">
-              No job is connected as{' '}
-              {missingPeers.map((e, i) => (
+            <p className="launch-form__warn">
+              <span aria-hidden="true">⚠ </span>
+              Starts without {missingPeers.map((e, i) => (
                 <span key={e.hostname}>
-                  {i > 0 ? (i === missingPeers.length - 1 ? ' or ' : ', ') : ''}
-                  <code>{e.hostname}</code> ({e.title}){i === missingPeers.length - 1 ? ',' : ''}
+                  {i > 0 ? ', ' : ''}
+                  <code>{e.hostname}</code>
                 </span>
-              ))}{' '}
-              which {app.title} expects. It starts without {missingPeers.length === 1 ? 'it' : 'them'}, and what needs{' '}
-              {missingPeers.length === 1 ? 'it' : 'them'} will not work. Pick a job under Connected jobs, or launch anyway.
+              ))}
             </p>
           ) : null}
           {serverError ? (
