@@ -7,10 +7,11 @@ export interface GraphNode {
 }
 
 const BOX_W = 160;
-/** Between columns: room for an arrow and the hostname on it. */
-const GAP = 130;
 const BOX_H = 34;
-const ROW = 46;
+/** Between boxes side by side. */
+const HGAP = 16;
+/** Between rows: room for the arrow and the hostname beside it. */
+const VGAP = 52;
 const PAD = 8;
 
 const clip = (text: string, max = 19) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
@@ -37,25 +38,25 @@ function Box({ x, y, label, sub, tone }: { x: number; y: number; label: string; 
 }
 
 /**
- * Who reaches whom, as a picture: jobs that connect to this one on the left, this job in the middle, the jobs it
- * connects to on the right; each arrow carries the hostname it is reached under, an ended job is dashed. The SVG
- * is an image named by the same facts in words; the lists beside it are the way to act on them.
+ * Who reaches whom, as a picture, top to bottom (so one job a row fits a phone at full size): the jobs that connect
+ * to this one, this job, the jobs it connects to; each arrow carries the hostname it is reached under, an ended job
+ * is dashed. The SVG is an image named by the same facts in words; the lists beside it are the way to act on them.
  */
 export function ConnectionGraph({ self, reaches, reachedBy }: { self: { id: string; name: string; ended: boolean }; reaches: readonly GraphNode[]; reachedBy: readonly GraphNode[] }) {
   if (reaches.length === 0 && reachedBy.length === 0) return null;
-  const rows = Math.max(reaches.length, reachedBy.length, 1);
-  const height = rows * ROW + PAD * 2 - (ROW - BOX_H);
-  // Columns only for sides that have jobs: reachers, this job, reached.
-  const leftX = PAD;
-  const centreX = reachedBy.length > 0 ? leftX + BOX_W + GAP : PAD;
-  const rightX = centreX + BOX_W + GAP;
-  const WIDTH = (reaches.length > 0 ? rightX + BOX_W : centreX + BOX_W) + PAD;
-  const centreY = (height - BOX_H) / 2;
-  const column = (count: number, i: number) => PAD + ((rows - count) * ROW) / 2 + i * ROW;
+  const columns = Math.max(reaches.length, reachedBy.length, 1);
+  const width = columns * BOX_W + (columns - 1) * HGAP + 2 * PAD;
+  const topY = PAD;
+  const selfY = reachedBy.length > 0 ? topY + BOX_H + VGAP : PAD;
+  const bottomY = selfY + BOX_H + VGAP;
+  const height = (reaches.length > 0 ? bottomY : selfY) + BOX_H + PAD;
+  /** The left edge of box `i` of a row of `count`, the row centred. */
+  const x = (count: number, i: number) => (width - (count * BOX_W + (count - 1) * HGAP)) / 2 + i * (BOX_W + HGAP);
+  const selfX = x(1, 0);
   const edge = (x1: number, y1: number, x2: number, y2: number, hostname: string, ended: boolean, key: string) => (
     <g key={key} className={`graph-edge${ended ? ' graph-edge--ended' : ''}`}>
-      <line x1={x1} y1={y1} x2={x2 - 4} y2={y2} markerEnd="url(#graph-arrow)" />
-      <text x={(x1 + x2) / 2} y={(y1 + y2) / 2 - 5} textAnchor="middle" className="graph-edge__label">
+      <line x1={x1} y1={y1} x2={x2} y2={y2 - 4} markerEnd="url(#graph-arrow)" />
+      <text x={(x1 + x2) / 2 + 6} y={(y1 + y2) / 2 + 4} textAnchor="start" className="graph-edge__label">
         {clip(hostname, 16)}
       </text>
     </g>
@@ -63,9 +64,9 @@ export function ConnectionGraph({ self, reaches, reachedBy }: { self: { id: stri
   return (
     <svg
       className="connection-graph"
-      viewBox={`0 0 ${WIDTH} ${height}`}
+      viewBox={`0 0 ${width} ${height}`}
       // Never drawn larger than its own size: the text stays the size of the page's.
-      style={{ maxWidth: WIDTH }}
+      style={{ maxWidth: width }}
       role="img"
       aria-label={`Connections: ${describeGraph(self.name, reaches, reachedBy)}`}
       focusable="false"
@@ -76,19 +77,19 @@ export function ConnectionGraph({ self, reaches, reachedBy }: { self: { id: stri
         </marker>
       </defs>
       {reachedBy.map((n, i) => {
-        const y = column(reachedBy.length, i);
-        return edge(leftX + BOX_W, y + BOX_H / 2, centreX, centreY + BOX_H / 2, n.hostname, n.ended, `in-${n.id}-${n.hostname}`);
+        const from = x(reachedBy.length, i) + BOX_W / 2;
+        return edge(from, topY + BOX_H, selfX + BOX_W / 2, selfY, n.hostname, n.ended, `in-${n.id}-${n.hostname}`);
       })}
       {reaches.map((n, i) => {
-        const y = column(reaches.length, i);
-        return edge(centreX + BOX_W, centreY + BOX_H / 2, rightX, y + BOX_H / 2, n.hostname, n.ended, `out-${n.id}-${n.hostname}`);
+        const to = x(reaches.length, i) + BOX_W / 2;
+        return edge(selfX + BOX_W / 2, selfY + BOX_H, to, bottomY, n.hostname, n.ended, `out-${n.id}-${n.hostname}`);
       })}
       {reachedBy.map((n, i) => (
-        <Box key={`in-${n.id}-${n.hostname}`} x={leftX} y={column(reachedBy.length, i)} label={n.name} sub={`#${n.id}${n.ended ? ' · ended' : ''}`} tone={n.ended ? 'ended' : 'peer'} />
+        <Box key={`in-${n.id}-${n.hostname}`} x={x(reachedBy.length, i)} y={topY} label={n.name} sub={`#${n.id}${n.ended ? ' · ended' : ''}`} tone={n.ended ? 'ended' : 'peer'} />
       ))}
-      <Box x={centreX} y={centreY} label={self.name} sub={`#${self.id} · this job`} tone={self.ended ? 'ended' : 'self'} />
+      <Box x={selfX} y={selfY} label={self.name} sub={`#${self.id} · this job`} tone={self.ended ? 'ended' : 'self'} />
       {reaches.map((n, i) => (
-        <Box key={`out-${n.id}-${n.hostname}`} x={rightX} y={column(reaches.length, i)} label={n.name} sub={`#${n.id}${n.ended ? ' · ended' : ''}`} tone={n.ended ? 'ended' : 'peer'} />
+        <Box key={`out-${n.id}-${n.hostname}`} x={x(reaches.length, i)} y={bottomY} label={n.name} sub={`#${n.id}${n.ended ? ' · ended' : ''}`} tone={n.ended ? 'ended' : 'peer'} />
       ))}
     </svg>
   );

@@ -338,7 +338,8 @@ export function LaunchForm({ app, products, source }: LaunchFormProps) {
       ) : null}
 
       {missingPeers.length > 0 ? (
-        <p id="missing-peers" className="callout callout--warning" role="note">
+        <div id="missing-peers" className="callout callout--warning" role="note">
+          <p>
           No job is connected as{' '}
           {missingPeers.map((e, i) => (
             <span key={e.hostname}>
@@ -348,7 +349,8 @@ export function LaunchForm({ app, products, source }: LaunchFormProps) {
           ))}{' '}
           which {app.title} expects. It starts without {missingPeers.length === 1 ? 'it' : 'them'}, and what needs{' '}
           {missingPeers.length === 1 ? 'it' : 'them'} will not work. Pick a job under Connected jobs, or launch anyway.
-        </p>
+          </p>
+        </div>
       ) : null}
       <div className="launch-form__footer">
         <div ref={summaryRef} tabIndex={-1} className="launch-form__messages">
