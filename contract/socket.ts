@@ -79,7 +79,10 @@ export const JobsFollowMessage = Type.Union([
 ]);
 export type JobsFollowMessage = Static<typeof JobsFollowMessage>;
 
-/** Extension: every state change of any of the caller's jobs, so lists update live. */
+/**
+ * Extension: every state change of any of the caller's jobs, so lists update live. The job's `updates` are the ones
+ * that change appended, not its history.
+ */
 export const JobsListenRequest = Unit;
 export type JobsListenRequest = Unit;
 export const JobsListenMessage = StrictObject({ job: Job });

@@ -36,8 +36,10 @@ export class JobsListenCall implements LiveCall<typeof JobsListenRequest> {
   private onJob(event: JobEvent) {
     const listeners = this.byOwner.get(event.owner);
     if (!listeners) return;
+    // The job with the updates this change brought (not its whole history): enough for a list to read why the
+    // state changed (a terminated job's SUCCESS says "Terminated by user"), small whatever the history's length.
     // Serialised once, whatever the number of listeners.
-    const json = JSON.stringify({ job: event.job });
+    const json = JSON.stringify({ job: { ...event.job, updates: event.updates } });
     for (const { stream } of listeners) stream.sendJson(json);
   }
 }

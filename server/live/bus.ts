@@ -14,7 +14,7 @@ export interface JobEvent {
   jobId: string;
   /** The job after the change, without its update history. */
   job: Job;
-  /** The updates this change appended (for jobs.follow). */
+  /** The updates this change appended (for jobs.follow, and the job of a jobs.listen message). */
   updates: JobUpdate[];
   newStatus: JobStatus;
 }

@@ -329,12 +329,18 @@ describe('jobs.listen', () => {
     await b.sync(bob);
     const id = await createJob(t, databaseSpec('/listen/a'), alice);
     await control(t, id, { state: 'RUNNING' });
+    await control(t, id, { state: 'SUCCESS', status: 'Terminated by user' });
     const bobsJob = await createJob(t, databaseSpec('/listen/b'), bob);
-    const messages = await a.waitMessages('l', 2);
+    const messages = await a.waitMessages('l', 3);
     for (const message of messages) expect(Object.keys(message)).toEqual(['job']);
     expect(messages.map((m) => [m.job.id, m.job.status.state])).toEqual([
       [id, 'IN_QUEUE'],
       [id, 'RUNNING'],
+      [id, 'SUCCESS'],
+    ]);
+    // Each job carries the updates its change appended, so a list can tell a terminated job from a finished one.
+    expect(messages[2].job.updates.map((u: { state: string | null; status: string | null }) => [u.state, u.status])).toEqual([
+      ['SUCCESS', 'Terminated by user'],
     ]);
     const bobs = await b.waitMessages('l', 1);
     expect(bobs.map((m) => m.job.id)).toEqual([bobsJob]);

@@ -21,13 +21,12 @@ export function appendUpdates(existing: JobUpdate[], incoming: JobUpdate[]): Job
 }
 
 /**
- * A job event can carry fewer updates than the cache already holds (a list
- * event is fetched without updates); keep the richer history.
+ * A job event carries only the updates its change appended (`jobs.listen`), or none (a list read without updates):
+ * add them to the history the cache holds, never replace it.
  */
 export function mergeJob(prev: Job | undefined, next: Job): Job {
   if (!prev) return next;
-  const updates = next.updates.length >= prev.updates.length ? next.updates : appendUpdates(prev.updates, next.updates);
-  return { ...next, updates };
+  return { ...next, updates: appendUpdates(prev.updates, next.updates) };
 }
 
 function lastUpdateAt(job: Job): number {

@@ -7,6 +7,7 @@ import { useServerUnreachableSince } from '@/api/reachability';
 import { getToken, signedOut } from '@/api/session';
 import { useSocketReconnecting } from '@/api/socket';
 import { OutageNotice } from '@/app/outage-notice';
+import { SlotBoundary } from '@/app/slot-boundary';
 import { useFocusHeadingOnNavigate, useRouteTitle } from '@/app/route-title';
 import { Loading } from '@/components/spinner';
 import '@/app/shell.css';
@@ -58,15 +59,17 @@ function UserMenu() {
     if (token) void endSession(token);
   };
   const signOutButton = (
-    <button type="button" className="button button--ghost" onClick={signOut}>
+    <button type="button" className="button button--ghost topbar__signout" onClick={signOut}>
       Sign out
     </button>
   );
   if (narrow) {
     return (
-      <Suspense fallback={signOutButton}>
-        <AccountMenu username={whoami.data?.username ?? null} role={whoami.data?.role ?? null} onSignOut={signOut} />
-      </Suspense>
+      <SlotBoundary fallback={signOutButton}>
+        <Suspense fallback={signOutButton}>
+          <AccountMenu username={whoami.data?.username ?? null} role={whoami.data?.role ?? null} onSignOut={signOut} />
+        </Suspense>
+      </SlotBoundary>
     );
   }
   return (
@@ -107,14 +110,18 @@ export function Shell() {
           </nav>
           <div className="topbar__slots">
             <div className="slot" data-slot="task-tray">
-              <Suspense fallback={null}>
-                <TaskTray onTaskFinished={taskFinished} />
-              </Suspense>
+              <SlotBoundary fallback={null}>
+                <Suspense fallback={null}>
+                  <TaskTray onTaskFinished={taskFinished} />
+                </Suspense>
+              </SlotBoundary>
             </div>
             <div className="slot" data-slot="notifications">
-              <Suspense fallback={null}>
-                <NotificationPanel />
-              </Suspense>
+              <SlotBoundary fallback={null}>
+                <Suspense fallback={null}>
+                  <NotificationPanel />
+                </Suspense>
+              </SlotBoundary>
             </div>
             <UserMenu />
           </div>

@@ -15,7 +15,7 @@ const GLYPH: Record<JobState, string> = {
 export function StateBadge({ state, label }: { state: JobState; label?: string }) {
   const terminated = label === 'Terminated';
   return (
-    <span className={`badge badge--${terminated ? 'terminated' : state.toLowerCase().replace('_', '-')}`}>
+    <span className={`badge badge--${terminated ? 'terminated' : state.toLowerCase().replace('_', '-')}`} data-state={state}>
       <span aria-hidden="true" className="badge__glyph">
         {terminated ? '■' : GLYPH[state]}
       </span>

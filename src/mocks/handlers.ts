@@ -224,7 +224,8 @@ export const handlers = [
     });
     const off = onJobChange((job, update) => {
       for (const [streamId, stream] of streams) {
-        if (stream.call === 'jobs.listen') send(streamId, { job: { ...job, updates: [] } });
+        // As the server: the job with the update this change appended, not its history.
+        if (stream.call === 'jobs.listen') send(streamId, { job: { ...job, updates: [update] } });
         if (stream.call === 'jobs.follow' && stream.id === job.id) send(streamId, { updates: [update], newStatus: job.status });
       }
     });

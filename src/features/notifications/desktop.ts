@@ -1,5 +1,3 @@
-import type { AppNotification } from '@/features/notifications/notification-model';
-
 /* The browser's Notification API, behind a seam so tests and browsers without it behave the same. */
 
 export type DesktopPermission = NotificationPermission | 'unsupported';
@@ -17,12 +15,12 @@ export async function requestDesktopPermission(): Promise<DesktopPermission> {
   }
 }
 
-/** Shows a system notification; clicking it focuses the tab and runs `onClick`. */
-export function showDesktopNotification(n: AppNotification, onClick: () => void): boolean {
+/** Shows a system notification; clicking it focuses the tab and runs `onClick`. One `tag` replaces the last of it. */
+export function showDesktopNotification(n: { title: string; body: string; tag: string }, onClick: () => void): boolean {
   if (desktopPermission() !== 'granted') return false;
   try {
-    // `tag` lets the system replace rather than stack the same event from two tabs.
-    const shown = new window.Notification(n.title, { body: n.body, tag: n.id });
+    // `tag` lets the system replace rather than stack: the same event from two tabs, or a group that grew.
+    const shown = new window.Notification(n.title, { body: n.body, tag: n.tag });
     shown.onclick = () => {
       window.focus();
       onClick();

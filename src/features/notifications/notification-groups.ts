@@ -17,6 +17,32 @@ const GROUP_VERB: Partial<Record<NotificationKind, string>> = {
   'job-expiring': 'expiring soon',
 };
 
+/** Job notifications of these kinds group; task notifications never do. */
+export const isGroupable = (kind: NotificationKind): boolean => GROUP_VERB[kind] !== undefined;
+
+/** "3 jobs finished". */
+export const groupTitle = (kind: NotificationKind, count: number): string => `${count} jobs ${GROUP_VERB[kind] ?? 'changed'}`;
+
+/** The job list that shows a group's jobs: finished ones under State = Success, and so on. */
+const GROUP_STATE: Partial<Record<NotificationKind, string>> = {
+  'job-started': 'RUNNING',
+  'job-finished': 'SUCCESS',
+  'job-failed': 'FAILURE',
+  'job-expired': 'EXPIRED',
+  'job-expiring': 'RUNNING',
+};
+export const groupHref = (kind: NotificationKind): string => (GROUP_STATE[kind] ? `/jobs?state=${GROUP_STATE[kind]}` : '/jobs');
+
+/** The job a notification names, from its title ("my-database finished" → "my-database"). */
+const memberName = (n: AppNotification): string => n.title.replace(/ (started|finished|failed|expired|expires in \d+ min)$/, '');
+
+/** "cache-store, analytics-db and my-database", or the first three "and 22 more". */
+export function groupBody(items: readonly AppNotification[]): string {
+  const names = items.map(memberName);
+  if (names.length <= 3) return names.length === 1 ? names[0]! : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+  return `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`;
+}
+
 export type NotificationEntry =
   | { type: 'single'; key: string; item: AppNotification; unread: boolean }
   | { type: 'group'; key: string; kind: NotificationKind; title: string; items: readonly AppNotification[]; unread: boolean };
@@ -44,7 +70,7 @@ export function groupNotifications(list: readonly AppNotification[]): Notificati
     const first = items[0]!;
     const unread = items.some((n) => !n.read);
     if (items.length === 1) return { type: 'single', key: first.id, item: first, unread };
-    return { type: 'group', key: `group:${first.id}`, kind: first.kind, title: `${items.length} jobs ${GROUP_VERB[first.kind]}`, items, unread };
+    return { type: 'group', key: `group:${first.id}`, kind: first.kind, title: groupTitle(first.kind, items.length), items, unread };
   });
 }
 

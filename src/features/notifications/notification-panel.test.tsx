@@ -102,6 +102,30 @@ describe('notification panel', () => {
     expect(stored().items.filter((n) => n.read).map((n) => n.id).sort()).toEqual(['job:4101:SUCCESS', 'job:4102:SUCCESS', 'job:4106:SUCCESS']);
   });
 
+  it('groups job notifications of one kind in one toast while it is up: "3 jobs finished", linking to those jobs', async () => {
+    const { user, router } = await openApp();
+    act(() => {
+      applyUpdate('4101', { state: 'SUCCESS', status: 'Done' });
+      applyUpdate('4104', { state: 'FAILURE', status: 'Crashed' });
+    });
+    const toasts = screen.getByRole('status', { name: 'Recent notifications' });
+    await within(toasts).findByRole('link', { name: 'shop-frontend failed' });
+    act(() => {
+      applyUpdate('4102', { state: 'SUCCESS', status: 'Done' });
+      applyUpdate('4106', { state: 'SUCCESS', status: 'Done' });
+    });
+    const group = await within(toasts).findByRole('link', { name: '3 jobs finished' });
+    expect(group).toHaveAttribute('href', '/jobs?state=SUCCESS');
+    expect(group.closest('.toast')).toHaveTextContent('cache-store, analytics-db and my-database');
+    // Two toasts, not four: the failure stays on its own.
+    expect(within(toasts).getAllByRole('link').map((a) => a.textContent)).toEqual(['3 jobs finished', 'shop-frontend failed']);
+
+    await user.click(group);
+    await waitFor(() => expect(router.state.location.search).toBe('?state=SUCCESS'));
+    expect(within(toasts).queryByRole('link', { name: '3 jobs finished' })).not.toBeInTheDocument();
+    expect(bell()).toHaveAccessibleName('Notifications, 1 unread');
+  });
+
   it('keeps notifications and their read state across a reload; mark read and mark all read', async () => {
     const first = await openApp();
     act(() => {
@@ -193,11 +217,51 @@ describe('notification panel', () => {
     onTestFinished(() => visibility.mockRestore());
     act(() => void applyUpdate('4101', { state: 'EXPIRED', status: 'Out of time' }));
     await waitFor(() => expect(shown).toHaveLength(1));
-    expect(shown[0]).toEqual({ title: 'my-database expired', options: expect.objectContaining({ tag: 'job:4101:EXPIRED' }) });
+    expect(shown[0]).toEqual({ title: 'my-database expired', options: expect.objectContaining({ tag: 'group:job:4101:EXPIRED' }) });
     const toasts = screen.getByRole('status', { name: 'Recent notifications' });
     expect(toasts).toBeEmptyDOMElement();
     // It is in the panel all the same.
     expect(await within(panel).findByRole('link', { name: 'my-database expired, unread' })).toBeInTheDocument();
+  });
+
+  it('while the tab is hidden, grows one desktop notification for a group: "3 jobs finished", replacing the last', async () => {
+    const shown: { title: string; options: NotificationOptions }[] = [];
+    const clicks: (() => void)[] = [];
+    class FakeNotification {
+      static permission: NotificationPermission = 'granted';
+      static requestPermission = vi.fn(async () => 'granted' as const);
+      set onclick(handler: () => void) {
+        clicks.push(handler);
+      }
+      constructor(title: string, options: NotificationOptions) {
+        shown.push({ title, options });
+      }
+      close() {}
+    }
+    vi.stubGlobal('Notification', FakeNotification);
+    onTestFinished(() => {
+      vi.unstubAllGlobals();
+    });
+    const { user, router } = await openApp();
+    const panel = await openPanel(user);
+    await user.click(within(panel).getByRole('checkbox', { name: 'Desktop notifications while this tab is in the background' }));
+    const visibility = vi.spyOn(document, 'visibilityState', 'get').mockReturnValue('hidden');
+    onTestFinished(() => visibility.mockRestore());
+
+    act(() => void applyUpdate('4102', { state: 'FAILURE', status: 'Crashed' }));
+    await waitFor(() => expect(shown).toHaveLength(1));
+    act(() => void applyUpdate('4106', { state: 'FAILURE', status: 'Crashed' }));
+    await waitFor(() => expect(shown).toHaveLength(2));
+    act(() => void applyUpdate('4104', { state: 'FAILURE', status: 'Crashed' }));
+    await waitFor(() => expect(shown).toHaveLength(3));
+    expect(shown.map((s) => s.title)).toEqual(['analytics-db failed', '2 jobs failed', '3 jobs failed']);
+    expect(shown[2]!.options.body).toBe('shop-frontend, cache-store and analytics-db');
+    // One tag for the run: the system replaces the notification instead of stacking three.
+    expect(new Set(shown.map((s) => s.options.tag)).size).toBe(1);
+    expect(screen.getByRole('status', { name: 'Recent notifications' })).toBeEmptyDOMElement();
+
+    act(() => clicks[2]!());
+    await waitFor(() => expect(router.state.location.search).toBe('?state=FAILURE'));
   });
 
   it('says so when the browser\'s question is dismissed without an answer', async () => {

@@ -220,7 +220,7 @@ export function NotificationPanel() {
   const location = useLocation();
 
   useEffect(() => {
-    notificationNavigatorChanged((target) => navigate(targetHref(target, location)));
+    notificationNavigatorChanged((target) => navigate(typeof target === 'string' ? target : targetHref(target, location)));
   }, [navigate, location]);
 
   const label = unread === 0 ? 'Notifications, none unread' : `Notifications, ${unread} unread`;

@@ -1,31 +1,42 @@
 import { useEffect, useRef, useState } from 'react';
 import { Link, useLocation } from 'react-router-dom';
+import { groupBody, groupHref, groupTitle } from '@/features/notifications/notification-groups';
 import { targetHref } from '@/features/notifications/notification-link';
-import type { AppNotification } from '@/features/notifications/notification-model';
-import { notificationRead, toastDismissed, useToasts } from '@/features/notifications/notification-store';
+import { notificationRead, notificationsRead, toastDismissed, useToasts, type ToastEntry } from '@/features/notifications/notification-store';
 
 export const TOAST_MS = 6_000;
 
-function Toast({ n }: { n: AppNotification }) {
+/** One toast: a notification, or a group of them ("3 jobs finished", linking to the list of those jobs). */
+function Toast({ entry }: { entry: ToastEntry }) {
   const location = useLocation();
   const [paused, setPaused] = useState(false);
   const remaining = useRef(TOAST_MS);
+  const count = entry.items.length;
+  const newest = entry.items[0]!;
+  const group = count > 1;
+  const title = group ? groupTitle(newest.kind, count) : newest.title;
+  const body = group ? groupBody(entry.items) : newest.body;
+  const href = group ? groupHref(newest.kind) : targetHref(newest.target, location);
 
+  // A new member restarts the countdown: the toast stays up while its group grows.
+  useEffect(() => {
+    remaining.current = TOAST_MS;
+  }, [count]);
   // Hover or focus pauses the countdown, so it can be read and used (WCAG 2.2.1).
   useEffect(() => {
     if (paused) return undefined;
     const started = Date.now();
-    const timer = setTimeout(() => toastDismissed(n.id), remaining.current);
+    const timer = setTimeout(() => toastDismissed(entry.key), remaining.current);
     return () => {
       clearTimeout(timer);
       remaining.current = Math.max(1_000, remaining.current - (Date.now() - started));
     };
-  }, [paused, n.id]);
+  }, [paused, entry.key, count]);
 
   return (
     <div
       className="toast"
-      data-kind={n.kind}
+      data-kind={newest.kind}
       onMouseEnter={() => setPaused(true)}
       onMouseLeave={() => setPaused(false)}
       onFocus={() => setPaused(true)}
@@ -34,17 +45,18 @@ function Toast({ n }: { n: AppNotification }) {
       <div className="toast__text">
         <Link
           className="toast__title"
-          to={targetHref(n.target, location)}
+          to={href}
           onClick={() => {
-            notificationRead(n.id);
-            toastDismissed(n.id);
+            if (group) notificationsRead(entry.items.map((n) => n.id));
+            else notificationRead(newest.id);
+            toastDismissed(entry.key);
           }}
         >
-          {n.title}
+          {title}
         </Link>
-        <span className="toast__body">{n.body}</span>
+        <span className="toast__body">{body}</span>
       </div>
-      <button type="button" className="toast__close" aria-label={`Dismiss: ${n.title}`} onClick={() => toastDismissed(n.id)}>
+      <button type="button" className="toast__close" aria-label={`Dismiss: ${title}`} onClick={() => toastDismissed(entry.key)}>
         ×
       </button>
     </div>
@@ -56,8 +68,8 @@ export function Toasts() {
   const toasts = useToasts();
   return (
     <div className="toast-region" role="status" aria-live="polite" aria-label="Recent notifications">
-      {toasts.map((n) => (
-        <Toast key={n.id} n={n} />
+      {toasts.map((t) => (
+        <Toast key={t.key} entry={t} />
       ))}
     </div>
   );

@@ -6,6 +6,7 @@ import { describeError } from '@/api/http';
 import { TASK_DETAIL_PARAM, TASK_MESSAGE_LIMIT, tasksQueries } from '@/api/tasks';
 import { formatDateTime } from '@/lib/format';
 import { MessageLog } from '@/features/tasks/message-log';
+import { SpeedChart } from '@/features/tasks/speed-chart';
 import { OutcomeBadge, TaskSpeeds, TaskTitle, taskTitle } from '@/features/tasks/task-card';
 import { applySnapshots, emptyTasksState, taskOutcome, type TaskView } from '@/features/tasks/task-merge';
 import { TaskProgress } from '@/features/tasks/task-progress';
@@ -39,6 +40,7 @@ function TaskDetail({ task }: { task: TaskView }) {
       </dl>
       <TaskProgress task={task} label={`Progress of ${title}`} />
       <TaskSpeeds task={task} />
+      <SpeedChart history={task.speedHistory} />
       {task.messages.length > 0 ? (
         <>
           <h3 className="task-detail__subheading">

@@ -35,6 +35,23 @@ export interface TaskView {
   /** Last applied seq; null when the server sends none (then updates apply in arrival order). */
   seq: number | null;
   samples: readonly ProgressSample[];
+  /** The latest SPEED_SAMPLES speed readings, oldest first, for the detail view's chart. */
+  speedHistory: readonly SpeedSample[];
+}
+
+/** One speed reading as it arrived: when, and each speed it reported. */
+export interface SpeedSample {
+  at: number;
+  speeds: readonly Speed[];
+}
+
+/** Speed readings kept per task (UCloud's detailed task view charted the last 50). */
+export const SPEED_SAMPLES = 50;
+
+function recordSpeeds(history: readonly SpeedSample[], speeds: readonly Speed[], at: number): readonly SpeedSample[] {
+  if (speeds.length === 0) return history;
+  const next = [...history, { at, speeds }];
+  return next.length > SPEED_SAMPLES ? next.slice(next.length - SPEED_SAMPLES) : next;
 }
 
 export interface TasksState {
@@ -106,6 +123,11 @@ function fromSnapshot(task: Task, prev: TaskView | undefined, options: MergeOpti
     dropped: (prev?.dropped ?? 0) + (prev?.messages.length ?? 0),
     seq: task.seq ?? null,
     samples,
+    // A snapshot's speeds are its latest reading: a new point only if they differ from the last one held.
+    speedHistory:
+      task.speeds?.length && JSON.stringify(prev?.speedHistory.at(-1)?.speeds) !== JSON.stringify(task.speeds)
+        ? recordSpeeds(prev?.speedHistory ?? [], task.speeds, options.now)
+        : (prev?.speedHistory ?? []),
   };
 }
 
@@ -122,7 +144,10 @@ function applyOne(view: TaskView, u: TaskUpdate, options: MergeOptions): TaskVie
     next.samples = recordProgress(view.samples, u.progress.current, maximumChanged, options.now);
   }
   // markAsComplete reaches listeners with `speeds: []` (seed 002): that is no new reading, so keep the last one.
-  if (u.speeds != null && !(u.complete === true && u.speeds.length === 0)) next.speeds = u.speeds;
+  if (u.speeds != null && !(u.complete === true && u.speeds.length === 0)) {
+    next.speeds = u.speeds;
+    next.speedHistory = recordSpeeds(view.speedHistory, u.speeds, options.now);
+  }
   if (u.messageToAppend != null) {
     const appended = appendBounded(view.messages, view.dropped, [u.messageToAppend], options.capacity);
     next.messages = appended.messages;

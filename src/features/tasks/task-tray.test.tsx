@@ -100,6 +100,29 @@ describe('task tray', () => {
     await waitFor(() => expect(within(card).getByText(/left$/)).toBeInTheDocument());
   });
 
+  it('charts the last 50 speed readings in the detail view, as an image named by its text, with the readings listed', async () => {
+    const task = createMockTask({ title: 'Uploading' });
+    const { user } = await openApp();
+    const popover = await openTray(user);
+    const card = await within(popover).findByRole('listitem', { name: 'Uploading' });
+    // 60 readings: 1..60 MB/s, then a dip to 5 at the end. The chart keeps the last 50 (reading 12 onwards).
+    const values = [...Array.from({ length: 59 }, (_, i) => i + 1), 5];
+    for (const v of values) {
+      act(() => void postMockStatus({ jobId: task.jobId, speeds: [{ title: 'Upload', speed: v, unit: 'MB/s', asText: `${v} MB/s` }] }));
+    }
+    await waitFor(() => expect(within(card).getByRole('list', { name: 'Speeds' })).toHaveTextContent('Upload 5 MB/s'));
+    await user.click(within(card).getByRole('button', { name: /^Details/ }));
+    const dialog = await screen.findByRole('dialog', { name: 'Uploading' });
+    const chart = within(dialog).getByRole('img', { name: /^Upload:/ });
+    expect(chart.tagName.toLowerCase()).toBe('svg');
+    expect(chart).toHaveAccessibleName('Upload: now 5 MB/s; over the last 50 readings lowest 5 MB/s, highest 59 MB/s.');
+    const readings = within(dialog).getByRole('list', { name: 'Readings of Upload, oldest first', hidden: true });
+    const items = within(readings).getAllByRole('listitem', { hidden: true }).map((li) => li.textContent);
+    expect(items).toHaveLength(50);
+    expect(items[0]).toBe('11 MB/s');
+    expect(items.at(-1)).toBe('5 MB/s');
+  });
+
   it('renders messages and titles as text, never as HTML', async () => {
     const task = createMockTask({ title: '<b>bold</b> task' });
     const { user } = await openApp();

@@ -8,6 +8,7 @@ import { ErrorMessage } from '@/components/error-message';
 import { StateBadge } from '@/components/state-badge';
 import { FINAL_STATES } from '@/lib/format';
 import { stateLabel } from '@/lib/job-facts';
+import { ConnectionGraph, type GraphNode } from '@/features/jobs/detail/connection-graph';
 
 function PeerState({ peer, selfRunning }: { peer: Job | undefined; selfRunning: boolean }) {
   if (!peer) return null;
@@ -26,12 +27,24 @@ export function ConnectedJobs({ job }: { job: Job }) {
   const peers = useQueries({ queries: forward.map((p) => ({ ...jobsQueries.detail(p.jobId), retry: false })) });
   const reverse = useQuery(jobsQueries.connected(job.id));
   const selfRunning = job.status.state === 'RUNNING';
+  const nameOf = (j: Job) => j.specification.name || j.specification.application.name;
+  const reaches: GraphNode[] = forward.map((p, i) => {
+    const peer = peers[i]?.data;
+    return { id: p.jobId, hostname: p.hostname, name: peer ? nameOf(peer) : `Job ${p.jobId}`, ended: peer ? FINAL_STATES.has(peer.status.state) : false };
+  });
+  const reachedBy: GraphNode[] = (reverse.data?.items ?? []).map(({ hostname, job: other }) => ({
+    id: other.id,
+    hostname,
+    name: nameOf(other),
+    ended: FINAL_STATES.has(other.status.state),
+  }));
 
   return (
     <section className="panel" aria-labelledby="connected-title">
       <h2 id="connected-title" className="panel__title">
         Connected jobs
       </h2>
+      <ConnectionGraph self={{ id: job.id, name: nameOf(job), ended: FINAL_STATES.has(job.status.state) }} reaches={reaches} reachedBy={reachedBy} />
       <div className="connected-grid">
         <div>
           <h3 className="connected-grid__title">This job connects to</h3>

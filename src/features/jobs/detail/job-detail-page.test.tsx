@@ -28,9 +28,16 @@ describe('job detail', () => {
   it('shows connected jobs in both directions, each a link', async () => {
     const { user } = await openJob('4104', /shop-frontend/);
     const panel = screen.getByRole('region', { name: 'Connected jobs' });
-    expect(within(panel).getByText('database')).toBeInTheDocument();
+    expect(within(panel).getByText('database', { selector: '.peer-list__host' })).toBeInTheDocument();
     const forward = await within(panel).findByRole('link', { name: /my-database #4101/ });
     expect(forward).toHaveAttribute('href', '/jobs/4101');
+
+    // The same facts as a picture, named in words.
+    await waitFor(() =>
+      expect(within(panel).getByRole('img', { name: /^Connections:/ })).toHaveAccessibleName(
+        'Connections: shop-frontend reaches my-database (#4101) as database.',
+      ),
+    );
 
     await user.click(forward);
     await screen.findByRole('heading', { level: 1, name: /my-database/ });
@@ -38,6 +45,13 @@ describe('job detail', () => {
     const reverse = await within(reversePanel).findByRole('link', { name: /shop-frontend #4104/ });
     expect(reverse).toHaveAttribute('href', '/jobs/4104');
     expect(within(reverse.closest('li')!).getByText('database')).toBeInTheDocument();
+    const graph = within(reversePanel).getByRole('img', { name: /^Connections:/ });
+    expect(graph.tagName.toLowerCase()).toBe('svg');
+    expect(graph).toHaveAccessibleName('Connections: shop-frontend (#4104) reaches my-database as database.');
+    // Boxes for both jobs, and the hostname on the arrow between them.
+    expect(Array.from(graph.querySelectorAll('text')).map((t) => t.textContent)).toEqual(
+      expect.arrayContaining(['shop-frontend', 'my-database', 'database']),
+    );
   });
 
   it('follows the job live: new updates appear in the timeline and state changes are announced', async () => {

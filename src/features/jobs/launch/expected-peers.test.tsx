@@ -41,7 +41,7 @@ describe('expected peers (catalog expectedPeers)', () => {
     const { user } = await open();
     const connection = screen.getByRole('group', { name: 'Connection 1: Database' });
     expect(within(connection).getByRole('textbox', { name: /^hostname/i })).toHaveValue('database');
-    expect(screen.getByText(/expects/).closest('p')).toHaveTextContent('Acme Web App expects a acme-database job as database.');
+    expect(screen.getByText(/Pick the job; it reaches it/).closest('p')).toHaveTextContent('Acme Web App expects a acme-database job as database.');
 
     const combobox = within(connection).getByRole('combobox', { name: /^job/i });
     await user.click(combobox);
@@ -73,6 +73,37 @@ describe('expected peers (catalog expectedPeers)', () => {
     expect(sent[0]!.resources).toBeNull();
   });
 
+  it('warns at Launch while the expected peer is not connected, and launches anyway if asked', async () => {
+    const sent = serveWebApp();
+    const { user } = await open();
+    const launch = screen.getByRole('button', { name: 'Launch job' });
+    const warning = 'No job is connected as database (Database), which Acme Web App expects. It starts without it';
+    expect(launch).toHaveAccessibleDescription(expect.stringContaining(warning));
+    expect(screen.getByRole('note')).toHaveTextContent(warning);
+
+    // A job picked for it: no warning.
+    const connection = screen.getByRole('group', { name: 'Connection 1: Database' });
+    await user.click(within(connection).getByRole('combobox', { name: /^job/i }));
+    await user.click(await screen.findByRole('option', { name: /my-database/ }));
+    expect(launch).not.toHaveAccessibleDescription();
+    expect(screen.queryByText(/No job is connected as/)).not.toBeInTheDocument();
+
+    // Renamed away from the expected hostname: the app will not find it, so the warning is back.
+    const hostname = within(connection).getByRole('textbox', { name: /^hostname/i });
+    await user.clear(hostname);
+    await user.type(hostname, 'db');
+    expect(launch).toHaveAccessibleDescription(expect.stringContaining(warning));
+    await user.clear(hostname);
+    await user.type(hostname, 'database');
+    await user.click(within(connection).getByRole('button', { name: 'Remove connection 1' }));
+    expect(launch).toHaveAccessibleDescription(expect.stringContaining(warning));
+
+    // A warning, not a block.
+    await user.click(launch);
+    await waitFor(() => expect(sent).toHaveLength(1));
+    expect(sent[0]!.resources).toBeNull();
+  });
+
   it('offers no "Connect to job" on a machine type whose provider cannot connect jobs (supportsPeers: false)', async () => {
     const slurm: Product = { id: 'debug', category: 'debug', provider: 'slurm', description: 'A Slurm partition', cpu: 2, memoryInGigs: 4, gpu: 0, supportsPeers: false, supportsTimeExtension: false };
     serveWebApp([slurm]);
@@ -85,7 +116,7 @@ describe('expected peers (catalog expectedPeers)', () => {
     expect(machine).toHaveAccessibleDescription(/Runs on provider “slurm”\. Jobs on it cannot be connected to other jobs\./);
     expect(screen.queryByRole('button', { name: '+ Connect to job' })).not.toBeInTheDocument();
     expect(screen.queryByRole('group', { name: 'Connection 1: Database' })).not.toBeInTheDocument();
-    expect(screen.getByRole('note')).toHaveTextContent('debug (provider slurm) cannot connect to other jobs');
+    expect(screen.getByText(/cannot connect to other jobs/)).toHaveTextContent('debug (provider slurm) cannot connect to other jobs');
   });
 });
 

@@ -76,6 +76,10 @@ export function LaunchForm({ app, products, source }: LaunchFormProps) {
   const canConnect = product?.supportsPeers !== false;
   const peerRows = canConnect ? state.peers : sentPeers(state);
   const showPeers = app.allowPeers || peerRows.length > 0;
+  // The peers the application expects (catalog expectedPeers) that no connection fills: it may start, but is told.
+  const missingPeers = (app.expectedPeers ?? []).filter(
+    (e) => !state.peers.some((r) => r.jobId !== '' && r.hostname.trim() === e.hostname),
+  );
   const duplicateJob = useMemo(
     () => (duplicateOf?.id ? (running.data?.items.find((j) => j.id === duplicateOf.id) ?? null) : null),
     [duplicateOf, running.data],
@@ -333,6 +337,21 @@ export function LaunchForm({ app, products, source }: LaunchFormProps) {
         />
       ) : null}
 
+      {missingPeers.length > 0 ? (
+        <div id="missing-peers" className="callout callout--warning" role="note">
+          <p>
+          No job is connected as{' '}
+          {missingPeers.map((e, i) => (
+            <span key={e.hostname}>
+              {i > 0 ? (i === missingPeers.length - 1 ? ' or ' : ', ') : ''}
+              <code>{e.hostname}</code> ({e.title}){i === missingPeers.length - 1 ? ',' : ''}
+            </span>
+          ))}{' '}
+          which {app.title} expects. It starts without {missingPeers.length === 1 ? 'it' : 'them'}, and what needs{' '}
+          {missingPeers.length === 1 ? 'it' : 'them'} will not work. Pick a job under Connected jobs, or launch anyway.
+          </p>
+        </div>
+      ) : null}
       <div className="launch-form__footer">
         <div ref={summaryRef} tabIndex={-1} className="launch-form__messages">
           {submitted && errors.size > 0 ? (
@@ -346,6 +365,17 @@ export function LaunchForm({ app, products, source }: LaunchFormProps) {
               value, or launch again to start another.
             </p>
           ) : null}
+          {missingPeers.length > 0 ? (
+            <p className="launch-form__warn">
+              <span aria-hidden="true">⚠ </span>
+              Starts without {missingPeers.map((e, i) => (
+                <span key={e.hostname}>
+                  {i > 0 ? ', ' : ''}
+                  <code>{e.hostname}</code>
+                </span>
+              ))}
+            </p>
+          ) : null}
           {serverError ? (
             <div className="callout callout--danger" role="alert">
               <p className="callout__title">The job was not started</p>
@@ -353,7 +383,13 @@ export function LaunchForm({ app, products, source }: LaunchFormProps) {
             </div>
           ) : null}
         </div>
-        <button ref={submitRef} type="submit" className="button button--primary" disabled={create.isPending}>
+        <button
+          ref={submitRef}
+          type="submit"
+          className="button button--primary"
+          disabled={create.isPending}
+          aria-describedby={missingPeers.length > 0 ? 'missing-peers' : undefined}
+        >
           {create.isPending ? 'Launching…' : 'Launch job'}
         </button>
       </div>

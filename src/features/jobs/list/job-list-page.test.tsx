@@ -97,6 +97,27 @@ describe('job list', () => {
     expect(within(rows[0]!).getByRole('link', { name: 'fresh-one' })).toBeInTheDocument();
   });
 
+  it('says Terminated, not Success, for a job the user terminated, live and after a reload, keeping the wire state', async () => {
+    const { unmount } = renderApp('/jobs');
+    await screen.findByRole('table', { name: 'Jobs' });
+    await waitFor(() => expect(hasOpenStream('jobs.listen')).toBe(true));
+    act(() => {
+      applyUpdate('4106', { state: 'SUCCESS', status: 'Terminated by user' });
+      applyUpdate('4101', { state: 'SUCCESS', status: 'Finished normally' });
+    });
+    const terminated = await within(rowFor('cache-store')).findByText('Terminated');
+    expect(terminated.closest('.badge')).toHaveAttribute('data-state', 'SUCCESS');
+    await waitFor(() => expect(within(rowFor('my-database')).getByText('Success')).toBeInTheDocument());
+    expect(within(rowFor('my-database')).queryByText('Terminated')).not.toBeInTheDocument();
+    unmount();
+
+    // Read afresh over REST (with updates), the same.
+    renderApp('/jobs');
+    await screen.findByRole('table', { name: 'Jobs' });
+    expect(within(rowFor('cache-store')).getByText('Terminated')).toBeInTheDocument();
+    expect(within(rowFor('nightly-report')).getByText('Success')).toBeInTheDocument();
+  });
+
   it('with State = Running, gains a job that starts running and loses one that stops, live', async () => {
     const { createJob } = await import('@/mocks/db');
     let queued = '';
@@ -132,11 +153,20 @@ describe('job list', () => {
     });
     const { user, router } = renderApp('/jobs');
     await screen.findByRole('link', { name: 'my-database' });
-    await user.type(screen.getByRole('searchbox', { name: 'Search' }), 'report');
+    const box = screen.getByRole('searchbox', { name: 'Search' });
+    await user.type(box, 'rep');
+    await waitFor(() => expect(router.state.location.search).toBe('?q=rep'));
+    await screen.findByRole('link', { name: 'nightly-report' });
+    // The results changed under the box: it keeps focus, and typing goes on where it was.
+    expect(box).toHaveFocus();
+    await user.keyboard('ort');
     await waitFor(() => expect(router.state.location.search).toBe('?q=report'));
     await waitFor(() => expect(screen.queryByRole('link', { name: 'my-database' })).not.toBeInTheDocument());
     await screen.findByRole('link', { name: 'nightly-report' });
-    expect(seen.at(-1)?.get('filterQuery')).toBe('report');
+    expect(screen.getByRole('searchbox', { name: 'Search' })).toBe(box);
+    expect(box).toHaveFocus();
+    expect(box).toHaveValue('report');
+    await waitFor(() => expect(seen.at(-1)?.get('filterQuery')).toBe('report'));
     await user.clear(screen.getByRole('searchbox', { name: 'Search' }));
     await user.type(screen.getByRole('searchbox', { name: 'Search' }), '4104');
     await screen.findByRole('link', { name: 'shop-frontend' });
@@ -184,6 +214,9 @@ describe('job list', () => {
     await user.click(within(await screen.findByRole('dialog')).getByRole('button', { name: 'Terminate 2 jobs' }));
     await waitFor(() => expect(terminated.map((ids) => [...ids].sort())).toEqual([['4101', '4106']]));
     await waitFor(() => expect(screen.queryByText(/jobs? selected/)).not.toBeInTheDocument());
+    // The bar and its buttons are gone: focus is on what was done, not on <body>.
+    await waitFor(() => expect(screen.getByText(/^Asked to terminate 2 jobs\./)).toHaveFocus());
+    expect(document.activeElement).not.toBe(document.body);
     server.events.removeAllListeners();
   });
 

@@ -148,6 +148,15 @@ export default function JobListPage() {
       return next;
     });
   }, []);
+  // After a terminate the selection bar is gone: focus goes to a note that says what was asked, not to <body>.
+  const [terminated, setTerminated] = useState<{ names: string[]; at: number } | null>(null);
+  const noteRef = useRef<HTMLParagraphElement>(null);
+  useEffect(() => {
+    if (!terminated) return undefined;
+    // After the dialog has closed and given focus back (to a button that is gone by then).
+    const frame = requestAnimationFrame(() => noteRef.current?.focus());
+    return () => cancelAnimationFrame(frame);
+  }, [terminated]);
   const onToggleAll = (on: boolean) => setPicked(on ? new Set(jobs.filter((j) => !FINAL_STATES.has(j.status.state)).map((j) => j.id)) : new Set());
 
   return (
@@ -202,7 +211,13 @@ export default function JobListPage() {
         </p>
       </div>
 
-      <TerminateSelected jobs={selectedJobs} onDone={() => setPicked(new Set())} />
+      <TerminateSelected jobs={selectedJobs} onDone={() => setPicked(new Set())} onTerminated={(names) => setTerminated({ names, at: Date.now() })} />
+      {terminated ? (
+        <p ref={noteRef} tabIndex={-1} role="status" className="list-note">
+          {terminated.names.length === 1 ? `Asked to terminate ${terminated.names[0]}.` : `Asked to terminate ${terminated.names.length} jobs.`} Their
+          rows change once they have stopped.
+        </p>
+      ) : null}
 
       {list.isPending ? <Loading label="Loading jobs…" /> : null}
       {list.isError ? <ErrorMessage error={list.error} title="Could not load jobs" onRetry={() => void list.refetch()} /> : null}

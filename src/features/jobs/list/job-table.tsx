@@ -5,6 +5,7 @@ import type { JobListFilters } from '@/api/jobs';
 import type { Job } from '@/api/types';
 import { StateBadge } from '@/components/state-badge';
 import { FINAL_STATES, isoString } from '@/lib/format';
+import { stateLabel } from '@/lib/job-facts';
 import { flip, SORTABLE, type Direction, type SortableColumn } from '@/features/jobs/list/use-list-filters';
 
 const ROW_HEIGHT = 56;
@@ -109,7 +110,8 @@ const JobRow = memo(function JobRow({ job, now, selected, onToggle }: RowProps) 
         <span className="job-cell__sub mono">v{job.specification.application.version}</span>
       </div>
       <div role="cell" className="job-cell job-cell--state">
-        <StateBadge state={job.status.state} />
+        {/* A job the user terminated reads "Terminated" (its wire state stays SUCCESS, as the badge's class says). */}
+        <StateBadge state={job.status.state} label={stateLabel(job)} />
         {note ? (
           <span className="job-cell__sub truncate" title={note}>
             {note}

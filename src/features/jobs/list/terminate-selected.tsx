@@ -9,8 +9,9 @@ const NAMES_SHOWN = 8;
 /**
  * The bar that appears once jobs are selected: how many, Terminate them (after a confirmation that names them),
  * or clear the selection. The jobs' new states arrive live, and the finished ones drop out of the selection.
+ * After a terminate the bar is gone; `onTerminated` lets the page say so where focus can go.
  */
-export function TerminateSelected({ jobs, onDone }: { jobs: Job[]; onDone: () => void }) {
+export function TerminateSelected({ jobs, onDone, onTerminated }: { jobs: Job[]; onDone: () => void; onTerminated: (names: string[]) => void }) {
   const [open, setOpen] = useState(false);
   const terminate = useTerminateJobs();
   if (jobs.length === 0 && !open) return null;
@@ -36,6 +37,8 @@ export function TerminateSelected({ jobs, onDone }: { jobs: Job[]; onDone: () =>
             jobs.map((j) => j.id),
             {
               onSuccess: () => {
+                // The bar goes with the selection: the page says what was asked and takes focus there.
+                onTerminated(jobs.map((j) => j.specification.name || `${j.specification.application.name} #${j.id}`));
                 setOpen(false);
                 onDone();
               },
