@@ -46,6 +46,9 @@ test.describe('Open interface', () => {
     await web.expectState('RUNNING');
     const open = page.getByRole('button', { name: 'Open interface' });
     await expect(open).toBeVisible();
+    // RUNNING means its process has started; under load its server can take a while more to listen (until then the
+    // interface says "may still be starting", seen once in a loaded run). Its log says when it does.
+    await expect(web.output().getByText(/^Listening on /)).toBeAttached({ timeout: 60_000 });
     // The dashboard's storage holds its session (checked below to be out of the interface's reach), not the access token.
     const dashboardToken = await page.evaluate((key) => localStorage.getItem(key), TOKEN_KEY);
     expect(dashboardToken).toBeTruthy();
