@@ -9,13 +9,22 @@ import { Loading } from '@/components/spinner';
 /*
  * A page's chunk that cannot be fetched (the server is down while the person navigates) renders the page's error in
  * its place. Left to the router, a failed `lazy` rendered nothing at all: an empty page with no word.
+ * One failure is tried again after a moment first: a blip (Chromium aborts requests in flight with
+ * ERR_NETWORK_CHANGED when the machine's interfaces change, seen in CI as "Unable to preload CSS") is not an outage.
  */
-function lazyPage(load: () => Promise<{ default: ComponentType }>) {
+export const CHUNK_RETRY_MS = 500;
+
+export function lazyPage(load: () => Promise<{ default: ComponentType }>, retryMs = CHUNK_RETRY_MS) {
   return async () => {
     try {
       return { Component: (await load()).default };
-    } catch (error) {
-      return { Component: () => <PageError error={error} /> };
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, retryMs));
+      try {
+        return { Component: (await load()).default };
+      } catch (error) {
+        return { Component: () => <PageError error={error} /> };
+      }
     }
   };
 }

@@ -7,7 +7,7 @@ import type { AppParameterValue } from '../../../contract/app-parameter-value';
 import { plainText, renderArgs, type RunDefinition } from '../../catalog/run';
 import { CgroupLimits, describeLimits, type Limits } from './cgroups';
 import { JobNetwork, probeIsolation } from './network';
-import { StorageError, ensureArea, resolveInArea, type Account } from './storage';
+import { StorageError, ensureArea, resolveFileParameters, type Account } from './storage';
 import { APPS_DIR, SUPERVISOR, isSupervisor, readJson, runDirOf } from './run-folder';
 
 /*
@@ -189,20 +189,12 @@ export class LocalBackend {
     const account = this.switchesUsers ? req.account : null;
     const storage = path.join(this.opts.dataDir, 'storage');
     const area = await ensureArea(storage, req.owner, account);
-    const files = new Map<string, string>();
-    for (const param of req.application.parameters) {
-      const value = req.values[param.name];
-      if (value?.type !== 'file') continue;
-      try {
-        files.set(param.name, await resolveInArea(area, value.path, {
-          create: param.type === 'input_directory',
-          account,
-          field: `parameters.${param.name}`,
-        }));
-      } catch (error) {
-        if (error instanceof StorageError) throw new LaunchError(error.message);
-        throw error;
-      }
+    let files: Map<string, string>;
+    try {
+      files = await resolveFileParameters(area, req.application, req.values, account);
+    } catch (error) {
+      if (error instanceof StorageError) throw new LaunchError(error.message);
+      throw error;
     }
     const args = renderArgs(req.application, req.run, req.values, (name, value) =>
       value.type === 'file' ? files.get(name)! : plainText(name, value),

@@ -3,6 +3,8 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { isAbsoluteNormalisedPath } from '../../../contract/validators';
+import type { Application } from '../../../contract/catalog';
+import type { AppParameterValue } from '../../../contract/app-parameter-value';
 
 const run = promisify(execFile);
 
@@ -69,6 +71,29 @@ export async function resolveInArea(
     throw new StorageError(`${opts.field}: '${userPath}' leads outside your files (through a symbolic link)`);
   }
   return real;
+}
+
+/**
+ * The host path of each file parameter of a job, resolved in its owner's area (a missing `input_directory` is made).
+ * Used by both providers that run jobs (`example`, and `slurm` on its shared work folder); a StorageError names the field.
+ */
+export async function resolveFileParameters(
+  area: string,
+  application: Application,
+  values: Record<string, AppParameterValue | null | undefined>,
+  account: Account,
+): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  for (const param of application.parameters) {
+    const value = values[param.name];
+    if (value?.type !== 'file') continue;
+    files.set(param.name, await resolveInArea(area, value.path, {
+      create: param.type === 'input_directory',
+      account,
+      field: `parameters.${param.name}`,
+    }));
+  }
+  return files;
 }
 
 function firstLine(error: unknown): string {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { Job } from '../../../contract/jobs';
 import type { Catalog } from '../../catalog/catalog';
-import { StorageError, ensureArea, resolveInArea, type Account } from '../local/storage';
+import { StorageError, ensureArea, resolveFileParameters, type Account } from '../local/storage';
 import { ScriptError } from './script';
 
 /*
@@ -16,25 +16,15 @@ import { ScriptError } from './script';
 export async function resolveFiles(job: Job, catalog: Catalog, storageRoot: string, account: Account): Promise<Map<string, string>> {
   const { application } = job.specification;
   const app = catalog.findApplication(application.name, application.version);
-  const files = new Map<string, string>();
   const values = job.specification.parameters ?? {};
-  if (!app || !Object.values(values).some((v) => v?.type === 'file')) return files;
+  if (!app || !Object.values(values).some((v) => v?.type === 'file')) return new Map();
   const area = await ensureArea(storageRoot, job.owner.createdBy, account);
-  for (const param of app.parameters) {
-    const value = values[param.name];
-    if (value?.type !== 'file') continue;
-    try {
-      files.set(param.name, await resolveInArea(area, value.path, {
-        create: param.type === 'input_directory',
-        account,
-        field: `parameters.${param.name}`,
-      }));
-    } catch (error) {
-      if (error instanceof StorageError) throw new ScriptError(error.message);
-      throw error;
-    }
+  try {
+    return await resolveFileParameters(area, app, values, account);
+  } catch (error) {
+    if (error instanceof StorageError) throw new ScriptError(error.message);
+    throw error;
   }
-  return files;
 }
 
 /** The account jobs run as, when this process may hand files to it (as root, once the probe has said which uid). */
