@@ -113,24 +113,23 @@ start_slurmd() {
   slurmd -f "$CONF"
 }
 
-start_rest() {
-  alive "$DIR/run/slurmrestd.pid" && [ -S "$SOCK" ] && return
-  rm -f "$SOCK"
-  # slurmrestd refuses to run as root; as $JOB_USER it submits every job as that account.
-  setsid runuser -u "$JOB_USER" -- env SLURM_CONF="$CONF" \
-    slurmrestd -f "$CONF" -s openapi/v0.0.38 -a rest_auth/local "unix:$SOCK" \
-    >>"$DIR/log/slurmrestd.log" 2>&1 </dev/null &
-  echo $! >"$DIR/run/slurmrestd.pid"
+# One slurmrestd as <account> on <socket>; its pid and log are named <name>. slurmrestd refuses to run as root, and
+# submits every job as the account it runs as.
+run_rest() {
+  local account="$1" sock="$2" name="$3"
+  alive "$DIR/run/$name.pid" && [ -S "$sock" ] && return
+  rm -f "$sock"
+  setsid runuser -u "$account" -- env SLURM_CONF="$CONF" \
+    slurmrestd -f "$CONF" -s openapi/v0.0.38 -a rest_auth/local "unix:$sock" \
+    >>"$DIR/log/$name.log" 2>&1 </dev/null &
+  echo $! >"$DIR/run/$name.pid"
 }
 
+start_rest() { run_rest "$JOB_USER" "$SOCK" slurmrestd; }
+
 start_rest_operator() {
-  [ "$SLURM_USER" != root ] || return 0   # slurmrestd refuses root: no operator endpoint without a `slurm` account
-  alive "$DIR/run/slurmrestd-operator.pid" && [ -S "$OP_SOCK" ] && return
-  rm -f "$OP_SOCK"
-  setsid runuser -u "$SLURM_USER" -- env SLURM_CONF="$CONF" \
-    slurmrestd -f "$CONF" -s openapi/v0.0.38 -a rest_auth/local "unix:$OP_SOCK" \
-    >>"$DIR/log/slurmrestd-operator.log" 2>&1 </dev/null &
-  echo $! >"$DIR/run/slurmrestd-operator.pid"
+  [ "$SLURM_USER" != root ] || return 0   # no operator endpoint without a `slurm` account
+  run_rest "$SLURM_USER" "$OP_SOCK" slurmrestd-operator
 }
 
 stop_pid() {
