@@ -115,10 +115,12 @@ export interface OfferingOptions {
  * an operator adds or removes a partition, or changes its nodes, without restarting Jobdeck.
  */
 export class Offering {
-  registered = false;
   timeExtension = false;
   /** The products last registered, as JSON: an unchanged reading is not registered again. */
   private registeredJson: string | null = null;
+  get registered() {
+    return this.registeredJson !== null;
+  }
   private probed = false;
   private nextReading = 0;
   /** How many times the partitions were read (the tests count readings, not seconds). */
@@ -129,7 +131,6 @@ export class Offering {
   constructor(private readonly opts: OfferingOptions) {}
 
   async load(): Promise<void> {
-    this.registered = false;
     this.registeredJson = null;
     this.probed = false;
     this.nextReading = 0;
@@ -153,13 +154,12 @@ export class Offering {
     this.readings++;
     this.nextReading = now + this.opts.refreshMs;
     const json = JSON.stringify(products);
-    if (this.registered && json === this.registeredJson) return;
+    if (json === this.registeredJson) return;
     const result = await core('POST', '/api/products/control/register', token, JSON.stringify({ items: products }));
     if (!isSuccess(result.status)) {
       log.warn({ why: whyOf(result) }, 'slurm provider: the core refused its products; will retry');
       return;
     }
-    this.registered = true;
     this.registeredJson = json;
     log.info({ products: products.map((p) => p.id) }, 'slurm provider: registered its partitions as products');
     const partition = products[0]?.id;
@@ -180,7 +180,7 @@ export class Offering {
     if (result.timeExtension !== this.timeExtension) {
       this.timeExtension = result.timeExtension;
       await store.putSetting('time_extension', String(result.timeExtension));
-      this.registered = false;
+      this.registeredJson = null;
       if (this.opts.running()) await this.offer(instance);
     }
   }
