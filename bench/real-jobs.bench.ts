@@ -56,8 +56,8 @@ const BATCH = Number(option('batch', '20'));
 const CAP = Number(option('cap', '300'));
 const FLOOR_GIB = Number(option('floor-gib', '4'));
 const FILL_SECONDS = Number(option('fill-seconds', '60'));
-/** The whole bench stops (cleaning up what it can) past this. */
-const WATCHDOG_MS = 12 * 60_000;
+/** The whole bench stops (cleaning up what it can) past this: 12 min, plus the fill's own time limit beyond its default 60 s. */
+const WATCHDOG_MS = (12 * 60 + Math.max(0, FILL_SECONDS - 60)) * 1000;
 const WAIT_MS = 60_000;
 
 const GiB = 1024 ** 3;
