@@ -108,7 +108,7 @@ async function until(what, check, timeoutMs = 30_000) {
 }
 
 try {
-  await until('the server to answer', async () => (await fetch(`${base}/api/health`)).ok);
+  await until('the server to answer', async () => (await fetch(`${base}/api/health`)).ok, 120_000);
   const { user: token } = JSON.parse(fs.readFileSync(path.join(dataDir, 'credentials.json'), 'utf8'));
 
   const call = async (method, url, body) => {
@@ -197,8 +197,10 @@ try {
       // Launch: a web app with a "Connect to job" row and the job picker open.
       await page.getByRole('link', { name: 'Launch Acme Web App 1.0.0' }).click();
       await page.getByLabel('Job name').fill('shop-frontend-canary');
-      await page.getByRole('button', { name: '+ Connect to job' }).click();
-      const picker = page.getByRole('group', { name: 'Connection 1' }).getByRole('combobox', { name: 'Job', exact: true });
+      // The app declares the database it expects, so its connection row is there already.
+      const connection = page.getByRole('group', { name: /^Connection 1/ });
+      if ((await connection.count()) === 0) await page.getByRole('button', { name: '+ Connect to job' }).click();
+      const picker = connection.getByRole('combobox', { name: 'Job', exact: true });
       await picker.waitFor();
       // Scrolled down as far as the page goes, so the picker opens below the field, as it usually does.
       await page.getByRole('heading', { name: 'Connected jobs' }).evaluate((el) => el.scrollIntoView({ block: 'start' }));
