@@ -143,6 +143,12 @@ async function main() {
         }],
       })) as { responses: { id: string }[] };
       databaseId = database.responses[0]!.id;
+      // Only a running job can be connected to.
+      const until = Date.now() + 60_000;
+      while (((await api('GET', `/api/jobs/retrieve?id=${databaseId}`, user)) as { status: { state: string } }).status.state !== 'RUNNING') {
+        if (Date.now() > until) throw new Error(`database job ${databaseId} did not start`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
       resources = [{ type: 'peer', hostname: 'database', jobId: databaseId }];
     }
     const created = (await api('POST', '/api/jobs', user, {
