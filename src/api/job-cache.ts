@@ -3,7 +3,7 @@ import type { ConnectedJob, Job, JobStatus, JobUpdate, JobsBrowseParams, PageV2 
 import { compareCodePoints, naturalKey } from '@/lib/natural';
 
 /*
- * Pure functions that fold live socket events into cached server state. They
+ * Pure functions that fold live socket events and REST reads into cached server state. They
  * never mutate their input, and return the same object when nothing changed so
  * react-query does not re-render subscribers for no reason.
  */
@@ -43,8 +43,9 @@ export function compareJobAge(a: Job, b: Job): number {
  * Two copies of one job, a REST read and a socket event in either order, folded into one: the newer copy's fields
  * (compareJobAge), with the updates of both. A socket event carries only the updates its change appended and a list
  * read may carry none, so histories are joined, never replaced. On a tie the incoming copy's fields win (it may carry
- * what the cached one was read without, such as parameters); merging a copy again changes nothing. The cached copy
- * is returned itself when the incoming one adds nothing, so react-query does not re-render for it.
+ * what the cached one was read without, such as parameters), so merging the same copy again changes nothing. When
+ * the cached copy is the newer and the incoming one adds no update, the cached copy itself is returned, so
+ * react-query does not re-render for a stale copy.
  *
  * The order matters because a read can be older than an event that landed while it was on its way (a terminate's
  * refetch, answered just before the provider's SUCCESS was written but arriving after it), and the socket will not
