@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../db/index';
-import { CALL_ID_HEADER, type Job, type JobUpdate } from '../../contract/jobs';
+import { CALL_ID_HEADER, EMPTY_JOB_UPDATE, type Job, type JobUpdate } from '../../contract/jobs';
 import type { SimpleDuration } from '../../contract/common';
 import type { JobsService, ProviderGateway } from './service';
 import { toJob, type JobRow } from './model';
@@ -24,15 +24,7 @@ const REFUSAL = new Set([400, 409, 413, 422]);
 
 /** A status line from the core itself: it never changes the state. */
 export function statusLine(status: string): JobUpdate {
-  return {
-    state: null,
-    status,
-    outputFolder: null,
-    expectedState: null,
-    expectedDifferentState: null,
-    newTimeAllocation: null,
-    timestamp: 0,
-  };
+  return { ...EMPTY_JOB_UPDATE, status };
 }
 
 /**

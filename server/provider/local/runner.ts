@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Queryable } from '../../db/index';
-import type { ExampleJobRow } from '../job-state';
+import { ACTIVE_STATES_SQL, type ExampleJobRow } from '../job-state';
 import type { Catalog } from '../../catalog/catalog';
 import type { JobState } from '../../../contract/jobs';
+import { EMPTY_JOB_UPDATE } from '../../../contract/constants';
 import type { LocalBackend} from './backend';
 import { LaunchError, type Outcome } from './backend';
 import { text } from '../messages';
@@ -55,8 +56,6 @@ export interface RunnerHost {
   log: { info: (obj: object, msg: string) => void; warn: (obj: object, msg: string) => void };
 }
 
-const ACTIVE_SQL = `('IN_QUEUE', 'RUNNING', 'SUSPENDED')`;
-
 /** How often the reaper reads every job's outcome, besides those whose exit it was told of. */
 const FULL_LOOK_MS = 2_000;
 
@@ -98,7 +97,7 @@ export class LocalRunner {
   private async allowFrom(q: Queryable, jobId: string): Promise<string[]> {
     const rows = await q.query<{ address: string }>(
       `SELECT DISTINCT a.address FROM example_peers p JOIN example_jobs a ON a.job_id = p.job_id
-       WHERE p.peer_job_id = $1 AND a.address IS NOT NULL AND a.state IN ${ACTIVE_SQL} AND a.stop_reason IS NULL ORDER BY 1`,
+       WHERE p.peer_job_id = $1 AND a.address IS NOT NULL AND a.state IN ${ACTIVE_STATES_SQL} AND a.stop_reason IS NULL ORDER BY 1`,
       [jobId],
     );
     return rows.map((r) => r.address);
@@ -287,15 +286,7 @@ export class LocalRunner {
       this.host.enqueue(q, [
         {
           jobId: row.job_id,
-          update: {
-            state: null,
-            status: `Output copied to ${folder}`,
-            outputFolder: folder,
-            expectedState: null,
-            expectedDifferentState: null,
-            newTimeAllocation: null,
-            timestamp: 0,
-          },
+          update: { ...EMPTY_JOB_UPDATE, status: `Output copied to ${folder}`, outputFolder: folder },
         },
       ]),
     );
