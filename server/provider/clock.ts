@@ -59,7 +59,7 @@ export async function runDueTransitions(store: JobStore, backend: ExecutionBacke
     });
     for (const id of stopping) backend.stopJob(id);
     if (count === 0) return;
-    outbox.kick();
+    outbox.sendQueued();
     if (count < BATCH) return;
   }
 }

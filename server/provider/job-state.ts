@@ -128,10 +128,10 @@ export class JobStore {
   ): Promise<void> {
     if (items.length === 0) return;
     await this.tx(async (q) => {
-      const firstTime = await this.opts.calls.firstTime(q, op, items.map((i) => i.jobId), callIds);
+      const isNewCall = await this.opts.calls.recordCalls(q, op, items.map((i) => i.jobId), callIds);
       const byJob = new Map<string, T[]>();
       items.forEach((item, i) => {
-        if (firstTime[i]) byJob.set(item.jobId, [...(byJob.get(item.jobId) ?? []), item]);
+        if (isNewCall[i]) byJob.set(item.jobId, [...(byJob.get(item.jobId) ?? []), item]);
       });
       if (byJob.size === 0) return;
       const rows = await q.query<ExampleJobRow>(`SELECT * FROM example_jobs WHERE job_id = ANY($1::text[]) FOR UPDATE`, [[...byJob.keys()]]);
@@ -150,7 +150,7 @@ export class JobStore {
       out.push(...(await this.peerNotices(q, changed.filter((r) => !isActiveState(r.state)))));
       await this.enqueue(q, out);
     });
-    this.opts.outbox.kick();
+    this.opts.outbox.sendQueued();
   }
 
   async save(q: Queryable, rows: ExampleJobRow[]) {

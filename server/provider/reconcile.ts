@@ -41,7 +41,7 @@ export class Reconciler {
         next = page.next ?? null;
       } while (next !== null && this.opts.running());
     }
-    this.opts.outbox.kick();
+    this.opts.outbox.sendQueued();
   }
 
   /** Reconciles, and tries again with backoff until it succeeds or the provider stops. */

@@ -102,7 +102,7 @@ export class LocalExecution implements ExecutionBackend {
     return {
       tx: (fn) => store.tx(fn),
       enqueue: (q, out) => store.enqueue(q, out),
-      kickFlush: () => outbox.kick(),
+      sendQueuedUpdates: () => outbox.sendQueued(),
       track: (work) => this.opts.track(work),
       log: this.opts.log,
       endJob: async (q, jobId, state, status) => {

@@ -50,7 +50,7 @@ export interface RunnerHost {
   endJob(q: Queryable, jobId: string, state: JobState, status: string): Promise<void>;
   /** Marks a queued job as started: saves it, reports RUNNING and its connections. */
   startJob(q: Queryable, jobId: string, fields: { pid: number; address: string; isolation: string; limits: string }): Promise<void>;
-  kickFlush(): void;
+  sendQueuedUpdates(): void;
   /** Runs work in the background, waited for when the provider stops. */
   track(work: Promise<unknown>): void;
   log: { info: (obj: object, msg: string) => void; warn: (obj: object, msg: string) => void };
@@ -172,7 +172,7 @@ export class LocalRunner {
           const [current] = await q.query<RunnerRow>(`SELECT * FROM example_jobs WHERE job_id = $1 FOR UPDATE`, [jobId]);
           if (current?.state === 'IN_QUEUE') await this.host.endJob(q, jobId, 'FAILURE', text.couldNotStart(reason));
         });
-        this.host.kickFlush();
+        this.host.sendQueuedUpdates();
         return;
       }
       const stillWanted = await this.host.tx(async (q) => {
@@ -188,7 +188,7 @@ export class LocalRunner {
       }
       this.host.log.info({ jobId, pid: launched.pid, address: launched.address }, 'example provider: job started');
       await this.refreshPeersOf(jobId);
-      this.host.kickFlush();
+      this.host.sendQueuedUpdates();
     } finally {
       this.launching.delete(jobId);
     }
@@ -264,7 +264,7 @@ export class LocalRunner {
     await this.backend.release(row.job_id, row.slot);
     for (const peer of affected) await this.applyRules(peer.job_id, peer.slot);
     this.host.log.info({ jobId: row.job_id, outcome }, 'example provider: job process ended');
-    this.host.kickFlush();
+    this.host.sendQueuedUpdates();
     if (this.collector) this.host.track(this.collectOutput(row));
   }
 
@@ -290,7 +290,7 @@ export class LocalRunner {
         },
       ]),
     );
-    this.host.kickFlush();
+    this.host.sendQueuedUpdates();
   }
 
   private verdict(row: RunnerRow, outcome: Outcome | 'lost'): [JobState, string] {
