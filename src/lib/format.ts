@@ -6,7 +6,7 @@ const timeOnly = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' });
 
 /*
  * Dates from the server are shown whatever they are: a number outside the Date range (±8.64e15 ms) makes
- * Intl.DateTimeFormat and toISOString throw "Invalid time value", which took the whole job page down with it.
+ * Intl.DateTimeFormat and toISOString throw "Invalid time value", which would take the whole job page down with it.
  */
 const isDate = (ms: number) => Number.isFinite(ms) && Math.abs(ms) <= 8.64e15;
 
