@@ -15,19 +15,13 @@ import {
   Timestamp,
 } from './common';
 
-export * from './app-parameter-value';
+import { EMPTY_JOB_UPDATE, JOB_STATES } from './constants';
 
-export const JOB_STATES = ['IN_QUEUE', 'RUNNING', 'SUCCESS', 'FAILURE', 'EXPIRED', 'SUSPENDED'] as const;
+export * from './app-parameter-value';
+export { ACTIVE_JOB_STATES, EMPTY_JOB_UPDATE, FINAL_JOB_STATES, JOB_STATES, isActiveState, isFinalState } from './constants';
+
 export const JobState = Type.Enum(JOB_STATES);
 export type JobState = Static<typeof JobState>;
-
-export const FINAL_JOB_STATES: readonly JobState[] = ['SUCCESS', 'FAILURE', 'EXPIRED'];
-/** The states the verify loop sends to providers (contract §5). */
-export const ACTIVE_JOB_STATES: readonly JobState[] = ['IN_QUEUE', 'RUNNING', 'SUSPENDED'];
-
-export function isFinalState(state: JobState): boolean {
-  return FINAL_JOB_STATES.includes(state);
-}
 
 export const NameAndVersion = StrictObject({
   name: Type.String({ minLength: 1 }),
@@ -97,6 +91,8 @@ export const JobUpdate = StrictObject({
   timestamp: Timestamp,
 });
 export type JobUpdate = Static<typeof JobUpdate>;
+// contract/constants.ts cannot import this type without importing this module; the check lives here instead.
+const _emptyUpdateIsAJobUpdate: JobUpdate = EMPTY_JOB_UPDATE;
 
 // UCloud fills these for providers; Jobdeck never relies on their inner shape, so they stay open.
 const OpaqueJson = Type.Record(Type.String(), Type.Unknown());

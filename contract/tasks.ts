@@ -1,6 +1,9 @@
 import { Type, type Static } from 'typebox';
 import { Described, FindByStringId, ItemsPerPage, Maybe, Page, StrictObject, Timestamp } from './common';
 import { USERNAME_PATTERN } from './validators';
+import { TASK_MESSAGE_LIMIT } from './constants';
+
+export { TASK_MESSAGE_LIMIT } from './constants';
 
 export const Username = Described(Type.String({ pattern: USERNAME_PATTERN }), 'a username (1 to 64 of A-Z a-z 0-9 _ . - #)');
 
@@ -18,9 +21,6 @@ export const Progress = StrictObject({
   maximum: Type.Integer({ minimum: 0 }),
 });
 export type Progress = Static<typeof Progress>;
-
-/** How many appended messages a Task carries, so a reload can rebuild the log. */
-export const TASK_MESSAGE_LIMIT = 1000;
 
 export const Task = StrictObject({
   jobId: Type.String({ minLength: 1 }),

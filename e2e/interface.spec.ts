@@ -3,7 +3,7 @@ import { test, expect } from './pages/fixtures';
 import { JobDetailPage, uniqueName } from './pages/jobdeck';
 
 /*
- * Issue 13's "Open interface", in real Chromium against the real server: seed 001's web app, connected to its
+ * "Open interface", in real Chromium against the real server: seed 001's web app, connected to its
  * database job, opened from its job page through Jobdeck's proxy on the job's own origin (job-<id>.localhost).
  * Screenshots go to test-results/screenshots/ (the good ones are committed in docs/screenshots/).
  */

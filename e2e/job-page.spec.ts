@@ -4,7 +4,7 @@ import { test, expect } from './pages/fixtures';
 import { JobDetailPage, uniqueName } from './pages/jobdeck';
 
 /*
- * Issue 18's job page (2, 3, 7, 9, 11) against the real server with real jobs: titles and focus on route changes,
+ * The job page against the real server with real jobs: titles and focus on route changes,
  * pending extensions, the live region after Terminate, a finished job's times, and an outage.
  */
 

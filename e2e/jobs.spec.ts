@@ -3,7 +3,7 @@ import { test, expect } from './pages/fixtures';
 import { JobDetailPage, uniqueName } from './pages/jobdeck';
 
 /*
- * Issue 5's journeys in real Chromium against the real bundled server (started
+ * The main journeys in real Chromium against the real bundled server (started
  * by playwright.config.ts on a fresh data directory): real REST, real sockets,
  * the built-in `example` provider. No mocks, and no reloads: after the sign-in
  * link, every page change is the app's own navigation and every state change
@@ -45,7 +45,7 @@ test.describe('seed 001 in the browser: connecting two jobs', () => {
     await shell.navigate('Applications');
     launch = await apps.launch('Acme Web App');
     await launch.jobName().fill(webName);
-    // From the job name, Tab walks the form in reading order to the connection the app expects (issue 18.4: the
+    // From the job name, Tab walks the form in reading order to the connection the app expects (the
     // catalog's expectedPeers prefill it under the hostname "database").
     await page.keyboard.press('Tab');
     await expect(launch.machineType()).toBeFocused();
@@ -216,7 +216,7 @@ test.describe('run again and duplicates', () => {
 
     const dialog = launch.duplicateDialog();
     await expect(dialog).toBeVisible();
-    // It names and links the running duplicate (issue 18.6).
+    // It names and links the running duplicate.
     await expect(dialog).toContainText(`${name} (#${first.id}) is already running with the same application, machine type and parameters. Start another one anyway?`);
     await expect(dialog.getByRole('link', { name: new RegExp(`${name}`) })).toHaveAttribute('href', `/jobs/${first.id}`);
     // The safe choice has focus; cancelling leaves the filled-in form as it was.

@@ -3,7 +3,7 @@ import { test, expect } from './pages/fixtures';
 import { JobDetailPage, uniqueName } from './pages/jobdeck';
 
 /*
- * Issue 18, 1: the shell on a phone (390×844, touch). No page is wider than the viewport, and the top bar's controls
+ * The shell on a phone (390×844, touch). No page is wider than the viewport, and the top bar's controls
  * (pages, Tasks, Notifications, the menu with Sign out) are there to tap, each at least 44×44 px (WCAG 2.5.5's
  * enhanced size; 2.5.8's minimum is 24 px). Real server, real jobs, no mocks.
  */

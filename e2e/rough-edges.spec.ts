@@ -4,7 +4,7 @@ import { JobsApi, test, expect } from './pages/fixtures';
 import { uniqueName } from './pages/jobdeck';
 
 /*
- * Issue 18's remaining rough edges against the real server: the list says Terminated for jobs terminated from
+ * Rough edges against the real server: the list says Terminated for jobs terminated from
  * it (live, from jobs.listen), focus after that terminate, one toast for several finished jobs, the launch form's
  * warning for an expected peer left out, the connected-jobs graph, the task speed chart, and a page whose code
  * cannot be fetched offering Try again. Screenshots at 390×844 and 1280×860, light and dark, go to

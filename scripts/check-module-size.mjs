@@ -1,5 +1,5 @@
 // Fails when a module in server/ or contract/ is over 400 lines, naming each one. Tests (*.test.*) are exempt.
-// A module that long holds more than one job; split it by what it does (issue 15). Run by `npm run lint` and `npm test`.
+// A module that long holds more than one job; split it by what it does. Run by `npm run lint` and `npm test`.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -11,7 +11,7 @@ import { bootstrapPrincipals } from './auth/bootstrap';
 import { authPlugin } from './auth/plugin';
 import { HttpError } from './http/errors';
 import { securityHeaders } from './http/security-headers';
-import { LoadShedder, type LagSource } from './http/load-shed';
+import { eventLoopLagMs, registerLoadShedding } from './http/load-shed';
 import { authRoutes } from './auth/routes';
 import { catalogRoutes } from './catalog/routes';
 import { jobsRoutes } from './jobs/routes';
@@ -40,8 +40,6 @@ export interface BuildOptions {
   logger?: FastifyServerOptions['logger'];
   /** How the core and the built-in provider reach each other: 'http' once listening (main.ts), else app.inject. */
   loopback?: Loopback;
-  /** What load shedding reads the event-loop lag from; this process's event loop by default (tests inject one). */
-  lagSource?: LagSource;
 }
 
 function parseJson(body: string): unknown {
@@ -79,7 +77,6 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     db: options.db,
     leader,
     config,
-    shedder: new LoadShedder({ maxLagMs: config.shedLagMs, retryAfterS: config.shedRetryAfterS }, options.lagSource),
     catalog,
     bus,
     credentials: await bootstrapPrincipals(options.db, config.dataDir),
@@ -143,10 +140,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(securityHeaders);
   await app.register(authPlugin, { db: options.db });
   // After authentication (401/403 first), before the body is even parsed.
-  app.addHook('onRequest', async (request) => {
-    if (request.routeOptions.config.shed) services.shedder.check();
-  });
-  app.addHook('onClose', async () => services.shedder.stop());
+  await registerLoadShedding(app, { maxLagMs: config.shedLagMs, retryAfterS: config.shedRetryAfterS });
   await app.register(websocket, { options: { maxPayload: MAX_CLIENT_FRAME_BYTES }, errorHandler: socketErrorHandler(app.log) });
   await app.register(authRoutes);
   await app.register(catalogRoutes);
@@ -168,7 +162,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     status: 'ok',
     database: options.db.kind,
     leader: leader.isLeader(),
-    load: { eventLoopLagMs: Math.round(services.shedder.lag.lagMs()), taskQueue: services.tasks.queueDepth },
+    load: { eventLoopLagMs: eventLoopLagMs(app), taskQueue: services.tasks.queueDepth },
   }));
   // After every plugin's preClose (which stops its loops): give up leadership so another process takes over at once.
   app.addHook('onClose', async () => leader.stop());

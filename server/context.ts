@@ -1,7 +1,6 @@
 import type { OutputFiles } from './jobs/output-tail';
 import type { Db } from './db/index';
 import type { Leadership } from './db/leader';
-import type { LoadShedder } from './http/load-shed';
 import type { Config } from './config';
 import type { Catalog } from './catalog/catalog';
 import type { EventBus } from './live/bus';
@@ -22,8 +21,6 @@ export interface Services {
   /** Whether this process runs the background loops (server/db/leader.ts). */
   leader: Leadership;
   config: Config;
-  /** Answers 503 on write paths while the process is overloaded. */
-  shedder: LoadShedder;
   catalog: Catalog;
   bus: EventBus;
   credentials: Credentials;

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { startServer } from './live/server-process';
 
 /*
- * Issue 17, points 1 and 5, on a real server process (server/main.ts, as `npm start` runs it): every file it creates
+ * On a real server process (server/main.ts, as `npm start` runs it): every file it creates
  * in a new data directory is its account's alone (the umask covers files PGlite creates later, too), and its
  * shutdown is bounded: a request that never finishes does not keep it alive past JOBDECK_SHUTDOWN_MS.
  */

@@ -1,5 +1,6 @@
 /** Who is calling, and what a bearer token is: types only, shared by tokens.ts and its cache without a cycle. */
-export type Role = 'USER' | 'SERVICE' | 'PROVIDER' | 'ADMIN';
+export type { Role } from '../../contract/constants';
+import type { Role } from '../../contract/constants';
 
 export interface Principal {
   username: string;

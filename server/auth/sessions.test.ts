@@ -3,7 +3,7 @@ import { buildTestApp, type TestApp } from '../test/helpers';
 import { SocketClient } from '../live/test-client';
 
 /*
- * Issue 17 point 5: the dashboard holds a session, not the access token. A session expires, and sign-out ends it
+ * The dashboard holds a session, not the access token. A session expires, and sign-out ends it
  * (its HTTP calls and its open streams) while the access token it came from, and the user's other sessions, go on.
  */
 

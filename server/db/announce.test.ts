@@ -5,7 +5,7 @@ import type { Db } from './index';
 /*
  * db.announce: a NOTIFY whose listeners in this process have run when it resolves (a revocation must stop this
  * process's interfaces and streams before the admin's call answers). On PostgreSQL the server's echo comes back later
- * on the LISTEN connection; under load the interface test saw one more request reach a revoked owner's app.
+ * on the LISTEN connection; waiting for it would let one more request reach a revoked owner's app under load.
  */
 
 let cleanup: (() => Promise<void>) | null = null;

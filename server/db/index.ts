@@ -130,9 +130,9 @@ class PostgresDb implements Db {
   ) {
     // An idle client that loses its connection must not crash the process; the pool replaces it.
     pool.on('error', () => {});
-    // And no pool client may ever emit 'error' with nobody listening: the db-faults test once crashed a server
-    // with an unhandled 'error' event (FATAL 57P01 on an idle pg Client, not in a query) after
-    // pg_terminate_backend. Errors still reach queries, and the pool still discards broken clients.
+    // And no pool client may ever emit 'error' with nobody listening: an unhandled 'error' event (FATAL 57P01 on
+    // an idle pg Client, not in a query, after pg_terminate_backend) crashes the server (robustness/db-faults.test.ts).
+    // Errors still reach queries, and the pool still discards broken clients.
     pool.on('connect', (client) => client.on('error', () => {}));
   }
 

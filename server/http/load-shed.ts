@@ -1,3 +1,5 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import underPressure from '@fastify/under-pressure';
 import { HttpError } from './errors';
 
 declare module 'fastify' {
@@ -8,11 +10,17 @@ declare module 'fastify' {
 }
 
 /*
- * Load shedding (issue 7). Past its knee a process does not get faster by queueing more: every waiting request
- * adds latency for all of them, and memory. So a write path answers 503 with Retry-After while the process is
- * overloaded, before it has touched anything (nothing is half-written), and the client retries later.
- * Two signals: the event loop running late (everything on this process is slow), and, for task updates, the
- * status writer's queue (server/tasks/status-writer.ts). Both limits come from server/config.ts; 0 turns one off.
+ * Load shedding. Past its knee a process does not get faster by queueing more: every waiting request adds latency
+ * for all of them, and memory. So a write path answers 503 with Retry-After while the process is overloaded, before
+ * it has touched anything (nothing is half-written), and the client retries later.
+ * Two signals: the event loop running late (everything on this process is slow), measured by @fastify/under-pressure
+ * (perf_hooks.monitorEventLoopDelay), and, for task updates, the status writer's queue (server/tasks/status-writer.ts).
+ * Both limits come from server/config.ts; 0 turns one off.
+ *
+ * The queue signal stays in the writer rather than becoming an under-pressure `healthCheck`: a health check is
+ * polled on a timer and sheds every route, while the queue limit must hold exactly, for each update at the moment
+ * it would be queued, and only for the two calls that queue (postStatus, markAsComplete). Both signals answer the
+ * same way: overloaded() below, through the app's error handler.
  */
 
 export const OVERLOADED = 'OVERLOADED';
@@ -22,69 +30,6 @@ export function overloaded(why: string, retryAfterS: number): HttpError {
   return new HttpError(503, why, OVERLOADED, retryAfterS);
 }
 
-/** Where the shedder reads how late the event loop runs (ms); tests give it a lag of their choosing. */
-export interface LagSource {
-  lagMs(): number;
-  stop(): void;
-}
-
-/**
- * How late the event loop runs: a timer every SAMPLE_MS measures how much later than asked it fired. lagMs()
- * is the worst delay seen over the last WINDOW samples, so one long block (a big batch written on PGlite's
- * thread) is still visible to the requests parsed right after it. The clock is injectable, and sample() is what
- * the timer calls, so the arithmetic can be tested without timers.
- */
-const SAMPLE_MS = 50;
-const WINDOW = 10;
-
-export class EventLoopLag implements LagSource {
-  private readonly samples: number[] = [];
-  private timer: NodeJS.Timeout | null = null;
-  private running = false;
-  private last = 0;
-
-  constructor(private readonly now: () => number = () => performance.now()) {}
-
-  /** Starts sampling; `timer: false` leaves the sampling to the caller (tests call sample()). */
-  start(options: { timer?: boolean } = {}): void {
-    if (this.running) return;
-    this.running = true;
-    this.last = this.now();
-    if (options.timer === false) return;
-    this.timer = setInterval(() => this.sample(), SAMPLE_MS);
-    this.timer.unref();
-  }
-
-  /** One tick of the sampling timer, due SAMPLE_MS after the previous one. */
-  sample(): void {
-    const now = this.now();
-    this.samples.push(Math.max(0, now - this.last - SAMPLE_MS));
-    if (this.samples.length > WINDOW) this.samples.shift();
-    this.last = now;
-  }
-
-  /** The lag of a block still under way shows too: the time since the last sample beyond its interval. */
-  lagMs(): number {
-    if (!this.running) return 0;
-    const current = Math.max(0, this.now() - this.last - SAMPLE_MS);
-    return Math.max(current, ...this.samples);
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    this.running = false;
-    this.samples.length = 0;
-  }
-}
-
-/** The event-loop lag of this process, sampled by a timer. */
-export function eventLoopLag(): EventLoopLag {
-  const lag = new EventLoopLag();
-  lag.start();
-  return lag;
-}
-
 export interface ShedLimits {
   /** Shed while the event loop runs this late (ms); 0: never. */
   maxLagMs: number;
@@ -92,30 +37,52 @@ export interface ShedLimits {
   retryAfterS: number;
 }
 
-export class LoadShedder {
-  /** Requests answered 503 since start (health, tests, benchmarks). */
-  shed = 0;
+/**
+ * How often under-pressure turns its histogram into a lag: the mean delay of the event loop over this interval, minus
+ * the histogram's 10 ms resolution. A request between two samples is judged by the last one.
+ */
+export const LAG_SAMPLE_MS = 500;
 
-  /** `lag`: this process's event loop by default (sampled even with shedding off, for /api/health). */
-  constructor(
-    readonly limits: ShedLimits,
-    readonly lag: LagSource = eventLoopLag(),
-  ) {}
+/**
+ * What under-pressure does with a request while the lag is over the limit: a route marked `config.shed` gets the
+ * 503 `OVERLOADED`; any other passes (reads, sign-in, health), since answering them costs little and refusing them
+ * would take the dashboard down with the writes.
+ */
+export function shedMarkedRoutes(limits: ShedLimits) {
+  return (request: FastifyRequest, _reply: unknown, _type: string, value: number | undefined): Promise<void> | undefined => {
+    if (!request.routeOptions.config.shed) return undefined;
+    const behind = value === undefined ? '' : `its event loop is ${roundLag(value)} ms behind, `;
+    return Promise.reject(
+      overloaded(
+        `The server is overloaded (${behind}the limit is ${limits.maxLagMs} ms); nothing was written, try again in ${limits.retryAfterS} s`,
+        limits.retryAfterS,
+      ),
+    );
+  };
+}
 
-  /** Throws the 503 if the process is too busy to take a write now. */
-  check(): void {
-    if (this.limits.maxLagMs <= 0) return;
-    const lag = this.lag.lagMs();
-    if (lag > this.limits.maxLagMs) {
-      this.shed += 1;
-      throw overloaded(
-        `The server is overloaded (its event loop is ${Math.round(lag)} ms behind, the limit is ${this.limits.maxLagMs} ms); nothing was written, try again in ${this.limits.retryAfterS} s`,
-        this.limits.retryAfterS,
-      );
-    }
-  }
+/**
+ * Registers the event-loop signal. Its onRequest hook runs where it is registered: after authentication (a 401/403
+ * first), before the body is parsed. With shedding off the lag is still measured, for /api/health.
+ */
+export async function registerLoadShedding(app: FastifyInstance, limits: ShedLimits): Promise<void> {
+  await app.register(underPressure, {
+    maxEventLoopDelay: Math.max(0, limits.maxLagMs),
+    retryAfter: limits.retryAfterS,
+    sampleInterval: LAG_SAMPLE_MS,
+    pressureHandler: shedMarkedRoutes(limits),
+  });
+}
 
-  stop(): void {
-    this.lag.stop();
-  }
+/**
+ * A lag in whole ms. under-pressure reports Infinity for an interval with no histogram sample at all, that is a loop
+ * blocked for the whole interval: at least LAG_SAMPLE_MS.
+ */
+function roundLag(ms: number): number {
+  return Number.isFinite(ms) ? Math.round(ms) : LAG_SAMPLE_MS;
+}
+
+/** How late the event loop runs (whole ms), as the last sample measured it (/api/health). */
+export function eventLoopLagMs(app: FastifyInstance): number {
+  return roundLag(app.memoryUsage().eventLoopDelay);
 }

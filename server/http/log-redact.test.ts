@@ -3,8 +3,8 @@ import { buildTestApp, type TestApp } from '../test/helpers';
 import { redactUrl, serverLogger } from './log-redact';
 
 /*
- * Issue 17 point 5: a token sent in a query string was logged at info level with the request line. The server's
- * own logger (the one main.ts uses) at info, and what it writes.
+ * A token sent in a query string must not reach the log with the request line, which is logged at info level. The
+ * server's own logger (the one main.ts uses) at info, and what it writes.
  */
 
 const lines: string[] = [];

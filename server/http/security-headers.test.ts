@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../test/helpers';
 
 /*
- * Issue 17 point 4: the dashboard's origin sends a strict CSP and the usual security headers, and API answers are
+ * The dashboard's origin sends a strict CSP and the usual security headers, and API answers are
  * never cached. Over real HTTP, so the interface origins (handed to another server by Host header) are checked too.
  */
 

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import os from 'node:os';
 import type { Db } from '../db/index';
 import type { SimpleDuration } from '../../contract/common';
+import { ACTIVE_STATES_SQL } from './model';
 
 /*
  * The core's queue of calls to providers (provider_calls): create, terminate and extend, written when the user
@@ -76,7 +77,7 @@ export class CallQueue {
     const rows = await this.db.query<{ provider: string }>(
       `INSERT INTO provider_calls (provider, op, job_id, created_at)
        SELECT j.provider, 'create', j.id, $1 FROM jobs j
-       WHERE j.state IN ('IN_QUEUE', 'RUNNING', 'SUSPENDED') AND j.provider_acked_at IS NULL AND j.created_at <= $2
+       WHERE j.state IN ${ACTIVE_STATES_SQL} AND j.provider_acked_at IS NULL AND j.created_at <= $2
          AND NOT EXISTS (SELECT 1 FROM provider_calls c WHERE c.job_id = j.id AND c.op = 'create')
        ORDER BY j.id
        RETURNING provider`,

@@ -3,7 +3,8 @@ import type { EventBus } from '../live/bus';
 import type { JobUpdate } from '../../contract/jobs';
 import { MAX_TIME_ALLOCATION_MS } from '../../contract/common';
 import { badRequest, notFound } from '../http/errors';
-import { ID_PATTERN, isFinal, toJob, toJobStatus, toJobUpdate, type JobRow, type JobUpdateRow } from './model';
+import { ID_PATTERN, toJob, toJobStatus, toJobUpdate, type JobRow, type JobUpdateRow } from './model';
+import { isFinalState } from '../../contract/constants';
 
 /** A provider's status and output folder: capped as task texts are (server/tasks/model.ts). */
 const MAX_JOB_TEXT_LENGTH = 4096;
@@ -55,7 +56,7 @@ export async function applyControlUpdates(db: Db, bus: EventBus, provider: strin
       } else if (update.expectedDifferentState === true && update.state != null && row.state === update.state) {
         continue;
       }
-      if (update.state != null && isFinal(row.state) && update.state !== row.state) continue;
+      if (update.state != null && isFinalState(row.state) && update.state !== row.state) continue;
 
       if (update.state != null && update.state !== row.state) {
         if (update.state === 'RUNNING' && row.started_at === null) row.started_at = now;

@@ -1,10 +1,14 @@
 import type { Job, JobSpecification, JobState, JobStatus, JobUpdate } from '../../contract/jobs';
+import { ACTIVE_JOB_STATES } from '../../contract/constants';
 
-export const ACTIVE_STATES: readonly JobState[] = ['IN_QUEUE', 'RUNNING', 'SUSPENDED'];
-export const FINAL_STATES: readonly JobState[] = ['SUCCESS', 'FAILURE', 'EXPIRED'];
 /** A job id as the wire carries it: the decimal of a bigint. */
 export const ID_PATTERN = /^[0-9]{1,18}$/;
-export const isFinal = (state: string) => (FINAL_STATES as readonly string[]).includes(state);
+/**
+ * The active states as an SQL list, `('IN_QUEUE', 'RUNNING', 'SUSPENDED')`, written into a statement rather than
+ * bound, so the planner can use the partial indexes on them (jobs_provider_active, jobs_owner_duplicate). The values
+ * are the contract's constants, never input.
+ */
+export const ACTIVE_STATES_SQL = `(${ACTIVE_JOB_STATES.map((state) => `'${state}'`).join(', ')})`;
 
 export interface JobRow {
   id: number;

@@ -182,7 +182,7 @@ describe('claims on queued calls (several processes share the queue)', () => {
       });
       for (let i = 0; i < 3; i++) {
         const before = looks.length;
-        gateway.kick('example');
+        gateway.deliverQueued('example');
         await gateway.settled();
         expect(looks.length).toBeGreaterThan(before);
       }
@@ -193,7 +193,7 @@ describe('claims on queued calls (several processes share the queue)', () => {
       // It dies: its claim goes with its session, long before the lease would have run out.
       await other.end();
       await expect.poll(async () => (await t!.db.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [session])).length, POLL).toBe(0);
-      gateway.kick('example');
+      gateway.deliverQueued('example');
     }
     // (PGlite: one process, so a claim it did not make is cleared when delivery starts.)
     await waitForState(t, id, 'RUNNING');

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../db/index';
-import { CALL_ID_HEADER, type Job, type JobUpdate } from '../../contract/jobs';
+import { CALL_ID_HEADER, EMPTY_JOB_UPDATE, type Job, type JobUpdate } from '../../contract/jobs';
 import type { SimpleDuration } from '../../contract/common';
 import type { JobsService, ProviderGateway } from './service';
 import { toJob, type JobRow } from './model';
@@ -24,15 +24,7 @@ const REFUSAL = new Set([400, 409, 413, 422]);
 
 /** A status line from the core itself: it never changes the state. */
 export function statusLine(status: string): JobUpdate {
-  return {
-    state: null,
-    status,
-    outputFolder: null,
-    expectedState: null,
-    expectedDifferentState: null,
-    newTimeAllocation: null,
-    timestamp: 0,
-  };
+  return { ...EMPTY_JOB_UPDATE, status };
 }
 
 /**
@@ -70,13 +62,16 @@ export interface GatewayOptions {
   log: FastifyBaseLogger;
 }
 
+/**
+ * How soon a provider's queued calls go out: 'now' for calls a user just made (tried at once, even during a
+ * backoff); 'unlessBackingOff' for a poll, a NOTIFY or a recovery, which must not cut a backoff short.
+ */
+type DeliveryUrgency = 'now' | 'unlessBackingOff';
+
 interface ProviderQueue {
   running: Promise<void> | null;
-  /**
-   * Asked to deliver while a delivery was running: 'now' for calls a user just made (tried at once, even during a
-   * backoff), 'soft' for a poll or a NOTIFY (which must not cut a backoff short), false for neither.
-   */
-  again: false | 'soft' | 'now';
+  /** A delivery asked for while one runs, started when it ends; null: none asked for. */
+  requestedWhileRunning: DeliveryUrgency | null;
   backoff: Backoff;
 }
 
@@ -121,7 +116,7 @@ export class HttpProviderGateway implements ProviderGateway {
       (async () => {
         await this.calls.add(op, items.map((i) => ({ provider: i.job.specification.product.provider, jobId: Number(i.job.id), payload: i.payload })));
         for (const provider of new Set(items.map((i) => i.job.specification.product.provider))) {
-          this.kick(provider);
+          this.deliverQueued(provider);
           // The leader may be another process sharing the database.
           if (this.opts.db.kind === 'postgres') await this.opts.db.notify(CALLS_CHANNEL, JSON.stringify({ from: this.calls.claimant, provider }));
         }
@@ -146,14 +141,14 @@ export class HttpProviderGateway implements ProviderGateway {
     await this.poll().catch((error) => this.opts.log.error({ err: error }, 'provider gateway: reading the queue failed; will poll again'));
   }
 
-  /** Kicks every provider with queued calls, now and every POLL_MS while started. */
+  /** Starts delivery for every provider with queued calls, now and every POLL_MS while started. */
   private async poll(): Promise<void> {
     if (this.pollTimer) clearTimeout(this.pollTimer);
     this.pollTimer = null;
     if (this.stopped) return;
     try {
       // A provider waiting out its backoff keeps waiting: the poll finds forgotten work, it does not retry sooner.
-      for (const provider of await this.calls.providersWithCalls()) this.kick(provider, 'soft');
+      for (const provider of await this.calls.providersWithCalls()) this.deliverQueued(provider, 'unlessBackingOff');
     } finally {
       if (!this.stopped) {
         this.pollTimer = setTimeout(() => this.inFlight.track(this.poll()), POLL_MS);
@@ -171,7 +166,7 @@ export class HttpProviderGateway implements ProviderGateway {
     if (this.stopped) return;
     const providers = await this.calls.addMissingCreates(minAgeMs);
     if (providers.length > 0) this.opts.log.warn({ jobs: providers.length }, 'provider gateway: queued creates that were missing');
-    for (const provider of new Set(providers)) this.kick(provider, 'soft');
+    for (const provider of new Set(providers)) this.deliverQueued(provider, 'unlessBackingOff');
   }
 
   /** Stops delivery (this process is no longer the leader, or it is closing); start() resumes it. */
@@ -187,7 +182,7 @@ export class HttpProviderGateway implements ProviderGateway {
   }
 
   /**
-   * A NOTIFY on CALLS_CHANNEL: another process queued calls for a provider (this process's own were kicked already).
+   * A NOTIFY on CALLS_CHANNEL: another process queued calls for a provider (delivery of this process's own has started already).
    * It does not cut a backoff short: NOTIFY channels are per database, so in a test run that gives each app a schema
    * of the same database, other apps' calls arrive here too.
    */
@@ -199,26 +194,26 @@ export class HttpProviderGateway implements ProviderGateway {
       return;
     }
     if (message.from === this.calls.claimant || typeof message.provider !== 'string') return;
-    this.kick(message.provider, 'soft');
+    this.deliverQueued(message.provider, 'unlessBackingOff');
   }
 
   /**
-   * Delivers the provider's queued calls now. `urgency` 'now' (a call the user just made) is tried at once, even
-   * during a backoff; 'soft' (a poll, a NOTIFY, a recovery) leaves a provider that is waiting out its backoff alone.
+   * Delivers the provider's queued calls now, in the background; see DeliveryUrgency for what `urgency` changes
+   * while the provider is waiting out a backoff.
    */
-  kick(provider: string, urgency: 'now' | 'soft' = 'now'): void {
+  deliverQueued(provider: string, urgency: DeliveryUrgency = 'now'): void {
     if (!this.started || this.stopped) return;
     let queue = this.queues.get(provider);
     if (!queue) {
-      queue = { running: null, again: false, backoff: new Backoff(this.opts.retryMs, this.opts.retryMaxMs) };
+      queue = { running: null, requestedWhileRunning: null, backoff: new Backoff(this.opts.retryMs, this.opts.retryMaxMs) };
       this.queues.set(provider, queue);
     }
     if (queue.running) {
-      // Remembered for when this delivery ends; a soft request then yields to a backoff that delivery started.
-      if (queue.again !== 'now') queue.again = urgency;
+      // Remembered for when this delivery ends; 'unlessBackingOff' then yields to a backoff that delivery started.
+      if (queue.requestedWhileRunning !== 'now') queue.requestedWhileRunning = urgency;
       return;
     }
-    if (urgency === 'soft' && queue.backoff.waiting) return;
+    if (urgency === 'unlessBackingOff' && queue.backoff.waiting) return;
     queue.backoff.cancel();
     const q = queue;
     q.running = this.drain(provider, q)
@@ -229,9 +224,9 @@ export class HttpProviderGateway implements ProviderGateway {
       })
       .finally(() => {
         q.running = null;
-        const again = q.again;
-        q.again = false;
-        if (again) this.kick(provider, again);
+        const requested = q.requestedWhileRunning;
+        q.requestedWhileRunning = null;
+        if (requested) this.deliverQueued(provider, requested);
       });
   }
 
@@ -269,13 +264,13 @@ export class HttpProviderGateway implements ProviderGateway {
     }
   }
 
-  /** Counts a failure and kicks the provider again after its backoff (not while stopped: start() resumes). */
+  /** Counts a failure and delivers to the provider again after its backoff (not while stopped: start() resumes). */
   private retryLater(provider: string, queue: ProviderQueue) {
     if (this.stopped) {
       queue.backoff.fail();
       return;
     }
-    const delay = queue.backoff.retryLater(() => this.kick(provider));
+    const delay = queue.backoff.retryLater(() => this.deliverQueued(provider));
     this.opts.log.warn({ provider, attempts: queue.backoff.failures, retryInMs: Math.round(delay) }, 'provider call failed; will retry');
   }
 

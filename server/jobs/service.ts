@@ -5,7 +5,8 @@ import type { IncludeFlags, Job, JobsSortBy, JobSpecification, JobState, SortDir
 import type { SimpleDuration } from '../../contract/common';
 import { badRequest, conflict, notFound } from '../http/errors';
 import { checkSpecification, type CheckedSpec } from './validate-spec';
-import { ACTIVE_STATES, ID_PATTERN, toJob, type JobRow, type JobUpdateRow } from './model';
+import { ID_PATTERN, toJob, type JobRow, type JobUpdateRow } from './model';
+import { ACTIVE_JOB_STATES, isActiveState } from '../../contract/constants';
 import { applyControlUpdates, type ControlItem } from './control-update';
 import { durationToMillis, MAX_TIME_ALLOCATION_MS } from '../../contract/common';
 import { nextToken, sortedQuery, type PageCursor } from './sort';
@@ -41,8 +42,6 @@ export interface BrowseOptions {
   sortBy: JobsSortBy;
   sortDirection: SortDirection;
 }
-
-const ACTIVE = ACTIVE_STATES as readonly string[];
 
 export class JobsService {
   gateway: ProviderGateway = noProviderGateway;
@@ -141,7 +140,7 @@ export class JobsService {
     if (keys.length === 0) return;
     const rows = await q.query<{ id: number; duplicate_key: string }>(
       `SELECT id, duplicate_key FROM jobs WHERE owner = $1 AND duplicate_key = ANY($2::text[]) AND state = ANY($3::text[]) LIMIT 1`,
-      [owner, keys, ACTIVE],
+      [owner, keys, ACTIVE_JOB_STATES],
     );
     if (rows[0]) {
       const index = checked.findIndex((c) => c.duplicateKey === rows[0]!.duplicate_key);
@@ -243,7 +242,7 @@ export class JobsService {
 
   async terminate(owner: string, ids: string[]) {
     const jobs = await this.ownedBatch(owner, ids, (i) => `items[${i}].id`);
-    const active = jobs.filter((j) => ACTIVE.includes(j.status.state));
+    const active = jobs.filter((j) => isActiveState(j.status.state));
     if (active.length > 0) this.gateway.terminate(active);
     return { responses: jobs.map(() => ({})) };
   }
@@ -269,7 +268,7 @@ export class JobsService {
             `a job may have at most ${MAX_TIME_ALLOCATION_MS / 3600_000} hours (the product's maximum)`,
         );
       }
-      if (!ACTIVE.includes(jobs[i]!.status.state)) {
+      if (!isActiveState(jobs[i]!.status.state)) {
         throw badRequest(`items[${i}].jobId: job '${item.jobId}' is ${jobs[i]!.status.state} and can no longer be extended`);
       }
       const { id, category, provider } = jobs[i]!.specification.product;

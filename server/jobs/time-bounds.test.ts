@@ -3,9 +3,9 @@ import { buildTestApp, type TestApp } from '../test/helpers';
 import { control, createJob, databaseSpec, retrieve, update } from '../test/jobs-fixtures';
 
 /*
- * Issue 17 point 3: a job's allocation stays within 720 hours (every product's maximum), whoever raises it: a
- * provider's newTimeAllocation, or a user's extends, however many items one request holds. Past it, expiresAt left
- * the range of JavaScript dates and the job page showed "Invalid time value" with no Terminate or Extend.
+ * A job's allocation stays within 720 hours (every product's maximum), whoever raises it: a provider's
+ * newTimeAllocation, or a user's extends, however many items one request holds. Unbounded, expiresAt can leave the
+ * range of JavaScript dates, and the job page shows "Invalid time value" with no Terminate or Extend.
  */
 
 const HOUR = 3600_000;

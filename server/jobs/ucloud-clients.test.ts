@@ -4,8 +4,8 @@ import { control, createJob, databaseSpec, product } from '../test/jobs-fixtures
 import { SocketClient } from '../live/test-client';
 
 /*
- * Issue 16: requests exactly as UCloud's own web client and its Go provider send them, written from the facts
- * the issue lists (not from UCloud's code). Each must be served, with its effect; an unknown field or a wrong type
+ * Requests exactly as UCloud's own web client and its Go provider send them, written from documented facts about
+ * them (not from UCloud's code). Each must be served, with its effect; an unknown field or a wrong type
  * next to them is still a 400 that names the field.
  */
 let t: TestApp;

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../db/index';
-import { toJob, type JobRow } from './model';
+import { ACTIVE_STATES_SQL, toJob, type JobRow } from './model';
 import { TransportError, isSuccess, whyOf, type Transport } from '../provider/kit/transport';
 import { itemsBody, prefixWithin } from '../provider/kit/bulk';
 
@@ -92,7 +92,7 @@ export class VerifyLoop {
       this.opts.log.error({ err: error }, 'verify: the pre-sweep step failed');
     }
     const providers = await this.opts.db.query<{ provider: string }>(
-      `SELECT DISTINCT provider FROM jobs WHERE state IN ('IN_QUEUE', 'RUNNING', 'SUSPENDED') ORDER BY provider`,
+      `SELECT DISTINCT provider FROM jobs WHERE state IN ${ACTIVE_STATES_SQL} ORDER BY provider`,
     );
     const report: SweepReport = { startedAt, durationMs: 0, providers: [] };
     for (const { provider } of providers) {
@@ -117,7 +117,7 @@ export class VerifyLoop {
       // The state list is inline so the planner can use the partial index jobs_provider_active.
       const rows = await this.opts.db.query<JobRow>(
         `SELECT * FROM jobs
-         WHERE provider = $1 AND state IN ('IN_QUEUE', 'RUNNING', 'SUSPENDED') AND provider_acked_at IS NOT NULL AND id > $2
+         WHERE provider = $1 AND state IN ${ACTIVE_STATES_SQL} AND provider_acked_at IS NOT NULL AND id > $2
          ORDER BY id LIMIT $3`,
         [provider, after, this.pageSize],
       );

@@ -6,7 +6,7 @@ import { SOCKET_ERROR_LOG_INTERVAL_MS } from './socket-errors';
 import { SocketClient } from './test-client';
 
 /*
- * Issue 17 point 5, over real TCP sockets to a listening server: a revoked token's streams end at the revocation
+ * Over real TCP sockets to a listening server: a revoked token's streams end at the revocation
  * (not at the next ping, which is an hour away here), an anonymous socket is closed when it makes no call, one
  * token holds a bounded number of sockets, and oversized frames do not flood the log.
  */

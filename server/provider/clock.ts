@@ -1,5 +1,6 @@
 import type { ExecutionBackend } from './execution';
-import { isActive, stateUpdate, type ExampleJobRow, type JobStore } from './job-state';
+import { stateUpdate, type ExampleJobRow, type JobStore } from './job-state';
+import { isActiveState } from '../../contract/constants';
 import type { Outbox, Outgoing } from './kit/outbox';
 import { text } from './messages';
 
@@ -52,13 +53,13 @@ export async function runDueTransitions(store: JobStore, backend: ExecutionBacke
       }
       await store.save(q, due);
       out.push(...(await store.connections(q, started)));
-      out.push(...(await store.peerNotices(q, due.filter((r) => !isActive(r.state)))));
+      out.push(...(await store.peerNotices(q, due.filter((r) => !isActiveState(r.state)))));
       await store.enqueue(q, out);
       return due.length;
     });
     for (const id of stopping) backend.stopJob(id);
     if (count === 0) return;
-    outbox.kick();
+    outbox.sendQueued();
     if (count < BATCH) return;
   }
 }

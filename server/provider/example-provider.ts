@@ -156,8 +156,8 @@ export class ExampleProvider {
     this.opts.log.info({ received: 'create', jobIds: jobs.map((j) => j.id) }, 'example provider: create received');
     const now = Date.now();
     const fresh = await this.store.tx(async (q) => {
-      const firstTime = await this.calls.firstTime(q, 'create', jobs.map((j) => j.id), callIds);
-      const rows = jobs.filter((_, i) => firstTime[i]).map((job) => ({
+      const isNewCall = await this.calls.recordCalls(q, 'create', jobs.map((j) => j.id), callIds);
+      const rows = jobs.filter((_, i) => isNewCall[i]).map((job) => ({
         job_id: job.id,
         owner: job.owner.createdBy,
         app_name: job.specification.application.name,
@@ -199,7 +199,7 @@ export class ExampleProvider {
       return fresh;
     });
     this.backend.accepted(jobs.filter((j) => fresh.has(j.id)));
-    this.kickTick();
+    this.tickInBackground();
     return jobs.map((job) => ({ id: job.id }));
   }
 
@@ -218,7 +218,7 @@ export class ExampleProvider {
       return this.store.end(row, 'SUCCESS', Date.now());
     });
     for (const id of stopping) this.backend.stopJob(id);
-    if (stopping.length > 0) this.kickTick();
+    if (stopping.length > 0) this.tickInBackground();
   }
 
   /** Extends each job by its items' requested time; an item whose call id was applied before counts for nothing. */
@@ -247,7 +247,7 @@ export class ExampleProvider {
     if (unknown.length === 0) return;
     this.opts.log.info({ jobs: unknown.length }, 'example provider: verify found jobs it does not know');
     await this.store.tx((q) => this.store.enqueue(q, unknown.map((jobId) => ({ jobId, update: unknownJobUpdate() }))));
-    this.outbox.kick();
+    this.outbox.sendQueued();
   }
 
   /** Who may connect to a job (GET /ucloud/example/jobs/firewall); null if the provider does not know it. */
@@ -314,7 +314,7 @@ export class ExampleProvider {
     return this.ticking;
   }
 
-  private kickTick() {
+  private tickInBackground() {
     if (!this.running) return;
     this.inFlight.track(this.tick());
   }
@@ -331,7 +331,7 @@ export class ExampleProvider {
     const loop = () => {
       this.tickTimer = setTimeout(() => {
         // Updates queued by another process's routes (it serves requests, the leader runs this loop) go out too.
-        this.outbox.kick();
+        this.outbox.sendQueued();
         this.inFlight.track(this.tick().finally(() => this.running && loop()));
         // Old call ids go at most once an hour (the loop runs in the leader only).
         this.inFlight.track(this.pruneCallIds().then(() => undefined));
@@ -339,7 +339,7 @@ export class ExampleProvider {
       this.tickTimer.unref?.();
     };
     loop();
-    this.kickTick();
+    this.tickInBackground();
     this.outbox.start();
     this.inFlight.track(this.reconciler.reconcileWithRetry());
   }

@@ -3,14 +3,15 @@ import type { Job, JobState, JobUpdate } from '../../contract/jobs';
 import { text } from './messages';
 import type { AppliedCalls } from './kit/call-ids';
 import type { Outbox, Outgoing } from './kit/outbox';
+import { ACTIVE_JOB_STATES, EMPTY_JOB_UPDATE, isActiveState } from '../../contract/constants';
 
 /*
  * The built-in provider's jobs (example_jobs, example_peers): the state lock every change takes, the rows, the
  * next due transition of each job, and the updates a change reports (queued in the outbox in the same transaction).
  */
 
-export const ACTIVE = ['IN_QUEUE', 'RUNNING', 'SUSPENDED'];
-export const isActive = (state: string) => ACTIVE.includes(state);
+/** The active states as an SQL list written into a statement (the values are the contract's constants, never input). */
+export const ACTIVE_STATES_SQL = `(${ACTIVE_JOB_STATES.map((state) => `'${state}'`).join(', ')})`;
 
 export type SimEvent = 'start' | 'finish' | 'expire';
 export type CallOp = 'create' | 'terminate' | 'extend';
@@ -42,16 +43,7 @@ export interface ExampleJobRow {
 }
 
 export function update(fields: Partial<JobUpdate>): JobUpdate {
-  return {
-    state: null,
-    outputFolder: null,
-    status: null,
-    expectedState: null,
-    expectedDifferentState: null,
-    newTimeAllocation: null,
-    timestamp: 0,
-    ...fields,
-  };
+  return { ...EMPTY_JOB_UPDATE, ...fields };
 }
 
 /** A change of state; sent again after a crash it is dropped by the core rather than repeated. */
@@ -136,10 +128,10 @@ export class JobStore {
   ): Promise<void> {
     if (items.length === 0) return;
     await this.tx(async (q) => {
-      const firstTime = await this.opts.calls.firstTime(q, op, items.map((i) => i.jobId), callIds);
+      const isNewCall = await this.opts.calls.recordCalls(q, op, items.map((i) => i.jobId), callIds);
       const byJob = new Map<string, T[]>();
       items.forEach((item, i) => {
-        if (firstTime[i]) byJob.set(item.jobId, [...(byJob.get(item.jobId) ?? []), item]);
+        if (isNewCall[i]) byJob.set(item.jobId, [...(byJob.get(item.jobId) ?? []), item]);
       });
       if (byJob.size === 0) return;
       const rows = await q.query<ExampleJobRow>(`SELECT * FROM example_jobs WHERE job_id = ANY($1::text[]) FOR UPDATE`, [[...byJob.keys()]]);
@@ -149,16 +141,16 @@ export class JobStore {
       for (const [id, applied] of byJob) {
         const row = byId.get(id);
         if (!row) out.push({ jobId: id, update: unknownJobUpdate() });
-        else if (isActive(row.state)) {
+        else if (isActiveState(row.state)) {
           out.push(...fn(row, applied));
           changed.push(row);
         }
       }
       await this.save(q, changed);
-      out.push(...(await this.peerNotices(q, changed.filter((r) => !isActive(r.state)))));
+      out.push(...(await this.peerNotices(q, changed.filter((r) => !isActiveState(r.state)))));
       await this.enqueue(q, out);
     });
-    this.opts.outbox.kick();
+    this.opts.outbox.sendQueued();
   }
 
   async save(q: Queryable, rows: ExampleJobRow[]) {
@@ -203,7 +195,7 @@ export class JobStore {
     return links.map((l) => ({
       jobId: l.job_id,
       update: statusUpdate(
-        l.peer_state !== null && isActive(l.peer_state) ? text.connected(l.peer_job_id, l.hostname) : text.peerNotRunning(l.peer_job_id, l.hostname),
+        l.peer_state !== null && isActiveState(l.peer_state) ? text.connected(l.peer_job_id, l.hostname) : text.peerNotRunning(l.peer_job_id, l.hostname),
       ),
     }));
   }

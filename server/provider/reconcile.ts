@@ -1,5 +1,6 @@
 import type { Job } from '../../contract/jobs';
-import { ACTIVE, isActive, stateUpdate, type ExampleJobRow, type JobStore } from './job-state';
+import { stateUpdate, type ExampleJobRow, type JobStore } from './job-state';
+import { ACTIVE_JOB_STATES, isActiveState } from '../../contract/constants';
 import { backoffDelay } from './kit/backoff';
 import type { Outbox, Outgoing } from './kit/outbox';
 import { isSuccess, whyOf, type Transport } from './kit/transport';
@@ -29,7 +30,7 @@ export class Reconciler {
   constructor(private readonly opts: ReconcilerOptions) {}
 
   async reconcile(): Promise<void> {
-    for (const state of ACTIVE) {
+    for (const state of ACTIVE_JOB_STATES) {
       let next: string | null = null;
       do {
         const query = `?itemsPerPage=1000&filterState=${state}${next ? `&next=${encodeURIComponent(next)}` : ''}`;
@@ -40,7 +41,7 @@ export class Reconciler {
         next = page.next ?? null;
       } while (next !== null && this.opts.running());
     }
-    this.opts.outbox.kick();
+    this.opts.outbox.sendQueued();
   }
 
   /** Reconciles, and tries again with backoff until it succeeds or the provider stops. */
@@ -82,7 +83,7 @@ export class Reconciler {
       for (const job of coreJobs) {
         const row = mine.get(job.id);
         if (!row || row.state === job.status.state) continue;
-        if (!isActive(row.state) || (row.state === 'RUNNING' && job.status.state === 'IN_QUEUE')) {
+        if (!isActiveState(row.state) || (row.state === 'RUNNING' && job.status.state === 'IN_QUEUE')) {
           out.push({ jobId: row.job_id, update: stateUpdate(row.state, row.status ?? text.resynced(row.state)) });
         }
       }

@@ -1,7 +1,8 @@
 import type { Db } from '../db/index';
 import type { JobState } from '../../contract/jobs';
 import type { ExecutionBackend, IsolationView } from './execution';
-import { isActive, type ExampleJobRow } from './job-state';
+import { ACTIVE_STATES_SQL, type ExampleJobRow } from './job-state';
+import { isActiveState } from '../../contract/constants';
 
 /** What the built-in provider shows of a job: its firewall (contract §5) and its own view (operators, tests). */
 
@@ -37,16 +38,16 @@ export async function firewallView(db: Db, backend: ExecutionBackend, jobId: str
   const [job] = await db.query<ExampleJobRow>(`SELECT * FROM example_jobs WHERE job_id = $1`, [jobId]);
   if (!job) return null;
   const isolation = backend.isolationOf(job);
-  if (!isActive(job.state)) return { jobId, allowsFrom: [], resolves: [], isolation };
+  if (!isActiveState(job.state)) return { jobId, allowsFrom: [], resolves: [], isolation };
   // Deny by default: a rule exists only for a link whose both ends are still active.
   const allowsFrom = await db.query<{ jobId: string; hostname: string }>(
     `SELECT p.job_id AS "jobId", p.hostname FROM example_peers p JOIN example_jobs a ON a.job_id = p.job_id
-     WHERE p.peer_job_id = $1 AND a.state IN ('IN_QUEUE', 'RUNNING', 'SUSPENDED') ORDER BY p.job_id, p.hostname`,
+     WHERE p.peer_job_id = $1 AND a.state IN ${ACTIVE_STATES_SQL} ORDER BY p.job_id, p.hostname`,
     [jobId],
   );
   const resolves = await db.query<{ hostname: string; jobId: string }>(
     `SELECT p.hostname, p.peer_job_id AS "jobId" FROM example_peers p JOIN example_jobs b ON b.job_id = p.peer_job_id
-     WHERE p.job_id = $1 AND b.state IN ('IN_QUEUE', 'RUNNING', 'SUSPENDED') ORDER BY p.hostname`,
+     WHERE p.job_id = $1 AND b.state IN ${ACTIVE_STATES_SQL} ORDER BY p.hostname`,
     [jobId],
   );
   return { jobId, allowsFrom, resolves, isolation };

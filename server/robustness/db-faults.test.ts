@@ -4,7 +4,7 @@ import { SocketClient } from '../live/test-client';
 import { freshDatabase, POSTGRES_TEST_URL, skipWithoutPostgres, startServer, type ServerProcess } from '../live/server-process';
 
 /*
- * The database connection drops and comes back (issue 7, durability). Two real server processes
+ * The database connection drops and comes back (durability). Two real server processes
  * (`server/main.ts`) share a fresh PostgreSQL database; every backend of that database is killed with
  * pg_terminate_backend — the pool's connections and the LISTEN connection of both processes, idle or mid-query —
  * while clients keep posting task updates and creating jobs.

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { freshDatabase, POSTGRES_TEST_URL, request, skipWithoutPostgres, startServer, type ServerProcess } from '../live/server-process';
 
 /*
- * Two real server processes on one PostgreSQL database, both with the built-in provider `example` (issue 7): only
+ * Two real server processes on one PostgreSQL database, both with the built-in provider `example`: only
  * the leader runs the background loops, so every core → provider call is received exactly once and verify runs in
  * one process. Then the leader is SIGKILLed; the other process takes over, delivers what was queued, and jobs
  * still start. Deliveries are counted from the provider's log line per call received ("create received").

@@ -48,7 +48,7 @@ export async function openTestDb(): Promise<{ db: Db; cleanup: () => Promise<voi
   return { db, cleanup: () => db.close() };
 }
 
-export async function buildTestApp(config: Partial<Config> = {}, options: Pick<BuildOptions, 'lagSource' | 'logger'> = {}): Promise<TestApp> {
+export async function buildTestApp(config: Partial<Config> = {}, options: Pick<BuildOptions, 'logger'> = {}): Promise<TestApp> {
   const { db, cleanup } = await openTestDb();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobdeck-test-'));
   // The example provider accepts jobs but leaves them IN_QUEUE (tests drive states with control/update), and

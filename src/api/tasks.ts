@@ -10,8 +10,8 @@ import type { Task, TaskUpdate, TasksListResponse } from '@contract/tasks';
  */
 export type { Progress, Speed, Task, TaskUpdate, TasksListResponse } from '@contract/tasks';
 
-/** How many messages the server keeps per task (contract §6, `TASK_MESSAGE_LIMIT`); a type-only import cannot carry the value. */
-export const TASK_MESSAGE_LIMIT = 1000;
+/** How many messages the server keeps per task (contract §6). */
+export { TASK_MESSAGE_LIMIT } from '@contract/constants';
 
 export const taskKeys = {
   all: ['tasks'] as const,

@@ -40,7 +40,8 @@ export type {
 
 import type { JobState, JobsSortBy } from '@contract/index';
 
-export type Role = 'USER' | 'SERVICE' | 'PROVIDER' | 'ADMIN';
+export type { Role } from '@contract/constants';
+import type { Role } from '@contract/constants';
 
 /** Extension `GET /api/auth/whoami`. */
 export interface WhoAmI {

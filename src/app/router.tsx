@@ -8,9 +8,9 @@ import { Loading } from '@/components/spinner';
 
 /*
  * A page's chunk that cannot be fetched (the server is down while the person navigates) renders the page's error in
- * its place. Left to the router, a failed `lazy` rendered nothing at all: an empty page with no word.
+ * its place. Left to the router, a failed `lazy` renders nothing at all: an empty page with no word.
  * One failure is tried again after a moment first: a blip (Chromium aborts requests in flight with
- * ERR_NETWORK_CHANGED when the machine's interfaces change, seen in CI as "Unable to preload CSS") is not an outage.
+ * ERR_NETWORK_CHANGED when the machine's interfaces change, which surfaces as "Unable to preload CSS") is not an outage.
  */
 export const CHUNK_RETRY_MS = 500;
 

@@ -1,11 +1,12 @@
 import type { AppParameterValue, JobState, SimpleDuration } from '@/api/types';
+import { ACTIVE_JOB_STATES, FINAL_JOB_STATES } from '@contract/constants';
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 const timeOnly = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' });
 
 /*
  * Dates from the server are shown whatever they are: a number outside the Date range (±8.64e15 ms) makes
- * Intl.DateTimeFormat and toISOString throw "Invalid time value", which took the whole job page down with it.
+ * Intl.DateTimeFormat and toISOString throw "Invalid time value", which would take the whole job page down with it.
  */
 const isDate = (ms: number) => Number.isFinite(ms) && Math.abs(ms) <= 8.64e15;
 
@@ -64,8 +65,9 @@ export const STATE_EXPLANATION: Record<JobState, string> = {
   SUSPENDED: 'The job is paused by the provider and is not using resources right now.',
 };
 
-export const FINAL_STATES: ReadonlySet<JobState> = new Set(['SUCCESS', 'FAILURE', 'EXPIRED']);
-export const JOB_STATES: readonly JobState[] = ['IN_QUEUE', 'RUNNING', 'SUSPENDED', 'SUCCESS', 'FAILURE', 'EXPIRED'];
+export const FINAL_STATES: ReadonlySet<JobState> = new Set(FINAL_JOB_STATES);
+/** Every state in the order a job goes through them (the state filter lists them so). */
+export const JOB_STATES: readonly JobState[] = [...ACTIVE_JOB_STATES, ...FINAL_JOB_STATES];
 
 export function isJobState(value: string | null): value is JobState {
   return value !== null && (JOB_STATES as readonly string[]).includes(value);

@@ -1,5 +1,6 @@
 import type { AppParameterValue, Job, JobSpecification, JobState, JobUpdate } from '@/api/types';
 import { applications, bulkJobs, initialJobs, MOCK_USER, products } from '@/mocks/fixtures';
+import { EMPTY_JOB_UPDATE, FINAL_JOB_STATES } from '@contract/constants';
 
 /*
  * The mock server's state. Tests call resetMockDb() between cases; the dev
@@ -54,7 +55,7 @@ export function findJob(id: string): Job | undefined {
   return mockDb.jobs.find((j) => j.id === id);
 }
 
-const FINAL: ReadonlySet<JobState> = new Set(['SUCCESS', 'FAILURE', 'EXPIRED']);
+const FINAL: ReadonlySet<JobState> = new Set(FINAL_JOB_STATES);
 
 /** Applies a provider update the way the core does, then tells followers. */
 export function applyUpdate(id: string, partial: Partial<JobUpdate>): Job | undefined {
@@ -63,12 +64,7 @@ export function applyUpdate(id: string, partial: Partial<JobUpdate>): Job | unde
   if (!job) return undefined;
   if (partial.state && FINAL.has(job.status.state)) return job;
   const update: JobUpdate = {
-    state: null,
-    status: null,
-    outputFolder: null,
-    expectedState: null,
-    expectedDifferentState: null,
-    newTimeAllocation: null,
+    ...EMPTY_JOB_UPDATE,
     ...partial,
     timestamp: Math.max(Date.now(), (job.updates.at(-1)?.timestamp ?? 0) + 1),
   };

@@ -17,6 +17,7 @@ import { applyUpdate, connectedTo, createJob, findJob, mockDb, onJobChange, onOu
 import { applications, isMockBearer, MOCK_SESSION, MOCK_USER, products } from '@/mocks/fixtures';
 import { taskHandlers } from '@/mocks/tasks';
 import { naturalKey } from '@/lib/natural';
+import { ACTIVE_JOB_STATES, FINAL_JOB_STATES } from '@contract/constants';
 
 /* The happy path. Tests override single calls with server.use(...). */
 
@@ -42,7 +43,8 @@ function page<T extends JsonBodyType>(items: T[], itemsPerPage: number, offset: 
   return { items: slice, itemsPerPage, next };
 }
 
-const STATE_RANK: JobState[] = ['IN_QUEUE', 'RUNNING', 'SUSPENDED', 'SUCCESS', 'FAILURE', 'EXPIRED'];
+/** Sorting by state: the order a job goes through them. */
+const STATE_RANK: readonly JobState[] = [...ACTIVE_JOB_STATES, ...FINAL_JOB_STATES];
 const SORT_KEYS: Record<string, (job: Job) => (string | number)[]> = {
   createdAt: (j) => [j.createdAt],
   name: (j) => [j.specification.name ? 0 : 1, naturalKey(j.specification.name ?? '')],

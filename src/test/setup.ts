@@ -17,7 +17,7 @@ if (typeof Element.prototype.scrollIntoView !== 'function') {
 }
 
 // Lazy routes and MSW answer asynchronously, and a lazy route's first load transforms its modules: under CI's load
-// (average 11 on two cores) that took longer than 4 s once. A wait only lasts this long when a test fails anyway.
+// (average 11 on two cores) that can take longer than 4 s. A wait only lasts this long when a test fails anyway.
 configure({ asyncUtilTimeout: 15_000 });
 
 beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));

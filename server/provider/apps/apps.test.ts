@@ -15,7 +15,7 @@ import { renderArgs } from '../../catalog/run';
 
 const APPS = path.dirname(fileURLToPath(import.meta.url));
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'jobdeck-apps-'));
-// Creating a database runs initdb, which took 7–37 s on a loaded 2-core machine; opening one takes 1–4 s.
+// Creating a database runs initdb, which takes 7–37 s on a loaded 2-core machine; opening one takes 1–4 s.
 const CREATE_MS = 150_000;
 const OPEN_MS = 30_000;
 // These programs never touch the server's database, so they run in the PGlite leg of `npm test` only, not again in
@@ -528,7 +528,7 @@ describe.skipIf(otherLeg)('acme-web-app', () => {
       expect(view.html).toContain(`Connected to the database at database:${dbPort}`);
       expect(view.visits).toBeGreaterThan(0);
       // The page says so as soon as it is connected; the line on its stdout reaches this process through a pipe, a
-      // moment later on a busy machine (it failed once under CI when read at once).
+      // moment later on a busy machine, so reading it at once can miss it.
       await expect.poll(() => app.output, { timeout: 20_000, interval: 20 }).toContain(`Connected to the database at database:${dbPort} (address 127.0.0.1, from JOBDECK_PEERS)`);
     });
 

@@ -68,7 +68,7 @@ export class AppliedCalls {
    * every item is new. Run it inside the transaction of the change, under the provider's state lock: a call is then
    * recorded exactly when its change is.
    */
-  async firstTime(q: Queryable, op: string, jobIds: string[], callIds: string[] | undefined): Promise<boolean[]> {
+  async recordCalls(q: Queryable, op: string, jobIds: string[], callIds: string[] | undefined): Promise<boolean[]> {
     if (!callIds) return jobIds.map(() => true);
     const inserted = await q.query<{ call_id: string }>(
       `INSERT INTO ${this.opts.table} (call_id, op, job_id, applied_at)

@@ -115,7 +115,7 @@ describe('Outbox', () => {
     await stopping;
     expect(await queued()).toEqual([]);
     await db.tx((q) => box.enqueue(q, [{ jobId: '2', update: status('y') }]));
-    box.kick();
+    box.sendQueued();
     await box.settled();
     expect(await queued()).toEqual(['2']);
     box.start();

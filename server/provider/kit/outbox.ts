@@ -58,7 +58,7 @@ export class Outbox {
     this.inFlight = new InFlight((error) => opts.log.error({ err: error }, `${opts.name} error`));
   }
 
-  /** Queues updates in the caller's transaction; kick() sends them once it has committed. */
+  /** Queues updates in the caller's transaction; sendQueued() sends them once it has committed. */
   async enqueue(q: Queryable, out: Outgoing[]): Promise<void> {
     if (out.length === 0) return;
     await q.query(
@@ -73,15 +73,15 @@ export class Outbox {
     await q.query(`DELETE FROM ${this.opts.table} WHERE job_id = $1`, [jobId]);
   }
 
-  /** Delivers from now on: what is queued at once, and whatever kick() is told about. */
+  /** Delivers from now on: what is queued at once, and what is queued later at each sendQueued(). */
   start(): void {
     this.running = true;
     this.stopped = false;
-    this.kick();
+    this.sendQueued();
   }
 
   /** Sends what is queued, unless stopped or waiting out a backoff (then the retry sends it). */
-  kick(): void {
+  sendQueued(): void {
     if (!this.running || this.backoff.waiting) return;
     this.inFlight.track(this.flush());
   }
@@ -115,7 +115,7 @@ export class Outbox {
       this.flushing = null;
       if (this.flushAgain && this.running) {
         this.flushAgain = false;
-        this.kick();
+        this.sendQueued();
       }
     });
     return this.flushing;
@@ -157,6 +157,6 @@ export class Outbox {
 
   private retryLater() {
     if (!this.running) return;
-    this.backoff.retryLater(() => this.kick());
+    this.backoff.retryLater(() => this.sendQueued());
   }
 }

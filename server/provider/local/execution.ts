@@ -1,7 +1,8 @@
 import type { Db } from '../../db/index';
 import type { Catalog } from '../../catalog/catalog';
 import type { ExecutionBackend, IsolationView } from '../execution';
-import { isActive, stateUpdate, statusUpdate, type ExampleJobRow, type JobStore } from '../job-state';
+import { stateUpdate, statusUpdate, type ExampleJobRow, type JobStore } from '../job-state';
+import { isActiveState } from '../../../contract/constants';
 import type { Outbox, Outgoing } from '../kit/outbox';
 import type { Transport } from '../kit/transport';
 import { text } from '../messages';
@@ -101,12 +102,12 @@ export class LocalExecution implements ExecutionBackend {
     return {
       tx: (fn) => store.tx(fn),
       enqueue: (q, out) => store.enqueue(q, out),
-      kickFlush: () => outbox.kick(),
+      sendQueuedUpdates: () => outbox.sendQueued(),
       track: (work) => this.opts.track(work),
       log: this.opts.log,
       endJob: async (q, jobId, state, status) => {
         const [row] = await q.query<ExampleJobRow>(`SELECT * FROM example_jobs WHERE job_id = $1`, [jobId]);
-        if (!row || !isActive(row.state)) return;
+        if (!row || !isActiveState(row.state)) return;
         row.status = status;
         row.stop_reason = null;
         const out = store.end(row, state, Date.now());

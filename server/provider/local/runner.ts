@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Queryable } from '../../db/index';
-import type { ExampleJobRow } from '../job-state';
+import { ACTIVE_STATES_SQL, type ExampleJobRow } from '../job-state';
 import type { Catalog } from '../../catalog/catalog';
 import type { JobState } from '../../../contract/jobs';
+import { EMPTY_JOB_UPDATE } from '../../../contract/constants';
 import type { LocalBackend} from './backend';
 import { LaunchError, type Outcome } from './backend';
 import { text } from '../messages';
@@ -49,13 +50,11 @@ export interface RunnerHost {
   endJob(q: Queryable, jobId: string, state: JobState, status: string): Promise<void>;
   /** Marks a queued job as started: saves it, reports RUNNING and its connections. */
   startJob(q: Queryable, jobId: string, fields: { pid: number; address: string; isolation: string; limits: string }): Promise<void>;
-  kickFlush(): void;
+  sendQueuedUpdates(): void;
   /** Runs work in the background, waited for when the provider stops. */
   track(work: Promise<unknown>): void;
   log: { info: (obj: object, msg: string) => void; warn: (obj: object, msg: string) => void };
 }
-
-const ACTIVE_SQL = `('IN_QUEUE', 'RUNNING', 'SUSPENDED')`;
 
 /** How often the reaper reads every job's outcome, besides those whose exit it was told of. */
 const FULL_LOOK_MS = 2_000;
@@ -98,7 +97,7 @@ export class LocalRunner {
   private async allowFrom(q: Queryable, jobId: string): Promise<string[]> {
     const rows = await q.query<{ address: string }>(
       `SELECT DISTINCT a.address FROM example_peers p JOIN example_jobs a ON a.job_id = p.job_id
-       WHERE p.peer_job_id = $1 AND a.address IS NOT NULL AND a.state IN ${ACTIVE_SQL} AND a.stop_reason IS NULL ORDER BY 1`,
+       WHERE p.peer_job_id = $1 AND a.address IS NOT NULL AND a.state IN ${ACTIVE_STATES_SQL} AND a.stop_reason IS NULL ORDER BY 1`,
       [jobId],
     );
     return rows.map((r) => r.address);
@@ -173,7 +172,7 @@ export class LocalRunner {
           const [current] = await q.query<RunnerRow>(`SELECT * FROM example_jobs WHERE job_id = $1 FOR UPDATE`, [jobId]);
           if (current?.state === 'IN_QUEUE') await this.host.endJob(q, jobId, 'FAILURE', text.couldNotStart(reason));
         });
-        this.host.kickFlush();
+        this.host.sendQueuedUpdates();
         return;
       }
       const stillWanted = await this.host.tx(async (q) => {
@@ -189,7 +188,7 @@ export class LocalRunner {
       }
       this.host.log.info({ jobId, pid: launched.pid, address: launched.address }, 'example provider: job started');
       await this.refreshPeersOf(jobId);
-      this.host.kickFlush();
+      this.host.sendQueuedUpdates();
     } finally {
       this.launching.delete(jobId);
     }
@@ -260,7 +259,7 @@ export class LocalRunner {
     for (const { row } of ended) affected.delete(row.job_id);
     for (const [jobId, slot] of affected) await this.applyRules(jobId, slot);
     for (const { row, outcome } of ended) this.host.log.info({ jobId: row.job_id, outcome }, 'example provider: job process ended');
-    this.host.kickFlush();
+    this.host.sendQueuedUpdates();
     if (this.collector) for (const { row } of ended) this.host.track(this.collectOutput(row));
   }
 
@@ -303,19 +302,11 @@ export class LocalRunner {
       this.host.enqueue(q, [
         {
           jobId: row.job_id,
-          update: {
-            state: null,
-            status: `Output copied to ${folder}`,
-            outputFolder: folder,
-            expectedState: null,
-            expectedDifferentState: null,
-            newTimeAllocation: null,
-            timestamp: 0,
-          },
+          update: { ...EMPTY_JOB_UPDATE, status: `Output copied to ${folder}`, outputFolder: folder },
         },
       ]),
     );
-    this.host.kickFlush();
+    this.host.sendQueuedUpdates();
   }
 
   private verdict(row: RunnerRow, outcome: Outcome | 'lost'): [JobState, string] {

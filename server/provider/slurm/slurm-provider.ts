@@ -81,7 +81,7 @@ export class SlurmProvider {
       refreshMs: opts.productsMs,
       track: (work) => this.inFlight.track(work),
       running: () => this.running,
-      jobUidKnown: () => this.kick(),
+      jobUidKnown: () => this.pollInBackground(),
     });
   }
 
@@ -89,8 +89,8 @@ export class SlurmProvider {
     this.opts.log.info({ received: 'create', jobIds: jobs.map((j) => j.id) }, 'slurm provider: create received');
     const now = Date.now();
     await this.store.tx(async (q) => {
-      const firstTime = await this.calls.firstTime(q, 'create', jobs.map((j) => j.id), callIds);
-      await this.store.insert(q, jobs.filter((_, i) => firstTime[i]).map((job) => ({
+      const isNewCall = await this.calls.recordCalls(q, 'create', jobs.map((j) => j.id), callIds);
+      await this.store.insert(q, jobs.filter((_, i) => isNewCall[i]).map((job) => ({
         job_id: job.id,
         owner: job.owner.createdBy,
         app_name: job.specification.application.name,
@@ -101,7 +101,7 @@ export class SlurmProvider {
         received_at: now,
       })));
     });
-    this.kick();
+    this.pollInBackground();
     return jobs.map((job) => ({ id: job.id }));
   }
 
@@ -110,11 +110,11 @@ export class SlurmProvider {
     const cancel: number[] = [];
     await this.store.tx(async (q) => {
       const ids = jobs.map((j) => j.id);
-      const firstTime = await this.calls.firstTime(q, 'terminate', ids, callIds);
-      const rows = await this.store.rows(q, ids.filter((_, i) => firstTime[i]));
+      const isNewCall = await this.calls.recordCalls(q, 'terminate', ids, callIds);
+      const rows = await this.store.rows(q, ids.filter((_, i) => isNewCall[i]));
       const out: Outgoing[] = [];
       const known = new Set(rows.map((r) => r.job_id));
-      for (const id of ids.filter((id, i) => firstTime[i] && !known.has(id))) out.push({ jobId: id, update: unknownJobUpdate() });
+      for (const id of ids.filter((id, i) => isNewCall[i] && !known.has(id))) out.push({ jobId: id, update: unknownJobUpdate() });
       const changed = rows.filter((r) => ACTIVE.includes(r.state));
       for (const row of changed) {
         row.cancel_requested = true;
@@ -131,16 +131,16 @@ export class SlurmProvider {
       await this.store.save(q, changed);
       await this.store.enqueue(q, out);
     });
-    this.outbox.kick();
+    this.outbox.sendQueued();
     await this.cancelAll(cancel);
-    this.kick();
+    this.pollInBackground();
   }
 
   async extend(items: { job: Job; requestedTime: SimpleDuration }[], callIds?: string[]): Promise<void> {
     this.opts.log.info({ received: 'extend', jobIds: items.map((i) => i.job.id) }, 'slurm provider: extend received');
     const rows = await this.store.tx(async (q) => {
-      const firstTime = await this.calls.firstTime(q, 'extend', items.map((i) => i.job.id), callIds);
-      return this.store.rows(q, items.filter((_, i) => firstTime[i]).map((i) => i.job.id));
+      const isNewCall = await this.calls.recordCalls(q, 'extend', items.map((i) => i.job.id), callIds);
+      return this.store.rows(q, items.filter((_, i) => isNewCall[i]).map((i) => i.job.id));
     });
     for (const item of items) {
       const row = rows.find((r) => r.job_id === item.job.id);
@@ -163,7 +163,7 @@ export class SlurmProvider {
         await this.store.enqueue(q, [line]);
       });
     }
-    this.outbox.kick();
+    this.outbox.sendQueued();
   }
 
   /**
@@ -197,7 +197,7 @@ export class SlurmProvider {
       await this.store.save(q, gone);
       await this.store.enqueue(q, [...unknown, ...gone.map((r) => r.job_id)].map((jobId) => ({ jobId, update: unknownJobUpdate() })));
     });
-    this.outbox.kick();
+    this.outbox.sendQueued();
   }
 
   /** The provider's own view of a job (GET /ucloud/slurm/jobs/retrieve); null if it does not know it. */
@@ -227,7 +227,7 @@ export class SlurmProvider {
       this.timer.unref?.();
     };
     loop();
-    this.kick();
+    this.pollInBackground();
   }
 
   async stop(): Promise<void> {
@@ -247,7 +247,7 @@ export class SlurmProvider {
     }
   }
 
-  private kick() {
+  private pollInBackground() {
     if (this.running) this.inFlight.track(this.poll());
   }
 
@@ -298,7 +298,7 @@ export class SlurmProvider {
       const rows = await this.store.active(q);
       await this.store.enqueue(q, rows.map((r) => ({ jobId: r.job_id, update: statusUpdate(line) })));
     });
-    this.outbox.kick();
+    this.outbox.sendQueued();
   }
 
   private async cancelAll(ids: number[]): Promise<void> {
@@ -341,7 +341,7 @@ export class SlurmProvider {
         await this.store.save(q, [current]);
       });
     }
-    if (waiting.length > 0) this.outbox.kick();
+    if (waiting.length > 0) this.outbox.sendQueued();
   }
 
   private async submit(row: SlurmJobRow): Promise<number> {
@@ -389,7 +389,7 @@ export class SlurmProvider {
       await this.store.save(q, changed);
       await this.store.enqueue(q, out);
     });
-    this.outbox.kick();
+    this.outbox.sendQueued();
     await this.cancelAll(cancelAgain);
   }
 }

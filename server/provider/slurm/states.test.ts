@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { SlurmJob } from './client';
 import { exitOf, observe, pendingStatus } from './states';
 
-/* Issue 14's state table, row by row: what a Slurm job's state becomes in Jobdeck, and the line a person reads. */
+/* The state table of states.ts, row by row: what a Slurm job's state becomes in Jobdeck, and the line a person reads. */
 
 const job = (job_state: string, extra: Partial<SlurmJob> = {}): SlurmJob => ({
   job_id: 42,

@@ -3,7 +3,7 @@ import { formatDuration } from '../messages';
 import type { SlurmJob } from './client';
 
 /*
- * What a Slurm job's state means for its Jobdeck job (issue 14's table), and the status lines a person reads on the
+ * What each Slurm job state means for its Jobdeck job, as a table, and the status lines a person reads on the
  * job's timeline. Pure, so every row of the table has a test (states.test.ts).
  */
 

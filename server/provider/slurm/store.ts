@@ -1,6 +1,7 @@
 import type { Db, Queryable } from '../../db/index';
 import type { Job, JobState } from '../../../contract/jobs';
 import type { Outbox, Outgoing } from '../kit/outbox';
+import { ACTIVE_JOB_STATES } from '../../../contract/constants';
 
 /*
  * The slurm provider's own state (migration 012): slurm_jobs, slurm_settings, and its outbox and applied calls.
@@ -11,7 +12,7 @@ import type { Outbox, Outgoing } from '../kit/outbox';
 /** Advisory lock key of the provider's state ('slur'). */
 const STATE_LOCK = 0x736c7572;
 
-export const ACTIVE = ['IN_QUEUE', 'RUNNING', 'SUSPENDED'];
+export const ACTIVE: readonly string[] = ACTIVE_JOB_STATES;
 
 export interface SlurmJobRow {
   job_id: string;

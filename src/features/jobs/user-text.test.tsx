@@ -4,8 +4,8 @@ import { applyUpdate, findJob } from '@/mocks/db';
 import { renderApp } from '@/test/render';
 
 /*
- * Issue 17 point 5: a job named with U+202E (RIGHT-TO-LEFT OVERRIDE) displayed as "…exe.jpg" and reversed the id
- * beside it; a long unbroken name widened the page. User text beside ours is isolated (<bdi>), and kept whole.
+ * A job named with U+202E (RIGHT-TO-LEFT OVERRIDE) must not display as "…exe.jpg" nor reverse the id beside it, and
+ * a long unbroken name must not widen the page. User text beside ours is isolated (<bdi>), and kept whole.
  */
 const SPOOF = 'invoice\u202Egpj.exe';
 const LONG = 'n'.repeat(200);

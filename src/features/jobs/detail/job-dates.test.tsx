@@ -5,8 +5,8 @@ import { renderApp } from '@/test/render';
 import { formatDateTime, isoString, NO_DATE } from '@/lib/format';
 
 /*
- * Issue 17 point 3: the server now bounds allocations, but the page must survive any number it is sent. A provider
- * once set expiresAt past the Date range (±8.64e15 ms) and the page showed "Invalid time value", no Terminate, no Extend.
+ * The server bounds allocations, but the page must survive any number it is sent: with expiresAt past the Date range
+ * (±8.64e15 ms), an unguarded page shows "Invalid time value", no Terminate, no Extend.
  */
 describe('the job page with dates that are not dates', () => {
   it.each([2 ** 53 - 1, 8.64e15 + 1, -(2 ** 53)])('expiresAt and an update at %d: the page still shows the job, its controls and the rest of the timeline', async (ms) => {

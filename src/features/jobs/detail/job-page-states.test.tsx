@@ -12,7 +12,7 @@ import { renderApp } from '@/test/render';
 import { formatDateTime } from '@/lib/format';
 
 /*
- * The job page's states (issue 18: 2, 7, 9, 11; issue 14: products that cannot be extended), rendered through the
+ * The job page's states (products that cannot be extended among them), rendered through the
  * real router and query cache against the mock API.
  */
 
