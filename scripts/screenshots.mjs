@@ -1,3 +1,4 @@
+/* global document, window, HTMLElement, getComputedStyle -- these run in the page (page.evaluate) */
 // Screenshots of the dashboard for the README and for review, in the light and the dark theme.
 //
 //   npx vite build --logLevel warn && node scripts/build-server.mjs   # (or: npm run build)
