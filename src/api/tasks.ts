@@ -1,6 +1,6 @@
 import { queryOptions } from '@tanstack/react-query';
 import { http } from '@/api/http';
-import type { Task, TaskUpdate, TasksListResponse } from '@contract/tasks';
+import type { Task, TasksListResponse } from '@contract/tasks';
 
 /*
  * The tasks API (contract §6): REST reads for the owner. The `tasks.listen` stream is the live layer's
