@@ -118,6 +118,12 @@ export class LiveLayer {
 /** The app's one live layer, on the tab's one socket. */
 export const live = new LiveLayer(new SocketClient());
 
+// Offline, the socket is down at once; back online, it reconnects at once rather than at its back-off.
+if (typeof window !== 'undefined') {
+  window.addEventListener('offline', () => live.socket.networkLost());
+  window.addEventListener('online', () => live.socket.reconnectNow());
+}
+
 // Signing out drops the socket; signing in again with another token starts clean.
 subscribeToToken((token) => {
   if (token === null) live.socket.closeAll();

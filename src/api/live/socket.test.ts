@@ -111,6 +111,22 @@ describe('SocketClient', () => {
     c.closeAll();
   });
 
+  it('counts the socket down as soon as the network is lost, without waiting for its close', () => {
+    const c = client();
+    c.subscribe('jobs.listen', {}, { onMessage: vi.fn() });
+    const first = FakeSocket.all[0]!;
+    first.open();
+    c.networkLost();
+    expect(getLiveStatus()).toBe('reconnecting');
+    expect(first.readyState).toBe(3);
+    vi.advanceTimersByTime(500);
+    const second = FakeSocket.all[1]!;
+    second.open();
+    expect(second.sent).toEqual([{ call: 'jobs.listen', streamId: '1', payload: {}, bearer: 'tok-1' }]);
+    expect(getLiveStatus()).toBe('open');
+    c.closeAll();
+  });
+
   it('stops delivering after unsubscribe and ends a stream on a response frame', () => {
     const c = client();
     const onMessage = vi.fn();

@@ -124,6 +124,19 @@ export class SocketClient {
     this.open();
   }
 
+  /**
+   * The browser says the network is gone: the socket is down now, whatever its close handshake does (a closing
+   * socket can wait long for the server's close frame that cannot come). Retries with backoff, as after a drop.
+   */
+  networkLost(): void {
+    if (this.streams.size === 0 || !this.ws) return;
+    const ws = this.ws;
+    this.ws = null;
+    this.detach(ws);
+    ws.close();
+    if (!this.retryTimer) this.scheduleRetry();
+  }
+
   private open(): void {
     if (!getToken()) {
       connectionChanged('idle');

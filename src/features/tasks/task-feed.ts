@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'react';
 import { isApiError } from '@/api/http';
 import { live } from '@/api/live/live';
+import { getLiveStatus } from '@/api/live/status';
 import { listTasks, retrieveTask, type TaskUpdate } from '@/api/tasks';
 import type { MergeResult, TaskView } from '@/features/tasks/task-merge';
 import {
@@ -52,6 +53,8 @@ export class TaskFeed {
   start(): void {
     this.subscribe();
     void this.reconcile();
+    // The socket may have opened just before this feed: its tasks.listen may not be live yet when that list is read.
+    if (getLiveStatus() === 'open') this.later(SETTLE_MS, () => void this.reconcile());
   }
 
   stop(): void {
