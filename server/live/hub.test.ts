@@ -349,9 +349,10 @@ describe('jobs.listen', () => {
     await b.close();
   });
 
-  it('shares one socket with tasks.listen and jobs.follow, on either path', async () => {
-    const id = await createJob(t, databaseSpec('/listen/shared'), alice);
-    const client = await SocketClient.inject(t.app, '/api/tasks');
+  // The SPA keeps all its streams on one socket to /api/jobs; other clients open tasks.listen on /api/tasks.
+  it.each(['/api/tasks', '/api/jobs'])('shares one socket with tasks.listen, jobs.listen and jobs.follow on %s', async (path) => {
+    const id = await createJob(t, databaseSpec(`/listen/shared${path}`), alice);
+    const client = await SocketClient.inject(t.app, path);
     client.call('tasks.listen', 'tasks', {}, alice);
     client.call('jobs.listen', 'jobs', {}, alice);
     client.call('jobs.follow', 'follow', { id }, alice);

@@ -2,7 +2,7 @@ import { QueryClient } from '@tanstack/react-query';
 import { http, HttpResponse } from 'msw';
 import { afterEach, describe, expect, it } from 'vitest';
 import { jobKeys, jobsQueries, type JobListData, type JobListFilters } from '@/api/jobs';
-import { jobChanged } from '@/api/jobs-live';
+import { jobChanged } from '@/api/live/job-cache-routing';
 import type { Job, PageV2 } from '@/api/types';
 import { makeJob, spec } from '@/mocks/fixtures';
 import { server } from '@/mocks/node';

@@ -8,7 +8,7 @@ import {
 } from '@tanstack/react-query';
 import { http } from '@/api/http';
 import { foldListRead, foldPageRead, mergeJob } from '@/api/job-cache';
-import { getSocketStatus } from '@/api/socket';
+import { getLiveStatus } from '@/api/live/status';
 import type {
   BulkRequest,
   BulkResponse,
@@ -23,6 +23,21 @@ import type {
 } from '@/api/types';
 
 export type JobListFilters = Pick<JobsBrowseParams, 'filterState' | 'filterApplication' | 'filterQuery' | 'sortBy' | 'sortDirection'>;
+
+/**
+ * What a jobs query says of itself, set by its factory below: the live layer folds a job event into every cached
+ * list and connected-jobs panel, and reads here what each was made for (never a position in its key).
+ */
+export interface JobsQueryMeta extends Record<string, unknown> {
+  listFilters?: JobListFilters;
+  connectedTo?: string;
+}
+
+declare module '@tanstack/react-query' {
+  interface Register {
+    queryMeta: JobsQueryMeta;
+  }
+}
 
 export const JOB_PAGE_SIZE = 250;
 /** The picker needs every RUNNING job; 1000 is the server's page maximum. */
@@ -41,7 +56,7 @@ export const jobKeys = {
 
 /** While the socket is up it keeps the cache fresh; poll only while it is down. */
 function pollWhileSocketDown(ms: number): () => number | false {
-  return () => (getSocketStatus('/api/jobs') === 'open' ? false : ms);
+  return () => (getLiveStatus() === 'open' ? false : ms);
 }
 
 export function browseJobs(params: JobsBrowseParams, signal?: AbortSignal): Promise<PageV2<Job>> {
@@ -65,6 +80,7 @@ export const jobsQueries = {
   list: (filters: JobListFilters) =>
     infiniteQueryOptions({
       queryKey: jobKeys.list(filters),
+      meta: { listFilters: filters },
       queryFn: ({ pageParam, signal }) =>
         // With updates: a queued row shows the provider's latest reason (its last status line).
         browseJobs({ ...filters, itemsPerPage: JOB_PAGE_SIZE, next: pageParam, includeParameters: true, includeUpdates: true }, signal),
@@ -99,6 +115,7 @@ export const jobsQueries = {
   connected: (id: string) =>
     queryOptions({
       queryKey: jobKeys.connected(id),
+      meta: { connectedTo: id },
       queryFn: ({ signal }) => http.get<{ items: ConnectedJob[] }>('/api/jobs/browseConnected', { query: { id }, signal }),
       refetchInterval: pollWhileSocketDown(15_000),
     }),
@@ -137,7 +154,7 @@ export function useTerminateJobs() {
     mutationFn: (ids: string[]) =>
       http.post<unknown>('/api/jobs/terminate', { items: ids.map((id) => ({ id })) } satisfies BulkRequest<FindByStringId>),
     onSettled: () => {
-      if (getSocketStatus('/api/jobs') !== 'open') return queryClient.invalidateQueries({ queryKey: jobKeys.lists() });
+      if (getLiveStatus() !== 'open') return queryClient.invalidateQueries({ queryKey: jobKeys.lists() });
       return undefined;
     },
   });
@@ -154,7 +171,7 @@ export function useExtendJob(id: string) {
     // expiry) reaches us over jobs.follow; until then the page shows the extension as pending. Refetch only when the
     // socket is not there to deliver it.
     onSuccess: () => {
-      if (getSocketStatus('/api/jobs') !== 'open') {
+      if (getLiveStatus() !== 'open') {
         return queryClient.invalidateQueries({ queryKey: jobKeys.detail(id) });
       }
       return undefined;

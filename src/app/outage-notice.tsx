@@ -2,7 +2,8 @@ import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { http } from '@/api/http';
 import { useServerUnreachableSince } from '@/api/reachability';
-import { getSocketStatus, socketClient } from '@/api/socket';
+import { live } from '@/api/live/live';
+import { getLiveStatus } from '@/api/live/status';
 
 /** Seconds between probes for the server's return: soon at first, then every 10 s (never the socket's 30 s cap). */
 export const PROBE_DELAYS_S = [2, 4, 8, 10] as const;
@@ -10,7 +11,7 @@ const CATCH_UP_EVERY_MS = 10_000;
 
 /**
  * While the server cannot be reached: a notice that says so, a visible countdown to the next try and "Retry now".
- * When any call gets an answer again, everything on screen is refetched at once and the sockets reconnect now,
+ * When any call gets an answer again, everything on screen is refetched at once and the socket reconnects now,
  * rather than each at its own back-off.
  */
 export function OutageNotice() {
@@ -37,7 +38,7 @@ export function OutageNotice() {
     if (Date.now() - lastCatchUp.current < CATCH_UP_EVERY_MS) return;
     lastCatchUp.current = Date.now();
     void queryClient.invalidateQueries();
-    if (getSocketStatus('/api/jobs') === 'reconnecting' || getSocketStatus('/api/tasks') === 'reconnecting') socketClient.reconnectNow();
+    if (getLiveStatus() === 'reconnecting') live.socket.reconnectNow();
   }, [since, queryClient]);
 
   async function probe() {

@@ -2,10 +2,10 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { lazy, Suspense, useSyncExternalStore } from 'react';
 import { NavLink, Outlet, useNavigation } from 'react-router-dom';
 import { authQueries, endSession } from '@/api/auth';
-import { useJobsListen } from '@/api/jobs-live';
+import { useLiveFeeds } from '@/api/live/hooks';
+import { useSocketReconnecting } from '@/api/live/status';
 import { useServerUnreachableSince } from '@/api/reachability';
 import { getToken, signedOut } from '@/api/session';
-import { useSocketReconnecting } from '@/api/socket';
 import { OutageNotice } from '@/app/outage-notice';
 import { SlotBoundary } from '@/app/slot-boundary';
 import { useFocusHeadingOnNavigate, useRouteTitle } from '@/app/route-title';
@@ -86,7 +86,7 @@ function UserMenu() {
 }
 
 export function Shell() {
-  useJobsListen(true);
+  useLiveFeeds();
   useRouteTitle();
   useFocusHeadingOnNavigate('main');
   const navigation = useNavigation();

@@ -1,4 +1,4 @@
-import { http, HttpResponse, ws, type JsonBodyType } from 'msw';
+import { http, HttpResponse, ws, type JsonBodyType, type WebSocketHandlerConnection } from 'msw';
 import type {
   BulkRequest,
   CommonErrorMessage,
@@ -15,7 +15,7 @@ import type {
 } from '@/api/types';
 import { applyUpdate, connectedTo, createJob, findJob, mockDb, onJobChange, onOutput, printedBy } from '@/mocks/db';
 import { applications, isMockBearer, MOCK_SESSION, MOCK_USER, products } from '@/mocks/fixtures';
-import { taskHandlers } from '@/mocks/tasks';
+import { serveTasksListen, taskHandlers } from '@/mocks/tasks';
 import { naturalKey } from '@/lib/natural';
 import { ACTIVE_JOB_STATES, FINAL_JOB_STATES } from '@contract/constants';
 
@@ -68,12 +68,24 @@ function withoutUpdates(job: Job, includeUpdates: boolean): Job {
 
 const wsOrigin = () => `${window.location.origin.replace(/^http/, 'ws')}`;
 
+/** Both socket paths; as on the server, each accepts every call. */
 export const jobsSocket = ws.link(`${wsOrigin()}/api/jobs`);
+export const tasksSocket = ws.link(`${wsOrigin()}/api/tasks`);
 
 /** Streams the mock socket serves right now, so tests can wait for a subscription instead of sleeping. */
 const openStreams = new Set<string>();
 export function hasOpenStream(call: string, id?: string): boolean {
   return openStreams.has(id === undefined ? call : `${call}:${id}`);
+}
+
+/** Every socket opened (its path) and every call made on one, since the last reset: what crossed the wire. */
+const wireLog = { sockets: [] as string[], calls: [] as string[] };
+export function mockWireLog(): { sockets: readonly string[]; calls: readonly string[] } {
+  return { sockets: [...wireLog.sockets], calls: [...wireLog.calls] };
+}
+export function resetMockWireLog(): void {
+  wireLog.sockets = [];
+  wireLog.calls = [];
 }
 
 export const handlers = [
@@ -215,55 +227,63 @@ export const handlers = [
     return HttpResponse.json({});
   }),
 
-  jobsSocket.addEventListener('connection', ({ client }) => {
-    const streams = new Map<string, { call: string; id?: string }>();
-    const send = (streamId: string, payload: unknown) =>
-      client.send(JSON.stringify({ type: 'message', streamId, payload }));
-    const offOutput = onOutput((id, stdout, stderr) => {
-      for (const [streamId, stream] of streams) {
-        if (stream.call === 'jobs.follow' && stream.id === id) send(streamId, { updates: [], log: [{ rank: 0, stdout, stderr }], newStatus: null });
-      }
-    });
-    const off = onJobChange((job, update) => {
-      for (const [streamId, stream] of streams) {
-        // As the server: the job with the update this change appended, not its history.
-        if (stream.call === 'jobs.listen') send(streamId, { job: { ...job, updates: [update] } });
-        if (stream.call === 'jobs.follow' && stream.id === job.id) send(streamId, { updates: [update], newStatus: job.status });
-      }
-    });
-    const mine: string[] = [];
-    const track = (key: string) => {
-      mine.push(key);
-      openStreams.add(key);
-    };
-    client.addEventListener('close', () => {
-      off();
-      offOutput();
-      for (const key of mine) openStreams.delete(key);
-    });
-    client.addEventListener('message', (event) => {
-      if (typeof event.data !== 'string') return;
-      const frame = JSON.parse(event.data) as SocketRequest;
-      const end = (status: number, payload: unknown) =>
-        client.send(JSON.stringify({ type: 'response', streamId: frame.streamId, status, payload }));
-      if (!isMockBearer(frame.bearer)) return end(401, { why: 'Missing or unknown token', errorCode: null });
-      if (frame.call === 'jobs.listen') {
-        streams.set(frame.streamId, { call: frame.call });
-        track(frame.call);
-      } else if (frame.call === 'jobs.follow') {
-        const id = (frame.payload as { id?: string })?.id ?? '';
-        const job = findJob(id);
-        if (!job) return end(404, { why: 'No such job', errorCode: null });
-        streams.set(frame.streamId, { call: frame.call, id });
-        track(`${frame.call}:${id}`);
-        send(frame.streamId, { initialJob: job });
-        const { stdout, stderr } = printedBy(id);
-        if (stdout || stderr) send(frame.streamId, { updates: [], log: [{ rank: 0, stdout: stdout || null, stderr: stderr || null }], newStatus: null });
-      } else {
-        end(400, { why: `Unknown call ${frame.call}`, errorCode: null });
-      }
-      return undefined;
-    });
-  }),
+  jobsSocket.addEventListener('connection', ({ client }) => serveSocket('/api/jobs', client)),
+  tasksSocket.addEventListener('connection', ({ client }) => serveSocket('/api/tasks', client)),
   ...taskHandlers,
 ];
+
+/** One mock socket: the jobs calls here, tasks.listen in mocks/tasks.ts. */
+function serveSocket(path: string, client: WebSocketHandlerConnection['client']): void {
+  wireLog.sockets.push(path);
+  const tasks = serveTasksListen(client);
+  const streams = new Map<string, { call: string; id?: string }>();
+  const send = (streamId: string, payload: unknown) =>
+    client.send(JSON.stringify({ type: 'message', streamId, payload }));
+  const offOutput = onOutput((id, stdout, stderr) => {
+    for (const [streamId, stream] of streams) {
+      if (stream.call === 'jobs.follow' && stream.id === id) send(streamId, { updates: [], log: [{ rank: 0, stdout, stderr }], newStatus: null });
+    }
+  });
+  const off = onJobChange((job, update) => {
+    for (const [streamId, stream] of streams) {
+      // As the server: the job with the update this change appended, not its history.
+      if (stream.call === 'jobs.listen') send(streamId, { job: { ...job, updates: [update] } });
+      if (stream.call === 'jobs.follow' && stream.id === job.id) send(streamId, { updates: [update], newStatus: job.status });
+    }
+  });
+  const mine: string[] = [];
+  const track = (key: string) => {
+    mine.push(key);
+    openStreams.add(key);
+  };
+  client.addEventListener('close', () => {
+    off();
+    offOutput();
+    for (const key of mine) openStreams.delete(key);
+  });
+  client.addEventListener('message', (event) => {
+    if (typeof event.data !== 'string') return;
+    const frame = JSON.parse(event.data) as SocketRequest;
+    const end = (status: number, payload: unknown) =>
+      client.send(JSON.stringify({ type: 'response', streamId: frame.streamId, status, payload }));
+    if (!isMockBearer(frame.bearer)) return end(401, { why: 'Missing or unknown token', errorCode: null });
+    wireLog.calls.push(frame.call);
+    if (tasks.handle(frame)) return undefined;
+    if (frame.call === 'jobs.listen') {
+      streams.set(frame.streamId, { call: frame.call });
+      track(frame.call);
+    } else if (frame.call === 'jobs.follow') {
+      const id = (frame.payload as { id?: string })?.id ?? '';
+      const job = findJob(id);
+      if (!job) return end(404, { why: 'No such job', errorCode: null });
+      streams.set(frame.streamId, { call: frame.call, id });
+      track(`${frame.call}:${id}`);
+      send(frame.streamId, { initialJob: job });
+      const { stdout, stderr } = printedBy(id);
+      if (stdout || stderr) send(frame.streamId, { updates: [], log: [{ rank: 0, stdout: stdout || null, stderr: stderr || null }], newStatus: null });
+    } else {
+      end(400, { why: `Unknown call ${frame.call}`, errorCode: null });
+    }
+    return undefined;
+  });
+  }

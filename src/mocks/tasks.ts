@@ -1,4 +1,4 @@
-import { http, HttpResponse, ws } from 'msw';
+import { http, HttpResponse } from 'msw';
 import type { Task, TaskUpdate, TasksListResponse } from '@/api/tasks';
 import type { CommonErrorMessage, SocketRequest } from '@/api/types';
 import { isMockBearer, MOCK_USER } from '@/mocks/fixtures';
@@ -127,13 +127,35 @@ export function hasTaskListener(): boolean {
   return [...db.clients].some((c) => c.streams.size > 0);
 }
 
-/** Drops every tasks socket from the server side; clients reconnect with backoff. */
+/** Drops every socket that carries tasks.listen, from the server side; clients reconnect with backoff. */
 export function dropTaskSockets(): void {
   for (const client of [...db.clients]) client.close();
 }
 
-const wsOrigin = () => window.location.origin.replace(/^http/, 'ws');
-export const tasksSocket = ws.link(`${wsOrigin()}/api/tasks`);
+/** What a mock socket needs to serve `tasks.listen`: its client, and a way to answer the frames meant for it. */
+export interface TasksOnSocket {
+  /** Answers `frame` if it is a tasks.listen call; false for any other call. */
+  handle(frame: SocketRequest): boolean;
+}
+
+/** `tasks.listen` on one mock socket (any path: as on the server, every path accepts every call). */
+export function serveTasksListen(client: {
+  send: (data: string) => void;
+  close: () => void;
+  addEventListener: (type: 'close', listener: () => void) => void;
+}): TasksOnSocket {
+  const entry = { send: (data: string) => client.send(data), close: () => client.close(), streams: new Map<string, { batch: boolean }>() };
+  db.clients.add(entry);
+  client.addEventListener('close', () => db.clients.delete(entry));
+  return {
+    handle(frame) {
+      if (frame.call !== 'tasks.listen') return false;
+      const payload = frame.payload as { batch?: unknown } | null;
+      entry.streams.set(frame.streamId, { batch: payload?.batch === true });
+      return true;
+    },
+  };
+}
 
 export const taskHandlers = [
   http.get('/api/tasks', ({ request }) => {
@@ -159,20 +181,4 @@ export const taskHandlers = [
     return HttpResponse.json(task);
   }),
 
-  tasksSocket.addEventListener('connection', ({ client }) => {
-    const entry = { send: (data: string) => client.send(data), close: () => client.close(), streams: new Map<string, { batch: boolean }>() };
-    db.clients.add(entry);
-    client.addEventListener('close', () => db.clients.delete(entry));
-    client.addEventListener('message', (event) => {
-      if (typeof event.data !== 'string') return;
-      const frame = JSON.parse(event.data) as SocketRequest;
-      const end = (status: number, why: string) =>
-        client.send(JSON.stringify({ type: 'response', streamId: frame.streamId, status, payload: { why, errorCode: null } }));
-      if (!isMockBearer(frame.bearer)) return end(401, 'Missing or unknown token');
-      if (frame.call !== 'tasks.listen') return end(400, `call: unknown call '${frame.call}'`);
-      const payload = frame.payload as { batch?: unknown } | null;
-      entry.streams.set(frame.streamId, { batch: payload?.batch === true });
-      return undefined;
-    });
-  }),
 ];

@@ -2,8 +2,9 @@ import '@testing-library/jest-dom/vitest';
 import { cleanup, configure } from '@testing-library/react';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { sessionReloaded } from '@/api/session';
-import { socketClient } from '@/api/socket';
+import { live } from '@/api/live/live';
 import { resetMockDb } from '@/mocks/db';
+import { resetMockWireLog } from '@/mocks/handlers';
 import { server } from '@/mocks/node';
 
 // jsdom lacks CSS.supports, which Ariakit's dialog probes; answer "unsupported" like an old browser.
@@ -23,12 +24,13 @@ configure({ asyncUtilTimeout: 15_000 });
 beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
 beforeEach(() => {
   resetMockDb();
+  resetMockWireLog();
   window.localStorage.clear();
   sessionReloaded();
 });
 afterEach(() => {
   cleanup();
-  socketClient.closeAll();
+  live.socket.closeAll();
   server.resetHandlers();
 });
 afterAll(() => server.close());

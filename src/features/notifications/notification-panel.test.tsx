@@ -14,6 +14,8 @@ async function openApp(path = '/jobs') {
   await screen.findByRole('heading', { level: 1 });
   await waitFor(() => expect(hasOpenStream('jobs.listen')).toBe(true));
   await waitFor(() => expect(hasTaskListener()).toBe(true));
+  // The shell opens the streams; the panel, which turns their events into notifications, loads lazily.
+  await screen.findByRole('button', { name: /^Notifications,/ });
   // The user's stored notifications are loaded once whoami answers.
   await screen.findByText(MOCK_USER);
   return utils;

@@ -1,6 +1,8 @@
 import { act, render, screen, waitFor } from '@testing-library/react';
 import { Profiler } from 'react';
 import { beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
+import { QueryClient } from '@tanstack/react-query';
+import { live } from '@/api/live/live';
 import { signedIn } from '@/api/session';
 import { MOCK_TOKEN } from '@/mocks/fixtures';
 import { createMockTask, hasTaskListener, postMockStatus, resetMockTasks } from '@/mocks/tasks';
@@ -10,6 +12,8 @@ import { tasksReset, useTask } from '@/features/tasks/task-store';
 beforeEach(() => {
   resetMockTasks();
   signedIn(MOCK_TOKEN);
+  // The live layer opens tasks.listen; the feed only listens to it.
+  onTestFinished(live.start(new QueryClient()));
 });
 
 function Probe({ id }: { id: string }) {

@@ -1,7 +1,8 @@
 import { useEffect, useRef } from 'react';
 import { isApiError } from '@/api/http';
-import { useSocketStatus } from '@/api/socket';
-import { listTasks, listenToTasks, retrieveTask, type TaskUpdate } from '@/api/tasks';
+import { live } from '@/api/live/live';
+import { getLiveStatus } from '@/api/live/status';
+import { listTasks, retrieveTask, type TaskUpdate } from '@/api/tasks';
 import type { MergeResult, TaskView } from '@/features/tasks/task-merge';
 import {
   getKnownTaskIds,
@@ -20,7 +21,6 @@ const SETTLE_MS = 1_000;
 /** rAF does not run in a hidden tab; this timer does (throttled), so completions still reach notifications. */
 const HIDDEN_FLUSH_MS = 250;
 const MAX_REFRESH_ATTEMPTS = 5;
-const RESUBSCRIBE_MS = 5_000;
 
 export interface TaskFeedOptions {
   onCompleted?: (task: TaskView) => void;
@@ -28,10 +28,10 @@ export interface TaskFeedOptions {
 }
 
 /**
- * Connects `tasks.listen` to the task store: buffers updates and applies them
+ * Connects the live layer's `tasks.listen` to the task store: buffers updates and applies them
  * once per animation frame, lists tasks over REST on start and after every
  * (re)connect, and refreshes single tasks over REST when the merge reports a
- * gap or an unknown task. Requests for one task never overlap.
+ * gap or an unknown task. Requests for one task never overlap. It opens no stream of its own.
  */
 export class TaskFeed {
   private buffer: TaskUpdate[] = [];
@@ -53,6 +53,8 @@ export class TaskFeed {
   start(): void {
     this.subscribe();
     void this.reconcile();
+    // The socket may have opened just before this feed: its tasks.listen may not be live yet when that list is read.
+    if (getLiveStatus() === 'open') this.later(SETTLE_MS, () => void this.reconcile());
   }
 
   stop(): void {
@@ -81,13 +83,14 @@ export class TaskFeed {
   }
 
   private subscribe(): void {
-    this.unsubscribe = listenToTasks({
-      onUpdate: (update) => this.enqueue(update),
-      onEnd: (status) => {
-        // 401 signs the user out (the socket class does that); anything else is worth another try.
-        if (status !== 401 && !this.stopped) this.later(RESUBSCRIBE_MS, () => this.subscribe());
-      },
+    const offUpdates = live.onTaskUpdates((updates) => {
+      for (const update of updates) this.enqueue(update);
     });
+    const offOpen = live.onOpen((reconnected) => this.socketOpened(reconnected));
+    this.unsubscribe = () => {
+      offUpdates();
+      offOpen();
+    };
   }
 
   private enqueue(update: TaskUpdate): void {
@@ -183,29 +186,18 @@ export class TaskFeed {
   }
 }
 
-/** Runs the task feed while the signed-in shell is mounted. */
+/** Runs the task feed while the tray is mounted; the live layer's socket tells it of every (re)open. */
 export function useTaskFeed(onCompleted?: (task: TaskView) => void): void {
   const callback = useRef(onCompleted);
   useEffect(() => {
     callback.current = onCompleted;
   }, [onCompleted]);
-  const feed = useRef<TaskFeed | null>(null);
-  const status = useSocketStatus('/api/tasks');
-  const previous = useRef(status);
-
   useEffect(() => {
     const instance = new TaskFeed({ onCompleted: (task) => callback.current?.(task) });
-    feed.current = instance;
     instance.start();
     return () => {
       instance.stop();
-      feed.current = null;
       tasksReset();
     };
   }, []);
-
-  useEffect(() => {
-    if (status === 'open' && previous.current !== 'open') feed.current?.socketOpened(previous.current === 'reconnecting');
-    previous.current = status;
-  }, [status]);
 }

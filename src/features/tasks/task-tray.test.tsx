@@ -21,6 +21,8 @@ async function openApp() {
   const utils = renderApp('/jobs');
   await screen.findByRole('heading', { level: 1, name: /jobs/i });
   await waitFor(() => expect(hasTaskListener()).toBe(true));
+  // The shell opens tasks.listen; the tray, which folds it into the task store, loads lazily after the first paint.
+  await screen.findByRole('button', { name: /^Tasks,/ });
   return utils;
 }
 

@@ -3,7 +3,7 @@ import { useEffect, useState } from 'react';
 import { Link, useParams } from 'react-router-dom';
 import { isApiError } from '@/api/http';
 import { jobsQueries } from '@/api/jobs';
-import { useFollowJob } from '@/api/jobs-live';
+import { useFollowJob } from '@/api/live/hooks';
 import { useServerUnreachableSince } from '@/api/reachability';
 import type { Job } from '@/api/types';
 import { ErrorMessage } from '@/components/error-message';

@@ -1,7 +1,7 @@
 import { act, screen, waitFor, within } from '@testing-library/react';
 import { http, HttpResponse } from 'msw';
 import { describe, expect, it } from 'vitest';
-import { jobChanged } from '@/api/jobs-live';
+import { jobChanged } from '@/api/live/job-cache-routing';
 import { jobKeys } from '@/api/jobs';
 import type { Job } from '@/api/types';
 import { applyUpdate, findJob } from '@/mocks/db';

@@ -111,7 +111,7 @@ export default function JobListPage() {
     // A new sort keeps the rows on screen until the new order arrives, so the header button keeps focus and
     // the table does not flash; a new filter starts afresh (the old rows would be wrong, not just misordered).
     placeholderData: (previous, previousQuery) => {
-      const before = previousQuery?.queryKey[2] as JobListFilters | undefined;
+      const before = previousQuery?.meta?.listFilters;
       const sameFilters =
         before &&
         before.filterState === filters.filterState &&

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { signedIn } from '@/api/session';
-import { backoffDelay, getSocketStatus, SocketClient } from '@/api/socket';
+import { backoffDelay, SocketClient } from '@/api/live/socket';
+import { getLiveStatus } from '@/api/live/status';
 
 class FakeSocket {
   static all: FakeSocket[] = [];
@@ -35,7 +36,7 @@ class FakeSocket {
 
 function client() {
   return new SocketClient({
-    url: (path) => `ws://test${path}`,
+    url: () => 'ws://test/api/jobs',
     random: () => 1,
     createSocket: (url) => new FakeSocket(url) as unknown as WebSocket,
   });
@@ -67,8 +68,8 @@ describe('SocketClient', () => {
     const c = client();
     const a = vi.fn();
     const b = vi.fn();
-    c.subscribe('/api/jobs', 'jobs.listen', {}, { onMessage: a });
-    c.subscribe('/api/jobs', 'jobs.follow', { id: '7' }, { onMessage: b });
+    c.subscribe('jobs.listen', {}, { onMessage: a });
+    c.subscribe('jobs.follow', { id: '7' }, { onMessage: b });
     expect(FakeSocket.all).toHaveLength(1);
     const ws = FakeSocket.all[0]!;
     expect(ws.url).toBe('ws://test/api/jobs');
@@ -85,15 +86,15 @@ describe('SocketClient', () => {
 
   it('reconnects with backoff, resubscribes every stream and asks for a refetch', () => {
     const c = client();
-    const refetch = vi.fn();
-    c.onReconnect(refetch);
-    c.subscribe('/api/jobs', 'jobs.listen', {}, { onMessage: vi.fn() });
+    const opened = vi.fn();
+    c.onOpen(opened);
+    c.subscribe('jobs.listen', {}, { onMessage: vi.fn() });
     const first = FakeSocket.all[0]!;
     first.open();
-    expect(getSocketStatus('/api/jobs')).toBe('open');
+    expect(getLiveStatus()).toBe('open');
 
     first.drop();
-    expect(getSocketStatus('/api/jobs')).toBe('reconnecting');
+    expect(getLiveStatus()).toBe('reconnecting');
     vi.advanceTimersByTime(499);
     expect(FakeSocket.all).toHaveLength(1);
     vi.advanceTimersByTime(1);
@@ -105,8 +106,24 @@ describe('SocketClient', () => {
     const third = FakeSocket.all[2]!;
     third.open();
     expect(third.sent).toEqual([{ call: 'jobs.listen', streamId: '1', payload: {}, bearer: 'tok-1' }]);
-    expect(refetch).toHaveBeenCalledWith('/api/jobs');
-    expect(getSocketStatus('/api/jobs')).toBe('open');
+    expect(opened.mock.calls).toEqual([[false], [true]]);
+    expect(getLiveStatus()).toBe('open');
+    c.closeAll();
+  });
+
+  it('counts the socket down as soon as the network is lost, without waiting for its close', () => {
+    const c = client();
+    c.subscribe('jobs.listen', {}, { onMessage: vi.fn() });
+    const first = FakeSocket.all[0]!;
+    first.open();
+    c.networkLost();
+    expect(getLiveStatus()).toBe('reconnecting');
+    expect(first.readyState).toBe(3);
+    vi.advanceTimersByTime(500);
+    const second = FakeSocket.all[1]!;
+    second.open();
+    expect(second.sent).toEqual([{ call: 'jobs.listen', streamId: '1', payload: {}, bearer: 'tok-1' }]);
+    expect(getLiveStatus()).toBe('open');
     c.closeAll();
   });
 
@@ -114,9 +131,9 @@ describe('SocketClient', () => {
     const c = client();
     const onMessage = vi.fn();
     const onEnd = vi.fn();
-    const stop = c.subscribe('/api/jobs', 'jobs.follow', { id: '1' }, { onMessage, onEnd });
+    const stop = c.subscribe('jobs.follow', { id: '1' }, { onMessage, onEnd });
     const other = vi.fn();
-    c.subscribe('/api/jobs', 'jobs.follow', { id: '2' }, { onMessage: other, onEnd });
+    c.subscribe('jobs.follow', { id: '2' }, { onMessage: other, onEnd });
     const ws = FakeSocket.all[0]!;
     ws.open();
     stop();
