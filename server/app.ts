@@ -103,9 +103,11 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
 
   // The seeds send `Content-Type: content-type: application/json; charset=utf-8`, which is not a valid
   // media type; any body is therefore read as JSON, whatever its declared type.
-  app.addHook('onRequest', async (request) => {
+  // Callback hooks here and below, not async ones: every request passes them, and a promise each adds up.
+  app.addHook('onRequest', (request, _reply, done) => {
     const type = request.headers['content-type'];
     if (type !== undefined && !/^[\w.+-]+\/[\w.+-]+\s*(;.*)?$/.test(type)) request.headers['content-type'] = 'application/json';
+    done();
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_req, body, done) => {
@@ -143,8 +145,14 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(securityHeaders);
   await app.register(authPlugin, { db: options.db });
   // After authentication (401/403 first), before the body is even parsed.
-  app.addHook('onRequest', async (request) => {
-    if (request.routeOptions.config.shed) services.shedder.check();
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (!request.routeOptions.config.shed) return done();
+    try {
+      services.shedder.check();
+    } catch (error) {
+      return done(error as Error);
+    }
+    done();
   });
   app.addHook('onClose', async () => services.shedder.stop());
   await app.register(websocket, { options: { maxPayload: MAX_CLIENT_FRAME_BYTES }, errorHandler: socketErrorHandler(app.log) });
