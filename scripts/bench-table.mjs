@@ -26,6 +26,7 @@ const headlines = {
       `saturation ${fmt(s.deliveredPerSecond, 0)}/s = ${fmt(r.ratioOfBare, 2)} × a bare ws relay` +
       (s.serverCpuUsPerUpdate != null ? ` (server CPU ${fmt(s.serverCpuUsPerUpdate, 0)} µs per update vs the relay's ${fmt(r.bare?.saturation?.serverCpuUsPerUpdate, 0)})` : '') +
       (r.loadAverageAtEnd ? `; load average ${fmt(r.loadAverageAtEnd[0])}` : '') +
+      (r.machine ? ` on ${r.machine}` : '') +
       // A second run on the other store, in the same shape (bench/tasks-delivery.ts --postgres …).
       (r.otherStore ? `; ${r.otherStore.scenario?.storage ?? '?'}: saturation ${fmt(r.otherStore.jobdeck?.saturation?.deliveredPerSecond, 0)}/s = ${fmt(r.otherStore.ratioOfBare, 2)} × the relay, lost ${fmt(r.otherStore.jobdeck?.saturation?.lost, 0)}, load average ${fmt(r.otherStore.loadAverageAtEnd?.[0])}` : '')
     );
