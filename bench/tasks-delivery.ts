@@ -17,7 +17,9 @@
  * "lost" counts updates acknowledged with 200 that never reached their listener (waiting up to 10 s). "shed"
  * counts 503 answers (load shedding, server/http/load-shed.ts): refused, not lost, and not errors. --max-sockets
  * caps the driver's connections (so the requests it keeps in flight); --server-env sets the server's environment
- * (e.g. JOBDECK_SHED_LAG_MS=0,JOBDECK_SHED_TASK_QUEUE=0 turns shedding off). The server's peak RSS is sampled.
+ * (e.g. JOBDECK_SHED_LAG_MS=0,JOBDECK_SHED_TASK_QUEUE=0 turns shedding off). The server's peak RSS is sampled, and
+ * its CPU time per update measured (both servers'; `cpuRatioOfBare` compares them, which a busy machine disturbs
+ * less than the rates).
  * Prints one JSON document as its last line.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -89,6 +91,8 @@ interface Target {
   close(): Promise<void>;
   /** The server's resident memory now (MB), when it is a local process. */
   rssMB?: () => number | null;
+  /** The server's CPU time so far (ms, user + system), when it is a local process. */
+  cpuMs?: () => number | null;
 }
 
 function rssOf(pid: number | undefined): number | null {
@@ -96,6 +100,17 @@ function rssOf(pid: number | undefined): number | null {
   try {
     const match = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
     return match ? Math.round(Number(match[1]) / 1024) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** utime + stime of a process, in ms (clock ticks of 10 ms, as Linux reports them to /proc). */
+function cpuOf(pid: number | undefined): number | null {
+  if (!pid) return null;
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
   } catch {
     return null;
   }
@@ -120,6 +135,11 @@ interface PhaseResult {
   /** Time to the HTTP answer, 200 or 503. */
   answerMs: { p50: number | null; p99: number | null };
   serverRssPeakMB: number | null;
+  /**
+   * The server's CPU time per delivered update (µs) over the phase: what one update costs the server whatever share
+   * of the machine it got, so it varies less with the machine's load than the rates do.
+   */
+  serverCpuUsPerUpdate: number | null;
 }
 
 async function phase(target: Target, mode: 'fixed' | 'saturation', nextN: { value: number }, seconds = SECONDS): Promise<PhaseResult> {
@@ -165,6 +185,7 @@ async function phase(target: Target, mode: 'fixed' | 'saturation', nextN: { valu
     }
   };
 
+  const cpuAtStart = target.cpuMs?.() ?? null;
   const start = performance.now();
   const end = start + seconds * 1000;
   const inflight = new Set<Promise<void>>();
@@ -193,6 +214,7 @@ async function phase(target: Target, mode: 'fixed' | 'saturation', nextN: { valu
   const drainUntil = performance.now() + 10_000;
   while (performance.now() < drainUntil && [...acked].some((n) => sentAt.has(n))) await new Promise((resolve) => setTimeout(resolve, 20));
   const lost = [...acked].filter((n) => sentAt.has(n)).length;
+  const cpuAtEnd = target.cpuMs?.() ?? null;
   clearInterval(sampler);
   latencies.sort((a, b) => a - b);
   answers.sort((a, b) => a - b);
@@ -204,6 +226,7 @@ async function phase(target: Target, mode: 'fixed' | 'saturation', nextN: { valu
     shed,
     answerMs: { p50: percentile(answers, 50), p99: percentile(answers, 99) },
     serverRssPeakMB: rssPeak,
+    serverCpuUsPerUpdate: cpuAtStart !== null && cpuAtEnd !== null && delivered > 0 ? Math.round(((cpuAtEnd - cpuAtStart) * 1000) / delivered) : null,
     delivered,
     lost,
     deliveredPerSecond: Math.round(deliveredInWindow / elapsed),
@@ -258,6 +281,7 @@ async function jobdeck(): Promise<Target & { storage: string }> {
     storage: POSTGRES ? 'PostgreSQL' : 'PGlite',
     onDelivery: () => {},
     rssMB: () => rssOf('child' in server ? server.child.pid : undefined),
+    cpuMs: () => cpuOf('child' in server ? server.child.pid : undefined),
     post: async (task, n) => {
       const body = `{"update":{"jobId":"${tasks[task]}","newTitle":null,"speeds":[],"progress":null,"complete":false,"messageToAppend":"${n}","newStatus":null}}`;
       return (await httpPost(port, '/api/tasks/postStatus', body, { authorization: `Bearer ${credentials.ucloud}` })).status;
@@ -292,7 +316,8 @@ async function jobdeck(): Promise<Target & { storage: string }> {
 }
 
 async function bare(): Promise<Target> {
-  const child: ChildProcess = spawn(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'bench/ws-bare-relay.ts'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // `--import tsx` rather than tsx's CLI, which would run the relay in a child of its own (whose CPU time is not the relay's).
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'bench/ws-bare-relay.ts'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d) => {
@@ -306,6 +331,7 @@ async function bare(): Promise<Target> {
   const target: Target = {
     name: 'bare',
     onDelivery: () => {},
+    cpuMs: () => cpuOf(child.pid),
     post: async (task, n) => {
       const body = `{"owner":"${owners[task % LISTENERS]}","update":{"jobId":"task-${task}","newTitle":null,"speeds":[],"progress":null,"complete":false,"messageToAppend":"${n}","newStatus":null,"seq":${n}}}`;
       return (await httpPost(port, '/', body)).status;
@@ -340,6 +366,8 @@ async function measure(target: Target) {
 
 const ONLY = option('only', '');
 
+const ratioOf = (a: number | null, b: number | null) => (a !== null && b ? Math.round((a / b) * 1000) / 1000 : null);
+
 async function main() {
   if (ONLY === 'jobdeck') {
     const ours = await jobdeck();
@@ -366,6 +394,8 @@ async function main() {
     bare: bareResult,
     ratioOfBare: ratio,
     ratioOfBareAtFixedRate: fixedRatio,
+    // The bare relay's CPU per update over ours, at saturation: the same comparison, less sensitive to the machine's load.
+    cpuRatioOfBare: ratioOf(bareResult.saturation.serverCpuUsPerUpdate, oursResult.saturation.serverCpuUsPerUpdate),
     targets: {
       ratioAtLeast: 0.5,
       p99AtMostMs: 50,

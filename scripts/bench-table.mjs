@@ -23,7 +23,12 @@ const headlines = {
     const s = j.saturation ?? {};
     return (
       `${fmt(r.scenario?.offeredRate, 0)} updates/s offered (${r.scenario?.storage ?? '?'}): p50 ${ms(f.latencyMs?.p50)}, p99 ${ms(f.latencyMs?.p99)}, lost ${fmt(f.lost, 0)}; ` +
-      `saturation ${fmt(s.deliveredPerSecond, 0)}/s = ${fmt(r.ratioOfBare, 2)} × a bare ws relay`
+      `saturation ${fmt(s.deliveredPerSecond, 0)}/s = ${fmt(r.ratioOfBare, 2)} × a bare ws relay` +
+      (s.serverCpuUsPerUpdate != null ? ` (server CPU ${fmt(s.serverCpuUsPerUpdate, 0)} µs per update vs the relay's ${fmt(r.bare?.saturation?.serverCpuUsPerUpdate, 0)})` : '') +
+      (r.loadAverageAtEnd ? `; load average ${fmt(r.loadAverageAtEnd[0])}` : '') +
+      (r.machine ? ` on ${r.machine}` : '') +
+      // A second run on the other store, in the same shape (bench/tasks-delivery.ts --postgres …).
+      (r.otherStore ? `; ${r.otherStore.scenario?.storage ?? '?'}: saturation ${fmt(r.otherStore.jobdeck?.saturation?.deliveredPerSecond, 0)}/s = ${fmt(r.otherStore.ratioOfBare, 2)} × the relay, lost ${fmt(r.otherStore.jobdeck?.saturation?.lost, 0)}, load average ${fmt(r.otherStore.loadAverageAtEnd?.[0])}` : '')
     );
   },
   'job-list': (r) => {

@@ -100,9 +100,11 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
 
   // The seeds send `Content-Type: content-type: application/json; charset=utf-8`, which is not a valid
   // media type; any body is therefore read as JSON, whatever its declared type.
-  app.addHook('onRequest', async (request) => {
+  // Callback hooks here and below, not async ones: every request passes them, and a promise each adds up.
+  app.addHook('onRequest', (request, _reply, done) => {
     const type = request.headers['content-type'];
     if (type !== undefined && !/^[\w.+-]+\/[\w.+-]+\s*(;.*)?$/.test(type)) request.headers['content-type'] = 'application/json';
+    done();
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_req, body, done) => {

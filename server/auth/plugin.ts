@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Db } from '../db/index';
-import { principalForToken, type Principal, type Role } from './tokens';
+import { cachedTokenInfo, principalForToken, type Principal, type Role } from './tokens';
 import { SESSION_ENDED_CHANNEL, TOKEN_REVOKED_CHANNEL, createTokenCache, parseSessionEnded } from './token-cache';
 import { badRequest, forbidden, unauthorized } from '../http/errors';
 
@@ -26,6 +26,10 @@ export async function authorize(db: Db, token: string | null, roles: readonly Ro
   if (!token) throw unauthorized('A bearer token is required (Authorization: Bearer <token>)');
   const principal = await principalForToken(db, token);
   if (!principal) throw unauthorized('The bearer token is unknown or has been revoked');
+  return checkRole(principal, roles);
+}
+
+function checkRole(principal: Principal, roles: readonly Role[]): Principal {
   if (!roles.includes(principal.role)) {
     throw forbidden(`This call is for ${roles.join(' or ')} principals; '${principal.username}' is ${principal.role}`);
   }
@@ -46,11 +50,36 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: { db: Db }) => {
     await unlisten();
     await unlistenEnded();
   });
-  app.addHook('onRequest', async (request: FastifyRequest) => {
+  // A callback hook: a token in the cache (the busy case, e.g. a provider posting task updates) is settled without
+  // a promise; any other goes through authorize(), which asks the database.
+  app.addHook('onRequest', (request: FastifyRequest, _reply, done) => {
     const roles = request.routeOptions.config.roles;
-    if (!roles) return;
-    request.principal = await authorize(opts.db, bearerOf(request.headers.authorization), roles);
-    refuseProject(request.headers.project, 'Project (header)');
+    if (!roles) return done();
+    const token = bearerOf(request.headers.authorization);
+    const cached = token ? cachedTokenInfo(opts.db, token) : null;
+    const accept = (principal: Principal) => {
+      request.principal = principal;
+      refuseProject(request.headers.project, 'Project (header)');
+    };
+    if (cached) {
+      try {
+        accept(checkRole(cached.principal, roles));
+      } catch (error) {
+        return done(error as Error);
+      }
+      return done();
+    }
+    authorize(opts.db, token, roles).then(
+      (principal) => {
+        try {
+          accept(principal);
+        } catch (error) {
+          return done(error as Error);
+        }
+        done();
+      },
+      (error: Error) => done(error),
+    );
   });
 });
 

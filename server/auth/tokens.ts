@@ -5,10 +5,16 @@ import type { Principal, Role, TokenInfo } from './principal';
 
 export type { Principal, Role, TokenInfo } from './principal';
 
-export const hashToken = (token: string) => crypto.createHash('sha256').update(token).digest('hex');
+// crypto.hash, not createHash(): one call, no Hash object, on every authenticated request.
+export const hashToken = (token: string) => crypto.hash('sha256', token, 'hex');
 
 /** 256 random bits, URL-safe so it can travel in a sign-in link's fragment. */
 export const newToken = () => crypto.randomBytes(32).toString('base64url');
+
+/** The token's entry in the app's cache (server/auth/token-cache.ts), without asking the database: null if not there. */
+export function cachedTokenInfo(db: Queryable, token: string, now = Date.now()): TokenInfo | null {
+  return tokenCacheOf(db)?.get(hashToken(token), now) ?? null;
+}
 
 export async function tokenInfo(db: Queryable, token: string, now = Date.now()): Promise<TokenInfo | null> {
   const hash = hashToken(token);
