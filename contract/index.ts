@@ -5,4 +5,3 @@ export * from './jobs';
 export * from './tasks';
 export * from './socket';
 export * from './validators';
-export * from './validate';

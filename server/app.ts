@@ -10,6 +10,9 @@ import { EventBus } from './live/bus';
 import { bootstrapPrincipals } from './auth/bootstrap';
 import { authPlugin } from './auth/plugin';
 import { HttpError } from './http/errors';
+import { schemaErrorFormatter, validatorCompiler } from './http/parse';
+import { lazySerializerCompiler, replies } from './http/replies';
+import { Type } from 'typebox';
 import { securityHeaders } from './http/security-headers';
 import { eventLoopLagMs, registerLoadShedding } from './http/load-shed';
 import { authRoutes } from './auth/routes';
@@ -21,7 +24,7 @@ import type { Services } from './context';
 import { JobsService } from './jobs/service';
 import websocket from '@fastify/websocket';
 import { TasksService } from './tasks/service';
-import { tasksList, tasksRoutes } from './tasks/routes';
+import { TASKS_LIST_REPLIES, tasksList, tasksRoutes } from './tasks/routes';
 import { jobsSocketCalls } from './jobs/socket-calls';
 import { LiveHub, MAX_CLIENT_FRAME_BYTES } from './live/hub';
 import { liveRoutes } from './live/plugin';
@@ -67,7 +70,12 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: BODY_LIMIT,
+    schemaErrorFormatter,
   });
+  // Every route's schema.body/querystring is checked by TypeBox's compiled validator; its 200 and error bodies are
+  // written by fast-json-stringify from schema.response (Fastify's own serialiser, compiled at a route's first answer).
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(lazySerializerCompiler());
 
   const catalog = loadCatalog(config.catalogFile ?? undefined);
   const bus = new EventBus();
@@ -124,9 +132,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || status === 413) {
       return reply.status(413).send({ why: '(body): the request body is larger than 1 MiB', errorCode: null });
     }
-    if (error.validation) {
-      return reply.status(400).send({ why: `${error.validationContext ?? 'request'}: ${error.message}`, errorCode: null });
-    }
+    // schemaErrorFormatter has worded it already: `items[0].replicas: must be an integer >= 1`.
+    if (error.validation) return reply.status(400).send({ why: error.message, errorCode: null });
     if (status >= 400 && status < 500) {
       return reply.status(status).send({ why: error.message, errorCode: null });
     }
@@ -152,7 +159,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   // Socket calls in the order a 400 for an unknown call lists them: tasks.listen, then jobs.follow and jobs.listen.
   await app.register(tasksRoutes);
   await app.register(jobsSocketCalls);
-  await app.register(liveRoutes, { plainGet: { '/api/tasks': tasksList(app) } });
+  await app.register(liveRoutes, { plainGet: { '/api/tasks': { handler: tasksList(app), response: TASKS_LIST_REPLIES } } });
   await app.register(providerGatewayPlugin, { loopback: options.loopback ?? 'inject' });
   await app.register(exampleProviderPlugin, { loopback: options.loopback ?? 'inject' });
   await app.register(slurmProviderPlugin, { loopback: options.loopback ?? 'inject' });
@@ -160,7 +167,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
 
   // No database query: a load balancer's check must not depend on it. `leader`: this process runs the background loops.
   // `load`: what load shedding looks at (server/http/load-shed.ts), so an operator can see why a replica sheds.
-  app.get('/api/health', async () => ({
+  const Health = Type.Object({ status: Type.Literal('ok'), database: Type.String(), leader: Type.Boolean() });
+  app.get('/api/health', { schema: { response: replies(Health) } }, async () => ({
     status: 'ok',
     database: options.db.kind,
     leader: leader.isLeader(),

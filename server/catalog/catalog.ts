@@ -5,7 +5,7 @@ import YAML from 'yaml';
 import { Type } from 'typebox';
 import { Application, Product } from '../../contract/catalog';
 import type { Application as ApplicationT, Product as ProductT } from '../../contract/catalog';
-import { validate } from '../../contract/validate';
+import { check } from '../http/parse';
 import { RunDefinition, checkRunDefinition } from './run';
 
 const CatalogFile = Type.Object(
@@ -63,7 +63,7 @@ function takeRuns(raw: unknown, file: string): Map<number, RunDefinition> {
   apps.forEach((app: unknown, i) => {
     if (!app || typeof app !== 'object' || !('run' in app)) return;
     const { run, ...rest } = app as Record<string, unknown>;
-    const result = validate(RunDefinition, run, `applications[${i}].run`);
+    const result = check(RunDefinition, run, `applications[${i}].run`);
     if (!result.ok) throw new Error(`Catalog ${file} is invalid: ${result.path ? `applications[${i}].run.${result.path}: ${result.message}` : result.why}`);
     runs.set(i, result.value);
     apps[i] = rest;
@@ -75,7 +75,7 @@ export function loadCatalog(file: string = defaultCatalogPath()): Catalog {
   const document: unknown = YAML.parse(fs.readFileSync(file, 'utf8'));
   const runsByIndex = takeRuns(document, file);
   const parsed = normalise(document);
-  const result = validate(CatalogFile, parsed);
+  const result = check(CatalogFile, parsed);
   if (!result.ok) throw new Error(`Catalog ${file} is invalid: ${result.why}`);
   const { applications, products } = result.value as { applications: ApplicationT[]; products: ProductT[] };
   const runs = new Map<string, RunDefinition>();

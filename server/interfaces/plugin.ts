@@ -1,9 +1,10 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage } from 'node:http';
-import { JobsOpenInteractiveSessionRequest, type OpenSessionWithProvider } from '../../contract/jobs';
-import { parse } from '../http/parse';
+import { JobsOpenInteractiveSessionRequest, JobsOpenInteractiveSessionResponse, type OpenSessionWithProvider } from '../../contract/jobs';
+import { replies } from '../http/replies';
 import { HttpError, badRequest, conflict } from '../http/errors';
 import { principal } from '../auth/plugin';
 import { interfaceOrigin, jobIdOfHost, parseInterfaceDomain } from './domain';
@@ -54,8 +55,9 @@ export const interfacesPlugin = fp(async (app: FastifyInstance) => {
   };
 
   // UCloud's jobs.openInteractiveSession, for WEB sessions: a grant for each job, all checked before any is made.
-  app.post('/api/jobs/interactiveSession', { config: { roles: ['USER'] } }, async (request) => {
-    const { items } = parse(JobsOpenInteractiveSessionRequest, request.body);
+  const open = { body: JobsOpenInteractiveSessionRequest, response: replies(JobsOpenInteractiveSessionResponse) };
+  app.withTypeProvider<TypeBoxTypeProvider>().post('/api/jobs/interactiveSession', { schema: open, config: { roles: ['USER'] } }, async (request) => {
+    const { items } = request.body;
     const owner = principal(request).username;
     const checked = [];
     for (const [i, item] of items.entries()) {

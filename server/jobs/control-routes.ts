@@ -1,24 +1,28 @@
 import type { FastifyInstance } from 'fastify';
-import { JobsControlBrowseQuery, JobsControlRetrieveQuery, JobsControlUpdateRequest } from '../../contract/jobs';
-import { DEFAULT_ITEMS_PER_PAGE } from '../../contract/common';
-import { parse, parseQuery } from '../http/parse';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Job, JobsControlBrowseQuery, JobsControlBrowseResponse, JobsControlRetrieveQuery, JobsControlUpdateRequest } from '../../contract/jobs';
+import { DEFAULT_ITEMS_PER_PAGE, Unit } from '../../contract/common';
+import { replies } from '../http/replies';
 import { principal } from '../auth/plugin';
 import { checkNext } from './routes';
 
 const PROVIDER = ['PROVIDER'] as const;
 
 /** Provider → core (contract §4). A provider's principal name is its provider id. */
-export async function controlRoutes(app: FastifyInstance) {
+export async function controlRoutes(fastify: FastifyInstance) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const jobs = app.services.jobs;
 
-  app.post('/api/jobs/control/update', { config: { roles: PROVIDER } }, async (request) => {
-    const { items } = parse(JobsControlUpdateRequest, request.body);
+  const update = { body: JobsControlUpdateRequest, response: replies(Unit) };
+  app.post('/api/jobs/control/update', { schema: update, config: { roles: PROVIDER } }, async (request) => {
+    const { items } = request.body;
     await jobs.controlUpdate(principal(request).username, items);
     return {};
   });
 
-  app.get('/api/jobs/control/browse', { config: { roles: PROVIDER } }, async (request) => {
-    const q = parseQuery(JobsControlBrowseQuery, request.query);
+  const browse = { querystring: JobsControlBrowseQuery, response: replies(JobsControlBrowseResponse) };
+  app.get('/api/jobs/control/browse', { schema: browse, config: { roles: PROVIDER } }, async (request) => {
+    const q = request.query;
     return jobs.browse(null, principal(request).username, {
       itemsPerPage: q.itemsPerPage ?? DEFAULT_ITEMS_PER_PAGE,
       after: checkNext(q.next),
@@ -32,8 +36,9 @@ export async function controlRoutes(app: FastifyInstance) {
     });
   });
 
-  app.get('/api/jobs/control/retrieve', { config: { roles: PROVIDER } }, async (request) => {
-    const q = parseQuery(JobsControlRetrieveQuery, request.query);
+  const retrieve = { querystring: JobsControlRetrieveQuery, response: replies(Job) };
+  app.get('/api/jobs/control/retrieve', { schema: retrieve, config: { roles: PROVIDER } }, async (request) => {
+    const q = request.query;
     return jobs.retrieveForProvider(principal(request).username, q.id, q.includeUpdates ?? true, q);
   });
 }

@@ -1,8 +1,10 @@
 import fs from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import { JobsOutputQuery } from '../../contract/jobs';
-import { parseQuery } from '../http/parse';
 import { notFound } from '../http/errors';
+import { replies } from '../http/replies';
 import { principal } from '../auth/plugin';
 
 const USER = ['USER'] as const;
@@ -11,9 +13,12 @@ const USER = ['USER'] as const;
  * Extension: a job's whole output as a file, byte for byte as the job wrote it (jobs.follow carries the live tail).
  * Someone else's job answers 404, as everywhere in the jobs API.
  */
-export async function jobOutputRoutes(app: FastifyInstance) {
-  app.get('/api/jobs/output', { config: { roles: USER } }, async (request, reply) => {
-    const q = parseQuery(JobsOutputQuery, request.query);
+export async function jobOutputRoutes(fastify: FastifyInstance) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  // The 200 is the file itself (text/plain, streamed), which no serialiser touches.
+  const output = { querystring: JobsOutputQuery, response: replies(Type.String()) };
+  app.get('/api/jobs/output', { schema: output, config: { roles: USER } }, async (request, reply) => {
+    const q = request.query;
     const job = await app.services.jobs.retrieve(principal(request).username, q.id, false);
     const files = app.services.outputs.get(job.specification.product.provider)?.(job.id) ?? null;
     const file = files?.[q.stream];
@@ -32,6 +37,7 @@ export async function jobOutputRoutes(app: FastifyInstance) {
       // What a job prints is never run as a page, whatever it looks like.
       .header('x-content-type-options', 'nosniff')
       // What the file held when asked: a running job's later output is not half-included.
-      .send(size === 0 ? '' : fs.createReadStream(file!, { start: 0, end: size - 1 }));
+      // A stream is piped as it is, never serialised: the 200 schema only names what it carries.
+      .send(size === 0 ? '' : (fs.createReadStream(file!, { start: 0, end: size - 1 }) as unknown as string));
   });
 }

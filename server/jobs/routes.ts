@@ -1,8 +1,20 @@
 import type { FastifyInstance } from 'fastify';
-import { JobsBrowseQuery, JobsCreateRequest, JobsExtendRequest, JobsRetrieveQuery, JobsTerminateRequest } from '../../contract/jobs';
-import { FindByStringId, DEFAULT_ITEMS_PER_PAGE } from '../../contract/common';
-import { parse, parseQuery } from '../http/parse';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import {
+  ConnectedJob,
+  Job,
+  JobsBrowseQuery,
+  JobsBrowseResponse,
+  JobsCreateRequest,
+  JobsCreateResponse,
+  JobsExtendRequest,
+  JobsRetrieveQuery,
+  JobsTerminateRequest,
+} from '../../contract/jobs';
+import { BulkResponse, FindByStringId, DEFAULT_ITEMS_PER_PAGE, Unit } from '../../contract/common';
 import { badRequest } from '../http/errors';
+import { replies } from '../http/replies';
 import { principal } from '../auth/plugin';
 import { parseNextToken, type PageCursor } from './sort';
 
@@ -16,16 +28,19 @@ export function checkNext(next: string | undefined): PageCursor | null {
 }
 
 /** The user's jobs API (contract §3). */
-export async function jobsRoutes(app: FastifyInstance) {
+export async function jobsRoutes(fastify: FastifyInstance) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const jobs = app.services.jobs;
 
-  app.post('/api/jobs', { config: { roles: USER, shed: true } }, async (request) => {
-    const { items } = parse(JobsCreateRequest, request.body);
+  const create = { body: JobsCreateRequest, response: replies(JobsCreateResponse) };
+  app.post('/api/jobs', { schema: create, config: { roles: USER, shed: true } }, async (request) => {
+    const { items } = request.body;
     return { responses: await jobs.create(principal(request).username, items) };
   });
 
-  app.get('/api/jobs/browse', { config: { roles: USER } }, async (request) => {
-    const q = parseQuery(JobsBrowseQuery, request.query);
+  const browse = { querystring: JobsBrowseQuery, response: replies(JobsBrowseResponse) };
+  app.get('/api/jobs/browse', { schema: browse, config: { roles: USER } }, async (request) => {
+    const q = request.query;
     const sortBy = q.sortBy ?? 'createdAt';
     const sortDirection = q.sortDirection ?? 'descending';
     return jobs.browse(principal(request).username, null, {
@@ -47,24 +62,28 @@ export async function jobsRoutes(app: FastifyInstance) {
     });
   });
 
-  app.get('/api/jobs/retrieve', { config: { roles: USER } }, async (request) => {
-    const q = parseQuery(JobsRetrieveQuery, request.query);
+  const retrieve = { querystring: JobsRetrieveQuery, response: replies(Job) };
+  app.get('/api/jobs/retrieve', { schema: retrieve, config: { roles: USER } }, async (request) => {
+    const q = request.query;
     return jobs.retrieve(principal(request).username, q.id, q.includeUpdates ?? true, q);
   });
 
   // Extension: the jobs that connect to this one (reverse peers).
-  app.get('/api/jobs/browseConnected', { config: { roles: USER } }, async (request) => {
-    const { id } = parseQuery(FindByStringId, request.query);
+  const connected = { querystring: FindByStringId, response: replies(Type.Object({ items: Type.Array(ConnectedJob) })) };
+  app.get('/api/jobs/browseConnected', { schema: connected, config: { roles: USER } }, async (request) => {
+    const { id } = request.query;
     return jobs.browseConnected(principal(request).username, id);
   });
 
-  app.post('/api/jobs/terminate', { config: { roles: USER } }, async (request) => {
-    const { items } = parse(JobsTerminateRequest, request.body);
+  const terminate = { body: JobsTerminateRequest, response: replies(BulkResponse(Unit)) };
+  app.post('/api/jobs/terminate', { schema: terminate, config: { roles: USER } }, async (request) => {
+    const { items } = request.body;
     return jobs.terminate(principal(request).username, items.map((i) => i.id));
   });
 
-  app.post('/api/jobs/extend', { config: { roles: USER } }, async (request) => {
-    const { items } = parse(JobsExtendRequest, request.body);
+  const extend = { body: JobsExtendRequest, response: replies(BulkResponse(Unit)) };
+  app.post('/api/jobs/extend', { schema: extend, config: { roles: USER } }, async (request) => {
+    const { items } = request.body;
     return jobs.extend(principal(request).username, items);
   });
 }

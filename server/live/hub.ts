@@ -4,7 +4,7 @@ import type { TSchema } from 'typebox';
 import type { Db } from '../db/index';
 import type { Principal } from '../auth/principal';
 import { ClientFrame } from '../../contract/socket';
-import { validate } from '../../contract/validate';
+import { check } from '../http/parse';
 import { authorize, refuseProject } from '../auth/plugin';
 import { SESSION_ENDED_CHANNEL, TOKEN_REVOKED_CHANNEL, parseSessionEnded } from '../auth/token-cache';
 import { HttpError } from '../http/errors';
@@ -143,7 +143,7 @@ export class LiveHub {
       return;
     }
     const streamIdGuess = isRecord(value) && typeof value.streamId === 'string' ? value.streamId.slice(0, MAX_STREAM_ID_LENGTH) : '';
-    const checked = validate(ClientFrame, value, '(frame)');
+    const checked = check(ClientFrame, value, '(frame)');
     if (!checked.ok) {
       // No token is a 401 (contract §0), like a missing Authorization header, not a malformed frame.
       const noBearer = checked.path === 'bearer' && isRecord(value) && (value.bearer === undefined || value.bearer === null);
@@ -202,7 +202,7 @@ export class LiveHub {
     if (conn.idle) clearTimeout(conn.idle);
     conn.idle = null;
 
-    const payload = validate(call.payload, frame.payload, 'payload');
+    const payload = check(call.payload, frame.payload, 'payload');
     if (!payload.ok) {
       this.respond(conn, streamId, 400, payload.path ? `payload.${payload.path}: ${payload.message}`.replace('payload.[', 'payload[') : payload.why);
       return;

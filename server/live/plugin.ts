@@ -1,5 +1,6 @@
-import type { FastifyInstance, RouteHandlerMethod } from 'fastify';
+import type { FastifyInstance, FastifySchema, RouteHandlerMethod } from 'fastify';
 import { badRequest } from '../http/errors';
+import { ERROR_REPLIES } from '../http/replies';
 import { startBridge } from './bridge';
 
 /** The socket paths. Contract §7 names one per call; each accepts every call, so a client can keep one socket. */
@@ -8,7 +9,7 @@ export type SocketPath = (typeof SOCKET_PATHS)[number];
 
 export interface LiveRoutesOptions {
   /** What a plain GET (no upgrade) answers on a socket path that is also a REST endpoint (GET /api/tasks: tasks.list). */
-  plainGet?: Partial<Record<SocketPath, RouteHandlerMethod>>;
+  plainGet?: Partial<Record<SocketPath, { handler: RouteHandlerMethod; response: FastifySchema['response'] }>>;
 }
 
 /**
@@ -26,11 +27,14 @@ export async function liveRoutes(app: FastifyInstance, options: LiveRoutesOption
   app.addHook('onClose', async () => stopBridge());
 
   for (const url of SOCKET_PATHS) {
+    const plain = options.plainGet?.[url];
     app.route({
       method: 'GET',
       url,
+      // No querystring schema: Fastify would check it on every upgrade too. The 101 of an upgrade is not serialised.
+      schema: { response: plain?.response ?? ERROR_REPLIES },
       handler:
-        options.plainGet?.[url] ??
+        plain?.handler ??
         (async () => {
           throw badRequest(`(request): GET ${url} is a WebSocket (${live.callNames().join(', ')}); open it with a WebSocket upgrade`);
         }),

@@ -1,18 +1,23 @@
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Job } from '../../contract/jobs';
+import { ProviderInterfaceTarget, type Job } from '../../contract/jobs';
 import { FindByStringId } from '../../contract/common';
 import { isDnsName } from '../../contract/validators';
-import { parse, parseQuery } from '../http/parse';
 import { badRequest, conflict, notFound } from '../http/errors';
+import { replies } from '../http/replies';
 import { PROVIDER_ID, type ExampleProvider } from './example-provider';
-import { checkProvider, providerApiRoutes } from './kit/api-routes';
+import { checkProvider, JobViewReply, providerApiRoutes } from './kit/api-routes';
 
 const SERVICE = ['SERVICE'] as const;
 const SERVICE_OR_ADMIN = ['SERVICE', 'ADMIN'] as const;
 const ADMIN = ['ADMIN'] as const;
 
 const ForgetRequest = Type.Object({ id: Type.String({ minLength: 1 }) }, { additionalProperties: false });
+
+// The provider's firewall view (views.ts): its frame; every other field passes as it is.
+const Peer = Type.Object({ jobId: Type.String(), hostname: Type.String() });
+export const FirewallReply = Type.Object({ jobId: Type.String(), allowsFrom: Type.Array(Peer), resolves: Type.Array(Peer) });
 
 /** What the schema cannot say: the job is for this provider, and its peers have usable hostnames. */
 function checkJobs(jobs: Job[], at: (i: number) => string) {
@@ -31,31 +36,35 @@ function checkJobs(jobs: Job[], at: (i: number) => string) {
 }
 
 /** The provider API of the built-in provider (contract §5), and its operator calls. Only the core (SERVICE) may run jobs. */
-export async function exampleProviderRoutes(app: FastifyInstance, opts: { provider: ExampleProvider }) {
+export async function exampleProviderRoutes(fastify: FastifyInstance, opts: { provider: ExampleProvider }) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { provider } = opts;
   const base = `/ucloud/${PROVIDER_ID}`;
 
   providerApiRoutes(app, { id: PROVIDER_ID, api: provider, check: checkJobs });
 
   // Who may connect to a job: the core's /api/jobs/firewall and the dashboard show this (README.md).
-  app.get(`${base}/jobs/firewall`, { config: { roles: SERVICE_OR_ADMIN } }, async (request) => {
-    const { id } = parseQuery(FindByStringId, request.query);
+  const firewall = { querystring: FindByStringId, response: replies(FirewallReply) };
+  app.get(`${base}/jobs/firewall`, { schema: firewall, config: { roles: SERVICE_OR_ADMIN } }, async (request) => {
+    const { id } = request.query;
     const view = await provider.firewall(id);
     if (!view) throw notFound(`id: provider '${PROVIDER_ID}' does not know job '${id}'`);
     return view;
   });
 
   // The provider's own view of a job: what it would answer verify with, for operators and tests.
-  app.get(`${base}/jobs/retrieve`, { config: { roles: SERVICE_OR_ADMIN } }, async (request) => {
-    const { id } = parseQuery(FindByStringId, request.query);
+  const retrieve = { querystring: FindByStringId, response: replies(JobViewReply) };
+  app.get(`${base}/jobs/retrieve`, { schema: retrieve, config: { roles: SERVICE_OR_ADMIN } }, async (request) => {
+    const { id } = request.query;
     const view = await provider.describe(id);
     if (!view) throw notFound(`id: provider '${PROVIDER_ID}' does not know job '${id}'`);
     return view;
   });
 
   // Where a running job's web interface listens, for the core's interface proxy only (server/interfaces/).
-  app.get(`${base}/jobs/interface`, { config: { roles: SERVICE } }, async (request) => {
-    const { id } = parseQuery(FindByStringId, request.query);
+  const target = { querystring: FindByStringId, response: replies(ProviderInterfaceTarget) };
+  app.get(`${base}/jobs/interface`, { schema: target, config: { roles: SERVICE } }, async (request) => {
+    const { id } = request.query;
     const target = await provider.interfaceTarget(id);
     if ('missing' in target) {
       if (target.missing === 'unknown') throw notFound(`id: ${target.why}`);
@@ -65,8 +74,9 @@ export async function exampleProviderRoutes(app: FastifyInstance, opts: { provid
   });
 
   // `npm run cli -- provider forget <jobId>` (contract §8).
-  app.post(`${base}/admin/forget`, { config: { roles: ADMIN } }, async (request) => {
-    const { id } = parse(ForgetRequest, request.body);
+  const forget = { body: ForgetRequest, response: replies(Type.Object({ id: Type.String(), forgotten: Type.Boolean() })) };
+  app.post(`${base}/admin/forget`, { schema: forget, config: { roles: ADMIN } }, async (request) => {
+    const { id } = request.body;
     if (!(await provider.forget(id))) throw notFound(`id: provider '${PROVIDER_ID}' does not know job '${id}'`);
     return { id, forgotten: true };
   });

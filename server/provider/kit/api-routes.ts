@@ -1,14 +1,18 @@
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import {
+  JobState,
   ProviderJobsCreateRequest,
+  ProviderJobsCreateResponse,
   ProviderJobsExtendRequest,
   ProviderJobsTerminateRequest,
   ProviderJobsVerifyRequest,
   type Job,
 } from '../../../contract/jobs';
-import { durationToMillis, type SimpleDuration } from '../../../contract/common';
-import { parse } from '../../http/parse';
+import { BulkResponse, Unit, durationToMillis, type SimpleDuration } from '../../../contract/common';
 import { badRequest } from '../../http/errors';
+import { replies } from '../../http/replies';
 import { parseCallIds } from './call-ids';
 
 /*
@@ -26,6 +30,9 @@ export interface ProviderApi {
 
 const SERVICE = ['SERVICE'] as const;
 
+/** A provider's own view of a job (`GET /ucloud/<provider>/jobs/retrieve`, operators and tests): its frame; each provider adds fields, passed as they are. */
+export const JobViewReply = Type.Object({ jobId: Type.String(), owner: Type.String(), state: JobState });
+
 /** A 400 naming the field when a job is for another provider. */
 export function checkProvider(id: string, jobs: Job[], at: (i: number) => string): void {
   jobs.forEach((job, i) => {
@@ -36,27 +43,31 @@ export function checkProvider(id: string, jobs: Job[], at: (i: number) => string
 
 /** Mounts create, terminate, extend and verify; only the core (SERVICE) may call them. */
 export function providerApiRoutes(
-  app: FastifyInstance,
+  fastify: FastifyInstance,
   opts: { id: string; api: ProviderApi; check: (jobs: Job[], at: (i: number) => string) => void },
 ): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { api, check } = opts;
   const base = `/ucloud/${opts.id}`;
 
-  app.post(`${base}/jobs`, { config: { roles: SERVICE } }, async (request) => {
-    const { items } = parse(ProviderJobsCreateRequest, request.body);
+  const create = { body: ProviderJobsCreateRequest, response: replies(ProviderJobsCreateResponse) };
+  app.post(`${base}/jobs`, { schema: create, config: { roles: SERVICE } }, async (request) => {
+    const { items } = request.body;
     check(items, (i) => `items[${i}]`);
     return { responses: await api.create(items, parseCallIds(request.headers, items.length)) };
   });
 
-  app.post(`${base}/jobs/terminate`, { config: { roles: SERVICE } }, async (request) => {
-    const { items } = parse(ProviderJobsTerminateRequest, request.body);
+  const terminate = { body: ProviderJobsTerminateRequest, response: replies(BulkResponse(Unit)) };
+  app.post(`${base}/jobs/terminate`, { schema: terminate, config: { roles: SERVICE } }, async (request) => {
+    const { items } = request.body;
     check(items, (i) => `items[${i}]`);
     await api.terminate(items, parseCallIds(request.headers, items.length));
     return { responses: items.map(() => ({})) };
   });
 
-  app.post(`${base}/jobs/extend`, { config: { roles: SERVICE } }, async (request) => {
-    const { items } = parse(ProviderJobsExtendRequest, request.body);
+  const extend = { body: ProviderJobsExtendRequest, response: replies(BulkResponse(Unit)) };
+  app.post(`${base}/jobs/extend`, { schema: extend, config: { roles: SERVICE } }, async (request) => {
+    const { items } = request.body;
     check(items.map((i) => i.job), (i) => `items[${i}].job`);
     items.forEach((item, i) => {
       if (durationToMillis(item.requestedTime) <= 0) throw badRequest(`items[${i}].requestedTime: must be longer than zero`);
@@ -65,8 +76,9 @@ export function providerApiRoutes(
     return { responses: items.map(() => ({})) };
   });
 
-  app.post(`${base}/jobs/verify`, { config: { roles: SERVICE } }, async (request) => {
-    const { items } = parse(ProviderJobsVerifyRequest, request.body);
+  const verify = { body: ProviderJobsVerifyRequest, response: replies(Unit) };
+  app.post(`${base}/jobs/verify`, { schema: verify, config: { roles: SERVICE } }, async (request) => {
+    const { items } = request.body;
     check(items, (i) => `items[${i}]`);
     await api.verify(items);
     return {};

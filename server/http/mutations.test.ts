@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { TSchema } from 'typebox';
-import { FindByStringId } from './common';
-import { seedPayloads, type SeedCallName } from './fixtures/seed-payloads';
-import { JobsControlUpdateRequest, JobsCreateRequest, ProviderJobsVerifyRequest } from './jobs';
-import { PostStatusRequest, TasksCreateRequest } from './tasks';
-import { validate } from './validate';
+import { FindByStringId } from '../../contract/common';
+import { seedPayloads, type SeedCallName } from '../../contract/fixtures/seed-payloads';
+import { JobsControlUpdateRequest, JobsCreateRequest, ProviderJobsVerifyRequest } from '../../contract/jobs';
+import { PostStatusRequest, TasksCreateRequest } from '../../contract/tasks';
+import { check } from './parse';
 
 // Each case breaks one field of a seed request and expects the 400's why to name exactly that field.
 
@@ -59,7 +59,7 @@ const both =
     mutations.reduce((b, m) => m(b), body);
 
 function whyAfter(call: SeedCallName, mutate: Mutation, nth = 0): string | undefined {
-  const result = validate(REQUESTS[call], mutate(seedBody(call, nth)));
+  const result = check(REQUESTS[call], mutate(seedBody(call, nth)));
   return result.ok ? undefined : result.why;
 }
 
