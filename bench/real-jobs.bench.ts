@@ -454,7 +454,11 @@ async function abRound(isolation: 'auto' | 'off', n: number): Promise<RoundResul
 
     const bulk = await server.create(n);
     if (bulk.ids.length !== n) throw new Error(`${isolation}: bulk create answered ${bulk.status} ${bulk.why}`);
-    if (!(await server.startedOrFailed(bulk.ids)) || bulk.ids.some((id) => server.failedToStart(id))) throw new Error(`${isolation}: bulk jobs did not all start`);
+    if (!(await server.startedOrFailed(bulk.ids)) || bulk.ids.some((id) => server.failedToStart(id))) {
+      const failed = bulk.ids.filter((id) => server.failedToStart(id)).map((id) => ({ id, ...server.seen.get(id) }));
+      const waiting = bulk.ids.filter((id) => server.seen.get(id)?.runningAt === undefined && !server.failedToStart(id));
+      throw new Error(`${isolation}: bulk jobs did not all start within ${WAIT_MS / 1000} s: failed ${JSON.stringify(failed)}; not yet running: ${waiting.length} (${waiting.join(', ')})`);
+    }
     const bulkMs = bulk.ids.map((id) => server.seen.get(id)!.runningAt! - bulk.answeredAt);
     log(`${isolation}: bulk running`);
     await server.terminateAndWait(bulk.ids);
