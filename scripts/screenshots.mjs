@@ -262,6 +262,9 @@ try {
       // A page that does not exist.
       await page.goto(`${base}/no/such/page`);
       await page.getByRole('heading', { level: 1, name: 'Page not found' }).waitFor();
+      // After a full load the top bar's tray and bell arrive as their own chunks: the picture is of the whole shell.
+      await bar.getByRole('button', { name: /^Notifications/ }).waitFor();
+      if (!phone) await bar.locator('.user-menu__name').waitFor();
       await shot('not-found');
 
       if (errors.length) throw new Error(`Problems at ${viewport.width}×${viewport.height} in the ${scheme} theme:\n${errors.join('\n')}`);
