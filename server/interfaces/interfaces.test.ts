@@ -89,7 +89,7 @@ describe('job interfaces: grants, cookies and the proxy (simulated jobs, a recor
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
     t = await buildTestApp({ ...FAST, exampleImagePull: false });
     const upstreamPort = (upstream.address() as AddressInfo).port;
-    t.app.services.interfaces!.resolveTarget = async () => ({ url: `http://127.0.0.1:${upstreamPort}` });
+    t.parts.interfaces!.resolveTarget = async () => ({ url: `http://127.0.0.1:${upstreamPort}` });
     port = await listen(t);
   });
   afterAll(async () => {

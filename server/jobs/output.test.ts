@@ -53,7 +53,7 @@ describe('a real job\'s output', () => {
     const id = await createJob(t, batch({ parameters: { debug: { type: 'boolean', value: false }, value: { type: 'text', value: 'Hello, World!' } } }));
     const live = await follow(t, id);
     await waitForState(t, id, 'SUCCESS');
-    const file = path.join(t.app.services.example!.local!.runDir(id), 'stdout.log');
+    const file = path.join(t.parts.example!.local!.runDir(id), 'stdout.log');
     const written = fs.readFileSync(file, 'utf8');
     expect(written).toMatch(/step 10\/10/);
     expect(written).toContain('Hello, World!');

@@ -106,7 +106,7 @@ describe('a provider that fails', () => {
 
   test("another process's NOTIFY of queued calls, arriving during a failing delivery or a backoff, does not cut the backoff short", async () => {
     const { app, times } = await downProvider(100, 100);
-    const gateway = app.app.services.providers!.gateway;
+    const gateway = app.parts.gateway!;
     await createJob(app, webApp());
     // The user's call is tried at once (by whichever delivery runs first); from its first failure on, it backs off.
     await expect.poll(() => times.length, POLL).toBeGreaterThanOrEqual(1);
@@ -158,7 +158,7 @@ describe('claims on queued calls (several processes share the queue)', () => {
     stub = new StubProvider();
     stub.mode = 'up';
     t = await stub.front({ ...FAST, verifyIntervalMs: 0 });
-    const gateway = t.app.services.providers!.gateway;
+    const gateway = t.parts.gateway!;
 
     // Queue a create while delivery is stopped, and claim it as another process would, under a session of its own.
     await gateway.stop();

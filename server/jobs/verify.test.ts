@@ -129,7 +129,7 @@ describe('the verify loop', () => {
       // seconds) cannot send it and have it acknowledged before the sweep on a slow machine (it counted 2501 then).
       [JSON.stringify(webApp()), now, now + 3_600_000],
     );
-    const report = await t.app.services.providers!.verify.sweep();
+    const report = await t.parts.verify!.sweep();
     expect(report.providers).toEqual([{ provider: 'example', jobs: 2500, requests: 3, error: null }]);
 
     const batches = stub.callsTo('/jobs/verify').map((c) => (c.body as { items: Job[] }).items);

@@ -41,7 +41,7 @@ const extendBy1h = (app: TestApp, jobs: Job[], callId?: string) =>
 
 /** The job as its user sees it once the provider has told the core everything it applied. */
 async function settledJob(app: TestApp, id: string): Promise<Job> {
-  await app.app.services.example!.settled();
+  await app.parts.example!.settled();
   return getJob(app, id);
 }
 
@@ -115,7 +115,7 @@ describe('the built-in provider applies each call id once', () => {
     expect((await extendBy1h(t, [job], 'recent')).statusCode).toBe(200);
     const eightDays = 8 * 24 * HOUR;
     await t.db.query(`UPDATE example_applied_calls SET applied_at = applied_at - $1 WHERE call_id = 'old'`, [eightDays]);
-    expect(await t.app.services.example!.pruneCallIds(Date.now(), true)).toBe(1);
+    expect(await t.parts.example!.pruneCallIds(Date.now(), true)).toBe(1);
     // 'recent' is still known, so its repeat changes nothing; 'old' was forgotten, so it counts as a new call.
     expect((await extendBy1h(t, [job], 'recent')).statusCode).toBe(200);
     expect(allocationOf(await settledJob(t, job.id))).toBe(3 * HOUR);
@@ -216,7 +216,7 @@ describe('the gateway names each queued call', () => {
     const { app, provider: stub } = await stubbedApp();
     t = app;
     const job = await runningJob(t);
-    const gateway = t.app.services.providers!.gateway;
+    const gateway = t.parts.gateway!;
     await gateway.stop();
     await t.call('POST', '/api/jobs/extend', t.tokens.user, { items: [{ jobId: job.id, requestedTime: oneHour }] });
     await expect.poll(async () => (await t!.db.query(`SELECT 1 FROM provider_calls WHERE op = 'extend'`)).length, POLL).toBe(1);

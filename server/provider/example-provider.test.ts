@@ -231,7 +231,7 @@ describe('calls received twice (at-least-once delivery after a leader dies mid-c
     const ended = await waitForState(t, id, 'SUCCESS');
     const again = await t.call('POST', '/ucloud/example/jobs/terminate', t.tokens.ucloud, { items: [await getJob(t, id)] });
     expect(again.statusCode).toBe(200);
-    await t.app.services.example!.settled();
+    await t.parts.example!.settled();
     expect(statuses(await getJob(t, id))).toEqual(statuses(ended));
   });
 });

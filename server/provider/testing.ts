@@ -187,11 +187,13 @@ export class StubProvider {
 export async function restart(t: TestApp, config: Partial<Config>, between?: () => Promise<void>): Promise<TestApp> {
   await t.app.close();
   await between?.();
-  const app = await buildApp({ db: t.db, config: { dataDir: t.dataDir, publicDir: null, exampleImagePull: false, ...config } });
+  const parts = {};
+  const app = await buildApp({ db: t.db, parts, config: { dataDir: t.dataDir, publicDir: null, exampleImagePull: false, ...config } });
   await app.ready();
   return {
     ...t,
     app,
+    parts,
     call: injectCaller(app),
     close: async () => {
       await app.close();

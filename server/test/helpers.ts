@@ -7,6 +7,7 @@ import { openDb, dropSchema, cloneDb, type Db } from '../db/index';
 import { buildApp, type BuildOptions } from '../app';
 import type { Config } from '../config';
 import type { Credentials } from '../auth/bootstrap';
+import type { AppParts } from '../context';
 
 /** Set by the test runner for the PostgreSQL leg; otherwise tests use an in-memory PGlite. */
 export const TEST_DATABASE_URL = process.env.JOBDECK_TEST_DATABASE_URL || null;
@@ -16,6 +17,7 @@ export interface TestApp {
   db: Db;
   tokens: Credentials;
   dataDir: string;
+  parts: AppParts;
   /** inject with a bearer token and a JSON body. */
   call(method: InjectOptions['method'], url: string, token: string | null, body?: unknown): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
@@ -55,9 +57,11 @@ export async function buildTestApp(config: Partial<Config> = {}, options: Pick<B
   // its image-pull tasks would land in every test's task streams; tests that want either ask for it. Shedding on
   // event-loop lag is off: on a machine loaded by other runs a PGlite clone can stall the loop past any limit, and
   // a 503 there would say nothing about the code under test (server/tasks/load-shed.test.ts turns it on).
+  const parts: AppParts = {};
   const app = await buildApp({
     ...options,
     db,
+    parts,
     // The simulator unless a test asks for real processes (exampleBackend: 'local'): most tests are about the core.
     // No slurm provider unless a test names a cluster (slurmUrl), whatever JOBDECK_SLURM_URL says.
     config: { dataDir, publicDir: null, slurmUrl: null, exampleBackend: 'simulator', exampleImagePull: false, exampleQueueDelayMs: 3_600_000, shedLagMs: 0, ...config },
@@ -69,6 +73,7 @@ export async function buildTestApp(config: Partial<Config> = {}, options: Pick<B
     db,
     tokens,
     dataDir,
+    parts,
     call: injectCaller(app),
     close: async () => {
       await app.close();

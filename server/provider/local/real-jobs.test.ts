@@ -32,7 +32,7 @@ async function open(config: Partial<Config> = {}): Promise<TestApp> {
 }
 
 function output(t: TestApp, id: string): string {
-  return fs.readFileSync(path.join(t.app.services.example!.local!.runDir(id), 'stdout.log'), 'utf8');
+  return fs.readFileSync(path.join(t.parts.example!.local!.runDir(id), 'stdout.log'), 'utf8');
 }
 
 const database = (dataStore = '/123/acme-database') =>
@@ -53,7 +53,7 @@ async function connectFrom(pid: number, host: string, port: number, timeoutMs = 
 describe('real jobs', () => {
   it('a job created while the provider is still starting waits for its runner, then really runs', async () => {
     const t = await open();
-    const provider = t.app.services.example!;
+    const provider = t.parts.example!;
     // Stopped, as it is before the runner is set up; the core's create still reaches it.
     await provider.stop();
     const id = await createJob(t, webApp());
@@ -166,7 +166,7 @@ describe('real jobs', () => {
     expect(after.expiresAt! - before.expiresAt!).toBe(3600_000);
     // Past the first deadline the process still runs.
     await expect.poll(() => Date.now() > before.expiresAt! + 500, POLL).toBe(true);
-    await t.app.services.example!.tick();
+    await t.parts.example!.tick();
     expect((await getJob(t, id)).status.state).toBe('RUNNING');
     expect(alive(after.pid!)).toBe(true);
   });

@@ -311,7 +311,7 @@ describeWhere(available, why, 'slurm provider on a real cluster', () => {
   it('stopping slurmrestd fails no job: the job page says the cluster cannot be reached, and it recovers', async () => {
     const id = await createJob(t, longJob());
     await until('RUNNING', async () => (await stateOf(id)) === 'RUNNING', 90_000);
-    const slurm = t.app.services.slurm!;
+    const slurm = t.parts.slurm!;
     cluster('stop-rest');
     try {
       await until('the unreachable line', async () => (await statuses(id)).some((l) => l.startsWith('The Slurm cluster cannot be reached')));
@@ -333,7 +333,7 @@ describeWhere(available, why, 'slurm provider on a real cluster', () => {
     const active = (await t.call('GET', '/api/jobs/browse?itemsPerPage=100', t.tokens.user)).json().items as { id: string; status: { state: string } }[];
     const running = active.filter((j) => j.status.state === 'RUNNING').map((j) => j.id);
     expect(running.length).toBeGreaterThan(0);
-    const slurm = t.app.services.slurm!;
+    const slurm = t.parts.slurm!;
     cluster('restart-controller-clean');
     const sweepsBefore = slurm.verifies;
     for (const id of running) {
