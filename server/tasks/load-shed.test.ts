@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, openTestDb, type TestApp } from '../test/helpers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { openTestDb, build, type TestApp } from '../test/app';
 import type { Config } from '../config';
 import { EventLoopLag, LoadShedder, type LagSource } from '../http/load-shed';
 import { HttpError } from '../http/errors';
@@ -16,13 +16,9 @@ const SLOW = { timeout: 300_000 };
 beforeAll(async () => {
   await (await openTestDb()).cleanup();
 }, SLOW.timeout);
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
 
 async function setUp(config: Partial<Config>) {
-  t = await buildTestApp(config);
+  t = await build(config);
   // A name of its own: on the PostgreSQL leg every test schema shares one database, so one NOTIFY channel, and a
   // listener for 'alice' in another test file heard this file's updates (tasks-api saw 45 extra seqs 1..45).
   const owner = `shed-${crypto.randomBytes(4).toString('hex')}`;
@@ -142,7 +138,7 @@ describe('the shedding decision on event-loop lag', () => {
 describe('load shedding on event-loop lag, end to end', SLOW, () => {
   it('while the loop runs late, write paths answer 503 with Retry-After before reading the body; reads still answer', async () => {
     const lag = new FakeLag(0);
-    t = await buildTestApp({ shedLagMs: 300, shedRetryAfterS: 1 }, { lagSource: lag });
+    t = await build({ shedLagMs: 300, shedRetryAfterS: 1 }, { lagSource: lag });
     const owner = `shed-${crypto.randomBytes(4).toString('hex')}`;
     const user = await t.call('POST', '/api/admin/users', t.tokens.admin, { username: owner });
     const task = await t.call('PUT', '/api/tasks', t.tokens.ucloud, { title: 'Busy task', owner, initialStatus: null });
@@ -175,7 +171,7 @@ describe('load shedding on event-loop lag, end to end', SLOW, () => {
   it("the server's own sampler sees a real block of its event loop, and its shedder refuses a write right after it", async () => {
     // No timing race: nothing can run between the end of the block and the synchronous checks, and a busier
     // machine only makes the lag larger.
-    t = await buildTestApp({ shedLagMs: 300, shedRetryAfterS: 1 });
+    t = await build({ shedLagMs: 300, shedRetryAfterS: 1 });
     const shedder = t.app.services.shedder;
     const until = performance.now() + 1_000;
     while (performance.now() < until) {
