@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, onTestFinished, test } from 'vitest';
-import { buildTestApp, type TestApp } from '../test/helpers';
+import { describe, expect, onTestFinished, test } from 'vitest';
+import { build, type TestApp } from '../test/app';
+import { createJob, getJob, statuses, webApp } from '../test/jobs';
+import { FAST, POLL, StubProvider, waitForState, waitForStatus } from '../test/provider';
 import type { Job } from '../../contract/jobs';
 import { callIdsWithin } from './kit/call-ids';
-import { FAST, POLL, StubProvider, createJob, getJob, statuses, waitForState, waitForStatus, webApp } from './testing';
 
 // At-least-once delivery of core → provider calls, applied once: every delivery names its queued calls
 // (Jobdeck-Call-Id, one id per item), the same on every retry, and the built-in provider applies each id once.
@@ -11,11 +12,6 @@ const HOUR = 3600 * 1000;
 const oneHour = { hours: 1, minutes: 0, seconds: 0 };
 
 let t: TestApp | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
-
 /** A running job with a time allocation of 1 h. */
 async function runningJob(app: TestApp): Promise<Job> {
   const id = await createJob(app, webApp({ timeAllocation: oneHour }));
@@ -50,7 +46,7 @@ const extensions = (job: Job) => statuses(job).filter((s) => s.startsWith('Time 
 
 describe('the built-in provider applies each call id once', () => {
   test('the same extend delivered twice with one call id extends once; with another id it extends again', async () => {
-    t = await buildTestApp(FAST);
+    t = await build(FAST);
     const job = await runningJob(t);
 
     for (let i = 0; i < 2; i++) {
@@ -71,7 +67,7 @@ describe('the built-in provider applies each call id once', () => {
   });
 
   test('without the header every delivery is applied, as before', async () => {
-    t = await buildTestApp(FAST);
+    t = await build(FAST);
     const job = await runningJob(t);
     expect((await extendBy1h(t, [job])).statusCode).toBe(200);
     expect((await extendBy1h(t, [job])).statusCode).toBe(200);
@@ -79,7 +75,7 @@ describe('the built-in provider applies each call id once', () => {
   });
 
   test('ids are per item: a request repeating one item and carrying a new one applies only the new one', async () => {
-    t = await buildTestApp(FAST);
+    t = await build(FAST);
     const a = await runningJob(t);
     const b = await runningJob(t);
     expect((await extendBy1h(t, [a, b], '7,8')).statusCode).toBe(200);
@@ -92,7 +88,7 @@ describe('the built-in provider applies each call id once', () => {
   });
 
   test('a repeated create or terminate with its call id answers as the first time and changes nothing', async () => {
-    t = await buildTestApp(FAST);
+    t = await build(FAST);
     const job = await runningJob(t);
     const created = await providerCall(t, '', [job], 'c-1');
     const again = await providerCall(t, '', [job], 'c-1');
@@ -109,7 +105,7 @@ describe('the built-in provider applies each call id once', () => {
   });
 
   test('ids older than the retention period are forgotten by the leader loop; recent ones are kept', async () => {
-    t = await buildTestApp(FAST);
+    t = await build(FAST);
     const job = await runningJob(t);
     expect((await extendBy1h(t, [job], 'old')).statusCode).toBe(200);
     expect((await extendBy1h(t, [job], 'recent')).statusCode).toBe(200);
@@ -126,7 +122,7 @@ describe('the built-in provider applies each call id once', () => {
 
 describe('a malformed Jobdeck-Call-Id header', () => {
   test('gets a 400 naming the header, never a 500, and changes nothing', async () => {
-    t = await buildTestApp(FAST);
+    t = await build(FAST);
     const job = await runningJob(t);
     const cases: [string, RegExp][] = [
       ['x'.repeat(101), /^Jobdeck-Call-Id: id 1 is longer than 100 characters$/],

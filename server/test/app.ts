@@ -141,16 +141,16 @@ export async function build(config: Partial<Config> = {}, options: AppOptions = 
  * One app for every test of the enclosing `describe` block (or of the file, at top level): built in a `beforeAll`,
  * closed in an `afterAll`. Call it where you would call `beforeAll`; the object it returns is filled in when that hook
  * runs, so a later `beforeAll` of the same block can already use it. `config` may be a function, read when the hook
- * runs (for a file or a directory an earlier `beforeAll` makes).
+ * runs (for a file or a directory an earlier `beforeAll` makes). `timeoutMs` bounds both hooks (vitest's default else).
  */
-export function sharedApp(config: Partial<Config> | (() => Partial<Config>) = {}, options: AppOptions = {}): TestApp {
+export function sharedApp(config: Partial<Config> | (() => Partial<Config>) = {}, options: AppOptions = {}, timeoutMs?: number): TestApp {
   const shared = {} as TestApp;
   let built: TestApp | undefined;
   beforeAll(async () => {
     built = await openTestApp(typeof config === 'function' ? config() : config, options);
     Object.assign(shared, built);
-  });
-  afterAll(() => built?.close());
+  }, timeoutMs);
+  afterAll(() => built?.close(), timeoutMs);
   return shared;
 }
 
