@@ -18,7 +18,11 @@
  *
  * Before the first round, --first-warmup s (15) of uncounted load through the proxy warm its code (the JIT).
  *
- * Options: --rounds 3 --seconds 5 --connections 10 --warmup 3 --first-warmup 15. Prints one JSON document as its last stdout line.
+ * --path / measures the app's real page instead: with --database on (the default for /) a real acme-database job runs
+ * too and the web app is connected to it as `database`, so each request counts a visit in that database (a write
+ * and a round trip over the job network), as a user's reload does.
+ *
+ * Options: --rounds 3 --seconds 5 --connections 10 --warmup 3 --first-warmup 15 --path /health --database off (on for /). Prints one JSON document as its last stdout line.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -42,6 +46,10 @@ const CONNECTIONS = Number(option('connections', '10'));
 const WARMUP = Number(option('warmup', '3'));
 /** Seconds of proxied load once, before the first round (see main). */
 const FIRST_WARMUP = Number(option('first-warmup', '15'));
+/** The app's path both sides request. */
+const PATH = option('path', '/health');
+/** Whether the web app is connected to a real database job (its page then counts each visit there). */
+const WITH_DATABASE = option('database', PATH === '/' ? 'on' : 'off') !== 'off';
 const log = (message: string) => process.stderr.write(`[proxy] ${message}\n`);
 
 interface Cannon {
@@ -120,6 +128,7 @@ async function main() {
   };
 
   let id = '';
+  let databaseId = '';
   try {
     // The provider opens its local backend (the job network) once listening; a job created before runs nowhere.
     const ready = Date.now() + 60_000;
@@ -128,8 +137,25 @@ async function main() {
       await new Promise((r) => setTimeout(r, 10));
     }
     const product = { id: 'example-compute', category: 'example-compute', provider: 'example' };
+    let resources: unknown[] = [];
+    if (WITH_DATABASE) {
+      const database = (await api('POST', '/api/jobs', user, {
+        items: [{
+          application: { name: 'acme-database', version: '1.0.0' }, product, replicas: 1, allowDuplicateJob: true,
+          parameters: { dataStore: { type: 'file', path: '/bench/proxy-db', readOnly: false } },
+        }],
+      })) as { responses: { id: string }[] };
+      databaseId = database.responses[0]!.id;
+      // Only a running job can be connected to.
+      const until = Date.now() + 60_000;
+      while (((await api('GET', `/api/jobs/retrieve?id=${databaseId}`, user)) as { status: { state: string } }).status.state !== 'RUNNING') {
+        if (Date.now() > until) throw new Error(`database job ${databaseId} did not start`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      resources = [{ type: 'peer', hostname: 'database', jobId: databaseId }];
+    }
     const created = (await api('POST', '/api/jobs', user, {
-      items: [{ application: { name: 'acme-web-app', version: '1.0.0' }, product, replicas: 1, allowDuplicateJob: true }],
+      items: [{ application: { name: 'acme-web-app', version: '1.0.0' }, product, replicas: 1, allowDuplicateJob: true, resources }],
     })) as { responses: { id: string }[] };
     id = created.responses[0]!.id;
     const deadline = Date.now() + 60_000;
@@ -141,7 +167,12 @@ async function main() {
       const row = await db.query<{ address: string | null }>(`SELECT address FROM example_jobs WHERE job_id = $1`, [id]);
       if (view?.state === 'RUNNING' && row[0]?.address) {
         target = `http://${row[0].address}:8080`;
-        if ((await get(`${target}/health`).catch(() => null))?.body === 'ok\n') break;
+        if ((await get(`${target}/health`).catch(() => null))?.body === 'ok\n') {
+          if (!WITH_DATABASE) break;
+          // The app retries its database in the background; measure once it is connected.
+          const visits = await get(`${target}/api/visits`).catch(() => null);
+          if (visits && (JSON.parse(visits.body) as { connected?: boolean }).connected) break;
+        }
       }
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -155,18 +186,20 @@ async function main() {
     const cookie = String(exchange.headers['set-cookie']?.[0] ?? '').split(';', 1)[0]!;
     if (exchange.status !== 303 || !cookie) throw new Error(`grant exchange: ${exchange.status}`);
     const proxyHeaders = { host: hostHeader, cookie };
-    const check = await get(`http://127.0.0.1:${port}/health`, proxyHeaders);
-    if (check.body !== 'ok\n') throw new Error(`through the proxy: ${check.status} ${check.body.slice(0, 200)}`);
+    const check = await get(`http://127.0.0.1:${port}${PATH}`, proxyHeaders);
+    if (check.status !== 200 || (PATH === '/health' && check.body !== 'ok\n') || (WITH_DATABASE && !check.body.includes('Connected to the database'))) {
+      throw new Error(`through the proxy: ${check.status} ${check.body.slice(0, 200)}`);
+    }
 
     // The proxy's first thousands of requests cost several times what later ones do (the JIT; on a loaded machine its
     // compiler threads wait their turn): one longer warm-up through the proxy before the first round, so that every
     // round measures a warm server, as a running Jobdeck is.
-    const warm = await cannon(`http://127.0.0.1:${port}/health`, proxyHeaders, FIRST_WARMUP);
+    const warm = await cannon(`http://127.0.0.1:${port}${PATH}`, proxyHeaders, FIRST_WARMUP);
     log(`warm-up through the proxy: ${Math.round(warm.requestsPerSecond)} req/s over ${FIRST_WARMUP} s`);
     const runs: Record<'direct' | 'proxy', Cannon[]> = { direct: [], proxy: [] };
     for (let round = 0; round < ROUNDS; round++) {
       for (const side of ['direct', 'proxy'] as const) {
-        const url = side === 'direct' ? `${target}/health` : `http://127.0.0.1:${port}/health`;
+        const url = side === 'direct' ? `${target}${PATH}` : `http://127.0.0.1:${port}${PATH}`;
         const headers = side === 'direct' ? {} : proxyHeaders;
         await cannon(url, headers, WARMUP);
         const cpu = process.cpuUsage();
@@ -192,7 +225,7 @@ async function main() {
     const proxy = summary('proxy');
     const result = {
       benchmark: 'proxy',
-      path: 'GET /health of a real acme-web-app job',
+      path: `GET ${PATH} of a real acme-web-app job${WITH_DATABASE ? ', connected to a real acme-database job' : ''}`,
       isolation: view!.isolation,
       connections: CONNECTIONS,
       secondsPerRun: SECONDS,
@@ -206,7 +239,7 @@ async function main() {
     };
     console.log(JSON.stringify(result));
   } finally {
-    if (id) await api('POST', '/api/jobs/terminate', user, { items: [{ id }] }).catch(() => {});
+    for (const job of [id, databaseId].filter(Boolean)) await api('POST', '/api/jobs/terminate', user, { items: [{ id: job }] }).catch(() => {});
     await app.close();
     await db.close();
     fs.rmSync(dataDir, { recursive: true, force: true });

@@ -110,6 +110,13 @@ export const JobStatus = StrictObject({
   resolvedApplication: Maybe(ResolvedApplication),
   resolvedSupport: Maybe(ResolvedSupport),
   resolvedProduct: Maybe(ResolvedProduct),
+  /**
+   * Extension: the job's version. It grows with every change a client can see (state, an update appended, time
+   * allocation and expiry, output folder, the provider's id) and is the same in REST reads and socket events, so of
+   * two copies of a job the one with the higher version is the newer. A new job has 1; each applied update adds one.
+   * In `status` so that `jobs.follow`'s `newStatus` carries it too. Absent from jobs a core without it sends.
+   */
+  version: Maybe(Type.Integer({ minimum: 0 })),
 });
 export type JobStatus = Static<typeof JobStatus>;
 

@@ -72,8 +72,12 @@ test('terminating selected jobs: the rows say Terminated live, focus is on the n
   await shoot(page, 'list-terminated');
 });
 
-test('launch form: a warning by Launch while the expected database is not connected', async ({ page, creds, baseURL }) => {
-  await signInFresh(page, baseURL!, creds.admin);
+/** Whether two boxes on the screen share any pixel. */
+const overlap = (a: { x: number; y: number; width: number; height: number }, b: typeof a) =>
+  a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+
+test('launch form: a warning by Launch while the expected database is not connected, and toasts never cover Launch', async ({ page, creds, baseURL }) => {
+  const { jobs } = await signInFresh(page, baseURL!, creds.admin);
   await page.goto('/applications/acme-web-app/1.0.0');
   const launch = page.getByRole('button', { name: 'Launch job' });
   await expect(launch).toBeVisible();
@@ -82,6 +86,25 @@ test('launch form: a warning by Launch while the expected database is not connec
   await shoot(page, 'launch-missing-peer', async () => {
     await page.getByRole('note').filter({ hasText: 'No job is connected as' }).scrollIntoViewIfNeeded();
   });
+
+  // A job starts while the form is open, scrolled to its end (where the footer with Launch sits in flow) and at the
+  // top (where it sticks to the bottom of the screen): its toast stays clear of Launch at both sizes.
+  const id = await jobs.create(simulation(uniqueName('edge-toast')));
+  const toast = page.getByRole('status', { name: 'Recent notifications' }).locator('.toast').first();
+  await expect(toast).toBeVisible({ timeout: 20_000 });
+  await toast.hover(); // holds it while the boxes are measured
+  for (const [w, h] of [
+    [1280, 860],
+    [390, 844],
+  ] as const) {
+    await page.setViewportSize({ width: w, height: h });
+    for (const to of ['end', 'start'] as const) {
+      await page.evaluate((where) => window.scrollTo(0, where === 'end' ? document.documentElement.scrollHeight : 0), to);
+      const [t, l] = [await toast.boundingBox(), await launch.boundingBox()];
+      expect(t && l && !overlap(t, l), `at ${w}×${h}, scrolled to the ${to}: toast ${JSON.stringify(t)}, Launch ${JSON.stringify(l)}`).toBe(true);
+    }
+  }
+  await jobs.terminate(id);
 });
 
 test('job page: connected jobs as a graph of who reaches whom, named in words', async ({ page, creds, baseURL }) => {

@@ -44,10 +44,11 @@ const headlines = {
     `; ` +
     `download ${r.download?.identical ? 'byte-identical' : '**differs**'} (${fmt(r.download?.bytes, 0)} bytes); load average ${fmt(r.loadAverage1)}`,
   proxy: (r) =>
-    `a job's web interface, GET /health with ${fmt(r.connections, 0)} connections (${fmt(r.rounds, 0)} alternating rounds): straight to the job ${fmt(r.direct?.requestsPerSecond, 0)} req/s, p99 ${ms(r.direct?.p99Ms)}; ` +
+    `a job's web interface, ${String(r.path ?? 'GET /health').replace(/ of a real acme-web-app job/, '')} with ${fmt(r.connections, 0)} connections (${fmt(r.rounds, 0)} alternating rounds): straight to the job ${fmt(r.direct?.requestsPerSecond, 0)} req/s, p99 ${ms(r.direct?.p99Ms)}; ` +
     `through Jobdeck's proxy ${fmt(r.proxy?.requestsPerSecond, 0)} req/s, p99 ${ms(r.proxy?.p99Ms)} (ratio ${fmt(r.ratio, 2)}; target ≥ 0.7${r.ratio >= 0.7 ? '' : ', **not met**'}); ` +
     `Jobdeck CPU ${fmt(r.proxy?.jobdeckCpuUsPerRequest, 0)} µs per proxied request; load average ${fmt(r.loadAverage)}` +
     (r.loadAverageAtStart !== undefined ? ` (${fmt(r.loadAverageAtStart)} at start)` : ''),
+  'proxy-page': (r) => headlines.proxy(r),
   'real-jobs': (r) => {
     const a = r.isolation?.auto ?? {};
     const b = r.isolation?.off ?? {};

@@ -53,6 +53,13 @@ describe(`a restart (${TEST_DATABASE_URL ? 'PostgreSQL' : 'PGlite on disk'})`, {
     for (const field of ['id', 'owner', 'specification', 'createdAt'] as const) expect(job[field]).toEqual(before[field]);
     expect(job.status.startedAt).toBe(before.status.startedAt);
     expect(job.output).toEqual({ outputFolder: '/out' });
+    // The job's version (status.version) is stored with it: it carries on from where it was, never starting over.
+    expect(job.status.version).toBeGreaterThanOrEqual(before.status.version);
+    await second.call('POST', '/api/jobs/control/update', creds.provider, {
+      items: [{ id, update: { state: null, status: 'After the restart', outputFolder: null, expectedState: null, expectedDifferentState: null, newTimeAllocation: null, timestamp: 0 } }],
+    });
+    const later = (await second.call('GET', `/api/jobs/retrieve?id=${id}`, creds.user)).json();
+    expect(later.status.version).toBeGreaterThan(job.status.version);
     // The id sequence carries on rather than reusing ids.
     const next = await second.call('POST', '/api/jobs', creds.user, { items: [databaseSpec('/restart/b')] });
     expect(Number(next.json().responses[0].id)).toBeGreaterThan(Number(id));

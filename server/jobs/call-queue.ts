@@ -134,8 +134,10 @@ export class CallQueue {
     await this.db.tx(async (q) => {
       await q.query(`DELETE FROM provider_calls WHERE id = ANY($1::bigint[])`, [calls.map((c) => c.id)]);
       if (op === 'create') {
+        // The provider's id is part of the job a client sees, so its arrival is a change (status.version).
         await q.query(
-          `UPDATE jobs j SET provider_acked_at = $3, provider_generated_id = COALESCE(t.gen, j.provider_generated_id)
+          `UPDATE jobs j SET provider_acked_at = $3, provider_generated_id = COALESCE(t.gen, j.provider_generated_id),
+                  version = j.version + (t.gen IS NOT NULL AND t.gen IS DISTINCT FROM j.provider_generated_id)::int
            FROM unnest($1::bigint[], $2::text[]) AS t(id, gen) WHERE j.id = t.id`,
           [calls.map((c) => c.job_id), generatedIds, Date.now()],
         );

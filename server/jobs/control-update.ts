@@ -96,16 +96,20 @@ export async function applyControlUpdates(db: Db, bus: EventBus, provider: strin
        updates.map((u) => u.new_time_allocation), updates.map((u) => u.timestamp)],
     );
     const changedRows = [...applied.keys()].map((id) => byId.get(id)!);
-    await q.query(
+    // The version grows by one per applied update, in the statement that writes them: each version is one state.
+    const versions = await q.query<{ id: number; version: number }>(
       `UPDATE jobs j SET state = t.state, status_text = t.status_text, time_allocation_ms = t.alloc, started_at = t.started,
-              expires_at = t.expires, output_folder = t.output, modified_at = t.modified
-       FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[])
-            AS t(id, state, status_text, alloc, started, expires, output, modified)
-       WHERE j.id = t.id`,
+              expires_at = t.expires, output_folder = t.output, modified_at = t.modified, version = j.version + t.applied
+       FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[],
+                   $9::int[])
+            AS t(id, state, status_text, alloc, started, expires, output, modified, applied)
+       WHERE j.id = t.id
+       RETURNING j.id, j.version`,
       [changedRows.map((r) => r.id), changedRows.map((r) => r.state), changedRows.map((r) => r.status_text),
        changedRows.map((r) => r.time_allocation_ms), changedRows.map((r) => r.started_at), changedRows.map((r) => r.expires_at),
-       changedRows.map((r) => r.output_folder), changedRows.map((r) => r.modified_at)],
+       changedRows.map((r) => r.output_folder), changedRows.map((r) => r.modified_at), changedRows.map((r) => applied.get(r.id)!.length)],
     );
+    for (const { id, version } of versions) byId.get(id)!.version = version;
     return changedRows.map((row) => ({ row, updates: applied.get(row.id)! }));
   });
   for (const { row, updates } of changed) {

@@ -24,6 +24,8 @@ export interface JobRow {
   provider_generated_id: string | null;
   created_at: number;
   modified_at: number;
+  /** `status.version` (migration 014): grows in the statement of every change a client can see. */
+  version: number;
 }
 
 export interface JobUpdateRow {
@@ -56,6 +58,7 @@ export const toJobStatus = (row: JobRow): JobStatus => ({
   resolvedApplication: null,
   resolvedSupport: null,
   resolvedProduct: null,
+  version: row.version,
 });
 
 export function toJob(row: JobRow, updates: JobUpdateRow[] = [], includeParameters = true): Job {

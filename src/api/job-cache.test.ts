@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   appendUpdates,
   applyFollowUpdate,
-  keepNewer,
+  compareJobAge,
+  foldListRead,
+  foldPageRead,
   mergeJob,
   upsertJobInPages,
   upsertConnectedJob,
@@ -25,30 +27,73 @@ const update = (timestamp: number, partial: Partial<JobUpdate> = {}): JobUpdate 
   ...partial,
 });
 
-describe('job cache merges', () => {
-  it('keeps a socket event that landed while a REST read was on its way, and takes reads that are as new or newer', () => {
-    const running = update(NOW + 1, { state: 'RUNNING', status: 'Started' });
-    const connected = update(NOW + 1, { status: "Connected to job 18 as 'db'" });
-    const success = update(NOW + 400, { state: 'SUCCESS', status: 'Terminated by user' });
-    const base = job('19', 'RUNNING');
-    // The read was answered before SUCCESS was written; the socket's SUCCESS is already in the cache.
-    const stale = { ...base, updates: [running, connected] };
-    const cached = { ...base, status: { ...base.status, state: 'SUCCESS' as const }, updates: [running, connected, success] };
-    const kept = keepNewer(cached, stale);
-    expect(kept.status.state).toBe('SUCCESS');
-    expect(kept.updates).toEqual([running, connected, success]);
+/** A job as a server with versions sends it: `status.version` set. */
+const at = (j: Job, version: number, changes: Partial<Job['status']> = {}, updates = j.updates): Job => ({
+  ...j,
+  updates,
+  status: { ...j.status, ...changes, version },
+});
 
-    // A read that knows everything the cache knows, or more, wins whole.
-    const later = update(NOW + 500, { status: 'Cleaned up' });
-    const fresher = { ...base, status: { ...base.status, state: 'SUCCESS' as const }, updates: [running, connected, success, later] };
-    expect(keepNewer(cached, fresher)).toEqual(fresher);
-    const sameTime = { ...cached, status: { ...cached.status, expiresAt: NOW + 1 } };
-    expect(keepNewer(cached, sameTime).status.expiresAt).toBe(NOW + 1);
-    // Nothing cached, or another job's entry: the read as it is.
-    expect(keepNewer(undefined, stale)).toBe(stale);
-    expect(keepNewer({ ...cached, id: '20' }, stale)).toBe(stale);
+describe('mergeJob: two copies of one job, by version', () => {
+  const running = update(NOW + 1, { state: 'RUNNING', status: 'Started' });
+  const success = update(NOW + 400, { state: 'SUCCESS', status: 'Terminated by user' });
+  const base = job('19', 'RUNNING');
+  // The REST read was answered at version 2; the socket's event (version 3) carries only the update it appended.
+  const read = at(base, 2, { state: 'RUNNING' }, [running]);
+  const event = at(base, 3, { state: 'SUCCESS' }, [success]);
+
+  it('ends at the higher version whichever copy arrives first, with the updates of both', () => {
+    const readFirst = mergeJob(mergeJob(undefined, read), event);
+    const eventFirst = mergeJob(mergeJob(undefined, event), read);
+    for (const merged of [readFirst, eventFirst]) {
+      expect(merged.status).toEqual(event.status);
+      expect(merged.updates).toEqual([running, success]);
+    }
+    expect(eventFirst).toEqual(readFirst);
   });
 
+  it('returns the cached copy itself for an older copy that adds no update', () => {
+    const cached = at(base, 3, { state: 'SUCCESS' }, [running, success]);
+    expect(mergeJob(cached, read)).toBe(cached);
+    expect(compareJobAge(cached, read)).toBe(1);
+    expect(compareJobAge(read, cached)).toBe(-1);
+  });
+
+  it('is idempotent at equal versions, and takes the incoming fields on a tie', () => {
+    const once = mergeJob(read, event);
+    expect(mergeJob(once, event)).toEqual(once);
+    expect(mergeJob(mergeJob(once, once), once)).toEqual(once);
+    // Same version, read with its parameters: the incoming copy's fields.
+    const bare = { ...event, specification: { ...event.specification, parameters: null } };
+    expect(mergeJob(bare, event).specification).toEqual(event.specification);
+    expect(compareJobAge(event, bare)).toBe(0);
+  });
+
+  it('another job, or nothing cached: the incoming copy as it is', () => {
+    expect(mergeJob(undefined, read)).toBe(read);
+    expect(mergeJob({ ...event, id: '20' }, read)).toBe(read);
+  });
+
+  it('without versions (an older server) the copy with the later update is the newer; a copy without updates tells nothing', () => {
+    const connected = update(NOW + 1, { status: "Connected to job 18 as 'db'" });
+    const stale = { ...base, updates: [running, connected] };
+    const cached = { ...base, status: { ...base.status, state: 'SUCCESS' as const }, updates: [running, connected, success] };
+    const kept = mergeJob(cached, stale);
+    expect(kept.status.state).toBe('SUCCESS');
+    expect(kept.updates).toEqual([running, connected, success]);
+    // A copy that knows everything the cache knows, or more, wins whole.
+    const later = update(NOW + 500, { status: 'Cleaned up' });
+    const fresher = { ...cached, updates: [running, connected, success, later] };
+    expect(mergeJob(cached, fresher)).toEqual(fresher);
+    const sameTime = { ...cached, status: { ...cached.status, expiresAt: NOW + 1 } };
+    expect(mergeJob(cached, sameTime).status.expiresAt).toBe(NOW + 1);
+    // Only one copy with a version (a server upgraded meanwhile): the same rule.
+    expect(mergeJob(at(cached, 7), stale).status.state).toBe('SUCCESS');
+    expect(compareJobAge(at(cached, 7), { ...stale, updates: [] })).toBe(0);
+  });
+});
+
+describe('job cache merges', () => {
   it('appends updates once, in time order', () => {
     const a = update(1, { status: 'a' });
     const b = update(2, { status: 'b' });
@@ -151,5 +196,60 @@ describe('job cache merges', () => {
     expect(upsertRunningJob(data, job('2'))?.items.map((j) => j.id)).toEqual(['2', '1']);
     expect(upsertRunningJob(data, job('1', 'SUCCESS'))?.items).toEqual([]);
     expect(upsertRunningJob(data, job('3', 'SUCCESS'))).toBe(data);
+  });
+});
+
+describe('the cache never goes back to an older version of a job', () => {
+  const page = (items: Job[], next: string | null = null) => ({ items, itemsPerPage: 250, next });
+  const list = (...pages: ReturnType<typeof page>[]) => ({ pages, pageParams: pages.map((_, i) => (i === 0 ? null : String(i))) });
+  const success = update(NOW + 400, { state: 'SUCCESS', status: 'Terminated by user' });
+  const v2 = at(job('7'), 2);
+  const v3 = at(job('7'), 3, { state: 'SUCCESS' }, [...job('7').updates, success]);
+
+  it('a list read older than the cached row keeps the row; a read as new or newer is taken', () => {
+    const cached = list(page([job('9'), v3]));
+    const stale = list(page([job('9'), v2]));
+    const folded = foldListRead(cached, stale, {});
+    expect(folded.pages[0]?.items.map((j) => [j.id, j.status.state, j.status.version ?? null])).toEqual([
+      ['9', 'RUNNING', null],
+      ['7', 'SUCCESS', 3],
+    ]);
+    const v4 = at(v3, 4, { state: 'SUCCESS' });
+    const newer = list(page([job('9'), v4]));
+    expect(foldListRead(cached, newer, {})).toBe(newer);
+    expect(foldListRead(cached, list(page([job('9'), v3])), {}).pages[0]?.items[1]).toEqual(v3);
+    expect(foldListRead(undefined, stale, {})).toBe(stale);
+  });
+
+  it('a row on any loaded page counts, and one whose newer copy left the filters leaves the read', () => {
+    const running = { filterState: 'RUNNING' as const };
+    const cached = list(page([job('9')], '1'), page([v3]));
+    const stale = list(page([job('9')], '1'), page([v2]));
+    expect(foldListRead(cached, stale, running).pages.map((p) => p.items.map((j) => j.id))).toEqual([['9'], []]);
+    expect(foldListRead(cached, stale, {}).pages[1]?.items[0]?.status.state).toBe('SUCCESS');
+    // The picker's RUNNING list, one page.
+    expect(foldPageRead(page([v3]), page([v2]), running).items).toEqual([]);
+    const fresh = page([at(v2, 5, { state: 'RUNNING' })]);
+    expect(foldPageRead(page([v3]), fresh, running)).toBe(fresh);
+  });
+
+  it('an event older than the listed row changes nothing', () => {
+    const data = list(page([job('9'), v3]));
+    expect(upsertJobInPages(data, v2, {})).toBe(data);
+    expect(upsertJobInPages(data, v2, { filterState: 'SUCCESS' })).toBe(data);
+    const runningList = page([at(job('7'), 3)]);
+    expect(upsertRunningJob(runningList, at(job('7'), 2, { state: 'SUCCESS' }))).toBe(runningList);
+    expect(upsertRunningJob(runningList, at(job('7'), 4, { state: 'SUCCESS' }))?.items).toEqual([]);
+  });
+
+  it('a follow message with an older status joins its updates and keeps the newer status; a newer one sets the output folder', () => {
+    const output = update(NOW + 450, { outputFolder: '/out/7', status: 'Output ready' });
+    const late = applyFollowUpdate(v3, [output], { ...v2.status });
+    expect(late.status).toEqual(v3.status);
+    expect(late.updates.at(-1)).toEqual(output);
+    expect(applyFollowUpdate(v3, [], { ...v2.status })).toBe(v3);
+    const current = applyFollowUpdate(v3, [output], { ...v3.status, version: 4 });
+    expect(current.status.version).toBe(4);
+    expect(current.output).toEqual({ outputFolder: '/out/7' });
   });
 });

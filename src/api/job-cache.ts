@@ -3,7 +3,7 @@ import type { ConnectedJob, Job, JobStatus, JobUpdate, JobsBrowseParams, PageV2 
 import { compareCodePoints, naturalKey } from '@/lib/natural';
 
 /*
- * Pure functions that fold live socket events into cached server state. They
+ * Pure functions that fold live socket events and REST reads into cached server state. They
  * never mutate their input, and return the same object when nothing changed so
  * react-query does not re-render subscribers for no reason.
  */
@@ -20,15 +20,6 @@ export function appendUpdates(existing: JobUpdate[], incoming: JobUpdate[]): Job
   return [...existing, ...fresh].sort((a, b) => a.timestamp - b.timestamp);
 }
 
-/**
- * A job event carries only the updates its change appended (`jobs.listen`), or none (a list read without updates):
- * add them to the history the cache holds, never replace it.
- */
-export function mergeJob(prev: Job | undefined, next: Job): Job {
-  if (!prev) return next;
-  return { ...next, updates: appendUpdates(prev.updates, next.updates) };
-}
-
 function lastUpdateAt(job: Job): number {
   let last = 0;
   for (const u of job.updates) if (u.timestamp > last) last = u.timestamp;
@@ -36,27 +27,93 @@ function lastUpdateAt(job: Job): number {
 }
 
 /**
- * A job read over REST, folded into what the cache already holds. The read can be older than a socket event that
- * landed while it was on its way (a terminate's refetch, answered just before the provider's SUCCESS was written
- * but arriving after it): then the cached state stays, and the read adds only updates the cache lacked. The socket
- * will not send that SUCCESS again, so taking the read whole would leave the page on "Running" for good.
+ * Which of two copies of one job is newer: positive when `a` is, negative when `b` is, 0 when neither.
+ * - Both carry `status.version` (the server's, the same in REST reads and socket events): the higher one.
+ * - Otherwise (a server without versions): the copy whose latest update is later. A copy without updates (a list
+ *   read without them, a creation event) says nothing about its age, so it counts as neither newer nor older.
  */
-export function keepNewer(cached: Job | undefined, fetched: Job): Job {
-  if (!cached || cached.id !== fetched.id) return fetched;
-  if (lastUpdateAt(cached) <= lastUpdateAt(fetched)) return mergeJob(cached, fetched);
-  return { ...fetched, status: cached.status, updates: appendUpdates(fetched.updates, cached.updates) };
+export function compareJobAge(a: Job, b: Job): number {
+  const [va, vb] = [a.status.version, b.status.version];
+  if (va != null && vb != null) return Math.sign(va - vb);
+  if (a.updates.length === 0 || b.updates.length === 0) return 0;
+  return Math.sign(lastUpdateAt(a) - lastUpdateAt(b));
 }
 
-/** Applies one `jobs.follow` message after the initial job. */
+/**
+ * Two copies of one job, a REST read and a socket event in either order, folded into one: the newer copy's fields
+ * (compareJobAge), with the updates of both. A socket event carries only the updates its change appended and a list
+ * read may carry none, so histories are joined, never replaced. On a tie the incoming copy's fields win (it may carry
+ * what the cached one was read without, such as parameters), so merging the same copy again changes nothing. When
+ * the cached copy is the newer and the incoming one adds no update, the cached copy itself is returned, so
+ * react-query does not re-render for a stale copy.
+ *
+ * The order matters because a read can be older than an event that landed while it was on its way (a terminate's
+ * refetch, answered just before the provider's SUCCESS was written but arriving after it), and the socket will not
+ * send that SUCCESS again: taking the read whole would leave the page on "Running" for good.
+ */
+export function mergeJob(cached: Job | undefined, incoming: Job): Job {
+  if (!cached || cached.id !== incoming.id) return incoming;
+  if (compareJobAge(cached, incoming) > 0) {
+    const updates = appendUpdates(cached.updates, incoming.updates);
+    return updates === cached.updates ? cached : { ...cached, updates };
+  }
+  return { ...incoming, updates: appendUpdates(cached.updates, incoming.updates) };
+}
+
+/**
+ * A list read folded into what the list's cache holds when the answer is written (react-query's
+ * `structuralSharing`): where the cache holds a newer copy of a row (compareJobAge), that copy stays, with the read's
+ * updates joined (mergeJob), so a socket event that landed while the read was on its way is not undone by it; if
+ * that newer copy no longer matches the list's filters, the row leaves the answer. Every other row is the read's.
+ */
+export function foldListRead(
+  cached: InfiniteData<PageV2<Job>> | undefined,
+  fetched: InfiniteData<PageV2<Job>>,
+  filters: JobsBrowseParams,
+): InfiniteData<PageV2<Job>> {
+  if (!cached) return fetched;
+  const known = byId(cached.pages.flatMap((page) => page.items));
+  const pages = fetched.pages.map((page) => foldRows(known, page, filters));
+  return pages.every((page, i) => page === fetched.pages[i]) ? fetched : { ...fetched, pages };
+}
+
+/** foldListRead for a list of one page (the picker's RUNNING jobs). */
+export function foldPageRead(cached: PageV2<Job> | undefined, fetched: PageV2<Job>, filters: JobsBrowseParams): PageV2<Job> {
+  return cached ? foldRows(byId(cached.items), fetched, filters) : fetched;
+}
+
+const byId = (jobs: Job[]) => new Map(jobs.map((job) => [job.id, job]));
+
+function foldRows(known: Map<string, Job>, fetched: PageV2<Job>, filters: JobsBrowseParams): PageV2<Job> {
+  let changed = false;
+  const items = fetched.items.flatMap((job) => {
+    const cached = known.get(job.id);
+    if (!cached || compareJobAge(cached, job) <= 0) return [job];
+    changed = true;
+    const merged = mergeJob(cached, job);
+    return matchesFilters(merged, filters) ? [merged] : [];
+  });
+  return changed ? { ...fetched, items } : fetched;
+}
+
+/**
+ * Applies one `jobs.follow` message after the initial job: its updates appended, its status taken, and the output
+ * folder its updates set (as the server sets `output`). A status with a lower version than the cached job's (a REST
+ * read or a jobs.listen event brought a newer state first) is not taken: the updates are still joined.
+ */
 export function applyFollowUpdate(job: Job, updates: JobUpdate[], newStatus: JobStatus | null): Job {
   const merged = appendUpdates(job.updates, updates);
+  const stale = newStatus?.version != null && job.status.version != null && newStatus.version < job.status.version;
+  if (stale) return merged === job.updates ? job : { ...job, updates: merged };
   let status = newStatus ?? job.status;
   if (!newStatus) {
     const lastState = [...updates].reverse().find((u) => u.state != null)?.state;
     if (lastState && lastState !== status.state) status = { ...status, state: lastState };
   }
-  if (merged === job.updates && status === job.status) return job;
-  return { ...job, updates: merged, status };
+  const outputFolder = [...updates].reverse().find((u) => u.outputFolder != null)?.outputFolder;
+  const output = outputFolder != null && outputFolder !== job.output?.outputFolder ? { outputFolder } : job.output;
+  if (merged === job.updates && status === job.status && output === job.output) return job;
+  return { ...job, updates: merged, status, output };
 }
 
 /** Does the job pass the list's filters? The server's rules (server/jobs/service.ts browse), on one job. */
@@ -124,19 +181,21 @@ export function upsertJobInPages(
   filters: JobsBrowseParams,
 ): InfiniteData<PageV2<Job>> | undefined {
   if (!data) return data;
-  const matches = matchesFilters(job, filters);
   let found = false;
   const pages = data.pages.map((page) => {
     const index = page.items.findIndex((j) => j.id === job.id);
     if (index === -1) return page;
     found = true;
-    if (!matches) return { ...page, items: page.items.filter((j) => j.id !== job.id) };
+    // Decided on the merged copy: an event older than the listed row changes nothing.
+    const merged = mergeJob(page.items[index], job);
+    if (merged === page.items[index]) return page;
+    if (!matchesFilters(merged, filters)) return { ...page, items: page.items.filter((j) => j.id !== job.id) };
     const items = page.items.slice();
-    items[index] = mergeJob(items[index], job);
+    items[index] = merged;
     return { ...page, items };
   });
-  if (found) return { ...data, pages };
-  if (!matches || data.pages.length === 0) return data;
+  if (found) return pages.every((page, i) => page === data.pages[i]) ? data : { ...data, pages };
+  if (!matchesFilters(job, filters) || data.pages.length === 0) return data;
 
   for (let p = 0; p < data.pages.length; p++) {
     const page = data.pages[p]!;
@@ -154,11 +213,12 @@ export function upsertJobInPages(
 export function upsertRunningJob(data: PageV2<Job> | undefined, job: Job): PageV2<Job> | undefined {
   if (!data) return data;
   const index = data.items.findIndex((j) => j.id === job.id);
-  const running = job.status.state === 'RUNNING';
-  if (index === -1) return running ? { ...data, items: [job, ...data.items] } : data;
-  if (!running) return { ...data, items: data.items.filter((j) => j.id !== job.id) };
+  if (index === -1) return job.status.state === 'RUNNING' ? { ...data, items: [job, ...data.items] } : data;
+  const merged = mergeJob(data.items[index], job);
+  if (merged === data.items[index]) return data;
+  if (merged.status.state !== 'RUNNING') return { ...data, items: data.items.filter((j) => j.id !== job.id) };
   const items = data.items.slice();
-  items[index] = mergeJob(items[index], job);
+  items[index] = merged;
   return { ...data, items };
 }
 

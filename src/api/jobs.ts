@@ -3,10 +3,11 @@ import {
   queryOptions,
   useMutation,
   useQueryClient,
+  replaceEqualDeep,
   type InfiniteData,
 } from '@tanstack/react-query';
 import { http } from '@/api/http';
-import { keepNewer } from '@/api/job-cache';
+import { foldListRead, foldPageRead, mergeJob } from '@/api/job-cache';
 import { getSocketStatus } from '@/api/socket';
 import type {
   BulkRequest,
@@ -69,6 +70,10 @@ export const jobsQueries = {
         browseJobs({ ...filters, itemsPerPage: JOB_PAGE_SIZE, next: pageParam, includeParameters: true, includeUpdates: true }, signal),
       initialPageParam: null as string | null,
       getNextPageParam: (last) => last.next,
+      // Every write of the list (a read's answer, a socket event) is folded into what the cache holds at that moment,
+      // so a read that was on its way while an event landed does not undo it.
+      structuralSharing: (cached, fetched) =>
+        replaceEqualDeep(cached, foldListRead(cached as JobListData | undefined, fetched as JobListData, filters)),
       refetchInterval: pollWhileSocketDown(15_000),
     }),
   detail: (id: string) =>
@@ -78,7 +83,7 @@ export const jobsQueries = {
       queryFn: async ({ signal, client, queryKey }) => {
         const fetched = await http.get<Job>('/api/jobs/retrieve', { query: { id, includeUpdates: true }, signal });
         // Read the cache after the answer, not before: what matters is what landed while it was on its way.
-        return keepNewer(client.getQueryData<Job>(queryKey), fetched);
+        return mergeJob(client.getQueryData<Job>(queryKey), fetched);
       },
       refetchInterval: pollWhileSocketDown(10_000),
     }),
@@ -87,6 +92,8 @@ export const jobsQueries = {
       queryKey: jobKeys.running(),
       queryFn: ({ signal }) =>
         browseJobs({ filterState: 'RUNNING', itemsPerPage: RUNNING_PAGE_SIZE, includeParameters: true }, signal),
+      structuralSharing: (cached, fetched) =>
+        replaceEqualDeep(cached, foldPageRead(cached as PageV2<Job> | undefined, fetched as PageV2<Job>, { filterState: 'RUNNING' })),
       refetchInterval: pollWhileSocketDown(15_000),
     }),
   connected: (id: string) =>

@@ -400,6 +400,24 @@ describeWhere(probe.isolated, probe.reason, 'JobNetwork on the real kernel', () 
     expect(fs.existsSync(`/etc/netns/${leftover}`)).toBe(false);
   });
 
+  it('removes many jobs in one go, with their bridge-port pins, and leaves the others as they were', async () => {
+    const network = await open();
+    for (const slot of [0, 1, 2, 3, 4]) await network.createJob(slot);
+    const pinned = async () => {
+      const set = await runRaw([NFT, 'list', 'set', 'bridge', namesOf(network.index).hostTable, 'ports']);
+      return [0, 1, 2, 3, 4].filter((slot) => set.stdout.includes(slotNamesOf(network.index, slot).veth));
+    };
+    expect(await pinned()).toEqual([0, 1, 2, 3, 4]);
+    await network.destroyJobs([1, 2, 3]);
+    expect(await network.existingSlots()).toEqual([0, 4]);
+    expect(await pinned()).toEqual([0, 4]);
+    for (const slot of [1, 2, 3]) expect(fs.existsSync(`/etc/netns/${network.netnsName(slot)}`)).toBe(false);
+    // Idempotent, and the rest still work.
+    await network.destroyJobs([1, 2, 3]);
+    await network.setAllowedSources(4, [network.addressOf(0)]);
+    expect(await network.existingSlots()).toEqual([0, 4]);
+  });
+
   it('leaves nothing of its index after close with teardown', async () => {
     const network = await open();
     await network.createJob(0);

@@ -227,6 +227,7 @@ export class LocalRunner {
     const now = Date.now();
     const full = now - this.lastFullLook >= FULL_LOOK_MS;
     if (full) this.lastFullLook = now;
+    const ended: { row: RunnerRow; outcome: Outcome | 'lost' }[] = [];
     for (const row of holding) {
       if (this.launching.has(row.job_id)) continue;
       // The supervisor's exit.json wakes a job's watch; every FULL_LOOK_MS all are read anyway (a supervisor that
@@ -240,12 +241,32 @@ export class LocalRunner {
         continue;
       }
       this.signalled.delete(row.job_id);
-      await this.finish(row, outcome);
+      ended.push({ row, outcome });
     }
+    if (ended.length > 0) await this.finish(ended);
   }
 
-  private async finish(row: RunnerRow, outcome: Outcome | 'lost') {
-    const affected = await this.host.tx(async (q) => {
+  /**
+   * Records each ended job's outcome, then releases what they held together: when hundreds end at once (a bulk
+   * terminate), one network change for all of them instead of one each.
+   */
+  private async finish(ended: { row: RunnerRow; outcome: Outcome | 'lost' }[]) {
+    const affected = new Map<string, number>();
+    for (const { row, outcome } of ended) {
+      for (const peer of await this.record(row, outcome)) affected.set(peer.job_id, peer.slot);
+    }
+    await this.backend.releaseMany(ended.map(({ row }) => ({ jobId: row.job_id, slot: row.slot })));
+    // A peer that ended in the same batch has nothing left to update.
+    for (const { row } of ended) affected.delete(row.job_id);
+    for (const [jobId, slot] of affected) await this.applyRules(jobId, slot);
+    for (const { row, outcome } of ended) this.host.log.info({ jobId: row.job_id, outcome }, 'example provider: job process ended');
+    this.host.kickFlush();
+    if (this.collector) for (const { row } of ended) this.host.track(this.collectOutput(row));
+  }
+
+  /** The ended job's row and state, in one transaction; returns the running jobs that must hear of it. */
+  private async record(row: RunnerRow, outcome: Outcome | 'lost') {
+    return this.host.tx(async (q) => {
       const [current] = await q.query<RunnerRow>(`SELECT * FROM example_jobs WHERE job_id = $1 FOR UPDATE`, [row.job_id]);
       if (!current || current.slot === null) return [];
       // Who must hear of it: the jobs it linked to (they stop admitting it) and the jobs that reach it by name.
@@ -262,11 +283,6 @@ export class LocalRunner {
       }
       return peers;
     });
-    await this.backend.release(row.job_id, row.slot);
-    for (const peer of affected) await this.applyRules(peer.job_id, peer.slot);
-    this.host.log.info({ jobId: row.job_id, outcome }, 'example provider: job process ended');
-    this.host.kickFlush();
-    if (this.collector) this.host.track(this.collectOutput(row));
   }
 
   /** Copies the ended job's output into its user's files, then sets the job's output folder to it. */

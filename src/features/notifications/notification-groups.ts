@@ -20,10 +20,17 @@ const GROUP_VERB: Partial<Record<NotificationKind, string>> = {
 /** Job notifications of these kinds group; task notifications never do. */
 export const isGroupable = (kind: NotificationKind): boolean => GROUP_VERB[kind] !== undefined;
 
-/** "3 jobs finished". */
-export const groupTitle = (kind: NotificationKind, count: number): string => `${count} jobs ${GROUP_VERB[kind] ?? 'changed'}`;
+/** What a toast that holds several task notifications of one kind says ("3 tasks complete"). */
+const TASK_GROUP_VERB: Partial<Record<NotificationKind, string>> = { 'task-complete': 'complete', 'task-failed': 'failed' };
 
-/** The job list that shows a group's jobs: finished ones under State = Success, and so on. */
+/** "3 jobs finished", "2 tasks failed". */
+export const groupTitle = (kind: NotificationKind, count: number): string =>
+  TASK_GROUP_VERB[kind] ? `${count} tasks ${TASK_GROUP_VERB[kind]}` : `${count} jobs ${GROUP_VERB[kind] ?? 'changed'}`;
+
+/**
+ * The job list that shows a group's jobs: finished ones under State = Success, and so on. Null for a group of tasks,
+ * which has no page of its own (the tray in the top bar lists them).
+ */
 const GROUP_STATE: Partial<Record<NotificationKind, string>> = {
   'job-started': 'RUNNING',
   'job-finished': 'SUCCESS',
@@ -31,7 +38,8 @@ const GROUP_STATE: Partial<Record<NotificationKind, string>> = {
   'job-expired': 'EXPIRED',
   'job-expiring': 'RUNNING',
 };
-export const groupHref = (kind: NotificationKind): string => (GROUP_STATE[kind] ? `/jobs?state=${GROUP_STATE[kind]}` : '/jobs');
+export const groupHref = (kind: NotificationKind): string | null =>
+  TASK_GROUP_VERB[kind] ? null : GROUP_STATE[kind] ? `/jobs?state=${GROUP_STATE[kind]}` : '/jobs';
 
 /** The job a notification names, from its title ("my-database finished" → "my-database"). */
 const memberName = (n: AppNotification): string => n.title.replace(/ (started|finished|failed|expired|expires in \d+ min)$/, '');

@@ -126,6 +126,28 @@ describe('notification panel', () => {
     expect(bell()).toHaveAccessibleName('Notifications, 1 unread');
   });
 
+  it('groups finished tasks in one toast, so a burst of them leaves the job toasts up; the panel keeps one line each', async () => {
+    const { user } = await openApp();
+    act(() => {
+      applyUpdate('4101', { state: 'SUCCESS', status: 'Done' });
+      applyUpdate('4104', { state: 'FAILURE', status: 'Crashed' });
+    });
+    const toasts = screen.getByRole('status', { name: 'Recent notifications' });
+    await within(toasts).findByRole('link', { name: 'shop-frontend failed' });
+    const tasks = ['Counting to 1', 'Counting to 2', 'Counting to 3', 'Counting to 4'].map((title) => createMockTask({ title }));
+    for (const task of tasks) act(() => void postMockStatus({ jobId: task.jobId, messageToAppend: 'working' }));
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Tasks, 4 running' })).toBeInTheDocument());
+    for (const task of tasks) act(() => void completeMockTask(task.jobId));
+    await waitFor(() => expect(toasts).toHaveTextContent('4 tasks complete'));
+    // Three toasts: the tasks' one and both job toasts, which four task toasts would have pushed out.
+    expect([...toasts.querySelectorAll('.toast__title')].map((t) => t.textContent)).toEqual(['4 tasks complete', 'shop-frontend failed', 'my-database finished']);
+    expect(toasts).toHaveTextContent('Counting to 4, Counting to 3, Counting to 2 and 1 more');
+    // The group has no page of its own to link to; the panel lists each task.
+    expect(within(toasts).queryByRole('link', { name: '4 tasks complete' })).not.toBeInTheDocument();
+    const panel = await openPanel(user);
+    for (const task of tasks) expect(within(panel).getByRole('link', { name: `${task.title}, unread` })).toBeInTheDocument();
+  });
+
   it('keeps notifications and their read state across a reload; mark read and mark all read', async () => {
     const first = await openApp();
     act(() => {

@@ -115,9 +115,13 @@ export function notificationNavigatorChanged(navigate: (target: NotificationTarg
 
 const TOAST_LIMIT = 3;
 
-/** A toast with a new arrival: it joins the toast up for its kind (a job notification), else comes on its own. */
+/**
+ * A toast with a new arrival: it joins the toast up for its kind, else comes on its own. Tasks group here too (not in
+ * the panel, where each task keeps its own line), so a burst of finished tasks is one toast and cannot push the job
+ * toasts out of the three that show.
+ */
 function withToast(toasts: readonly ToastEntry[], n: AppNotification): readonly ToastEntry[] {
-  const joins = isGroupable(n.kind) ? toasts.find((t) => t.items[0]!.kind === n.kind) : undefined;
+  const joins = toasts.find((t) => t.items[0]!.kind === n.kind);
   if (!joins) return [{ key: n.id, items: [n] }, ...toasts].slice(0, TOAST_LIMIT);
   return [{ key: joins.key, items: [n, ...joins.items] }, ...toasts.filter((t) => t !== joins)];
 }
@@ -137,7 +141,7 @@ function showOnDesktop(n: AppNotification): boolean {
       ? showDesktopNotification({ title: n.title, body: n.body, tag: current.tag }, () => openTarget(n.target))
       : showDesktopNotification(
           { title: groupTitle(n.kind, current.items.length), body: groupBody(current.items), tag: current.tag },
-          () => openTarget(groupHref(n.kind)),
+          () => openTarget(groupHref(n.kind) ?? '/jobs'),
         );
   if (shown) desktopRuns.set(n.kind, current);
   return shown;

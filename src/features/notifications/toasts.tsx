@@ -6,7 +6,7 @@ import { notificationRead, notificationsRead, toastDismissed, useToasts, type To
 
 export const TOAST_MS = 6_000;
 
-/** One toast: a notification, or a group of them ("3 jobs finished", linking to the list of those jobs). */
+/** One toast: a notification, or a group of them ("3 jobs finished", linking to the list of those jobs; "2 tasks failed"). */
 function Toast({ entry }: { entry: ToastEntry }) {
   const location = useLocation();
   const [paused, setPaused] = useState(false);
@@ -43,17 +43,21 @@ function Toast({ entry }: { entry: ToastEntry }) {
       onBlur={() => setPaused(false)}
     >
       <div className="toast__text">
-        <Link
-          className="toast__title"
-          to={href}
-          onClick={() => {
-            if (group) notificationsRead(entry.items.map((n) => n.id));
-            else notificationRead(newest.id);
-            toastDismissed(entry.key);
-          }}
-        >
-          {title}
-        </Link>
+        {href === null ? (
+          <span className="toast__title">{title}</span>
+        ) : (
+          <Link
+            className="toast__title"
+            to={href}
+            onClick={() => {
+              if (group) notificationsRead(entry.items.map((n) => n.id));
+              else notificationRead(newest.id);
+              toastDismissed(entry.key);
+            }}
+          >
+            {title}
+          </Link>
+        )}
         <span className="toast__body">{body}</span>
       </div>
       <button type="button" className="toast__close" aria-label={`Dismiss: ${title}`} onClick={() => toastDismissed(entry.key)}>
