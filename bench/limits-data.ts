@@ -21,6 +21,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { buildApp } from '../server/app';
 import { dropSchema, openDb, type Db } from '../server/db/index';
+import type { AppParts } from '../server/context';
 import { seedJobs } from './seed-jobs';
 import { option } from './cli-options';
 
@@ -54,10 +55,11 @@ async function main() {
   const url = process.env.JOBDECK_TEST_DATABASE_URL || null;
   const schema = url ? `limits_${crypto.randomBytes(4).toString('hex')}` : null;
   const db = await openDb(url ? { databaseUrl: url, schema } : {});
-  const app = await buildApp({ db, loopback: 'http', config: { dataDir, publicDir: null, verifyIntervalMs: 0, exampleTickMs: 60_000 } });
+  const parts: AppParts = {};
+  const app = await buildApp({ db, parts, loopback: 'http', config: { dataDir, publicDir: null, verifyIntervalMs: 0, exampleTickMs: 60_000 } });
   const base = await app.listen({ port: 0, host: '127.0.0.1' });
   const token = app.services.credentials.user;
-  const verify = app.services.providers!.verify;
+  const verify = parts.verify!;
 
   const t0 = performance.now();
   await db.query(`INSERT INTO users (username, role, created_at) SELECT 'lu' || g, 'USER', 0 FROM generate_series(0, $1::int - 1) g ON CONFLICT DO NOTHING`, [USERS]);

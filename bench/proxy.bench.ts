@@ -33,6 +33,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from '../server/app';
 import { cloneDb, openDb } from '../server/db/index';
+import type { AppParts } from '../server/context';
 import type { ProviderJobView } from '../server/provider/example-provider';
 import type { JobsOpenInteractiveSessionResponse } from '../contract/jobs';
 import { option } from './cli-options';
@@ -96,8 +97,10 @@ async function main() {
   const loadAverageAtStart = os.loadavg()[0];
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobdeck-proxy-bench-'));
   const db = await cloneDb(await openDb({}));
+  const parts: AppParts = {};
   const app = await buildApp({
     db,
+    parts,
     loopback: 'http',
     logger: { level: 'warn', stream: process.stderr },
     config: {
@@ -129,7 +132,7 @@ async function main() {
   try {
     // The provider opens its local backend (the job network) once listening; a job created before runs nowhere.
     const ready = Date.now() + 60_000;
-    while (!app.services.example?.local) {
+    while (!parts.example?.local) {
       if (Date.now() > ready) throw new Error('the example provider did not start its local backend');
       await new Promise((r) => setTimeout(r, 10));
     }

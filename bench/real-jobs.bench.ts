@@ -44,6 +44,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../server/app';
 import { cloneDb, openDb, type Db } from '../server/db/index';
 import type { Config } from '../server/config';
+import type { AppParts } from '../server/context';
 import type { JobSpecification, JobState } from '../contract/jobs';
 import type { ProviderJobView } from '../server/provider/example-provider';
 import { processStart } from '../server/provider/local/claim-files';
@@ -173,6 +174,7 @@ class Server {
 
   private constructor(
     readonly app: FastifyInstance,
+    readonly parts: AppParts,
     readonly db: Db,
     readonly dataDir: string,
     readonly isolation: 'auto' | 'off',
@@ -193,18 +195,19 @@ class Server {
       verifyIntervalMs: 0,
       shedLagMs: 0,
     };
-    const app = await buildApp({ db, loopback: 'http', config });
+    const parts: AppParts = {};
+    const app = await buildApp({ db, loopback: 'http', config, parts });
     log(`${isolation}: database open and app built`);
-    const server = new Server(app, db, dataDir, isolation);
+    const server = new Server(app, parts, db, dataDir, isolation);
     open.add(server);
     server.base = await app.listen({ port: 0, host: '127.0.0.1' });
     // The provider starts once listening (its backend opens the job network then).
     const deadline = Date.now() + WAIT_MS;
-    while (!app.services.example?.local) {
+    while (!parts.example?.local) {
       if (Date.now() > deadline) throw new Error('the example provider did not start its local backend');
       await sleep(10);
     }
-    server.networkIndex = app.services.example.local.networkIndex;
+    server.networkIndex = parts.example.local.networkIndex;
     const [setting] = await db.query<{ value: string }>(`SELECT value FROM example_settings WHERE key = 'instance'`);
     server.instance = setting?.value ?? null;
     await server.listen();
@@ -317,7 +320,7 @@ class Server {
   }
 
   runDir(id: string) {
-    return this.app.services.example!.local!.runDir(id);
+    return this.parts.example!.local!.runDir(id);
   }
 
   /** When the job's program printed "Listening" (polled every 10 ms), or null after the timeout. */
@@ -334,7 +337,7 @@ class Server {
 
   /** The job's program and its supervisor, while they run. */
   pids(id: string): { pid: number; supervisorPid: number } | null {
-    return this.app.services.example?.local?.started(id) ?? null;
+    return this.parts.example?.local?.started(id) ?? null;
   }
 
   /** Jobs created here that have not ended (as far as jobs.listen has said). */

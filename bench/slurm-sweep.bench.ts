@@ -15,6 +15,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { buildApp } from '../server/app';
 import { openDb } from '../server/db/index';
+import type { AppParts } from '../server/context';
 import { SlurmClient } from '../server/provider/slurm/client';
 import { cluster, slurmPrerequisite, testClusterUrl } from '../server/provider/slurm/testing';
 
@@ -40,8 +41,10 @@ async function main() {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobdeck-bench-slurm-'));
   const workDir = path.join(os.tmpdir(), `jobdeck-bench-slurm-work-${process.pid}`);
   const db = await openDb({});
+  const parts: AppParts = {};
   const app = await buildApp({
     db,
+    parts,
     config: {
       dataDir,
       publicDir: null,
@@ -56,7 +59,7 @@ async function main() {
     },
   });
   await app.ready();
-  const slurm = app.services.slurm!;
+  const slurm = parts.slurm!;
   const client = new SlurmClient({ url: testClusterUrl() });
   const user = app.services.credentials.user;
   const inject = (method: 'GET' | 'POST', url: string, body?: unknown) =>
@@ -86,7 +89,7 @@ async function main() {
       const submitStart = performance.now();
       // Submitting is one POST /job/submit per job (slurmrestd has no bulk submit).
       for (;;) {
-        await app.services.providers!.gateway.settled();
+        await parts.gateway!.settled();
         await slurm.poll();
         const [row] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM slurm_jobs WHERE slurm_id IS NOT NULL AND state = 'IN_QUEUE'`);
         if ((row?.n ?? 0) >= size) break;
@@ -124,7 +127,7 @@ async function main() {
   } finally {
     // Every job terminated through Jobdeck (cancelled on the cluster), then the cluster stopped.
     for (let i = 0; i < ids.length; i += 1000) await inject('POST', '/api/jobs/terminate', { items: ids.slice(i, i + 1000).map((id) => ({ id })) });
-    await app.services.providers!.gateway.settled();
+    await parts.gateway!.settled();
     await slurm.poll();
     await slurm.settled();
     await app.close();

@@ -17,6 +17,7 @@ import vm from 'node:vm';
 import crypto from 'node:crypto';
 import { buildApp } from '../server/app';
 import { openDb, dropSchema, type Db } from '../server/db/index';
+import type { AppParts } from '../server/context';
 import { seedJobs } from './seed-jobs';
 
 v8.setFlagsFromString('--expose-gc');
@@ -40,14 +41,16 @@ async function main() {
   const url = process.env.JOBDECK_TEST_DATABASE_URL || null;
   const schema = url ? `bench_${crypto.randomBytes(4).toString('hex')}` : null;
   const db = await openDb(url ? { databaseUrl: url, schema } : {});
+  const parts: AppParts = {};
   const app = await buildApp({
     db,
+    parts,
     loopback: 'http',
     // The sweep is started by hand; the simulator has nothing due (no queued jobs, no expiry within 8 h).
     config: { dataDir, publicDir: null, verifyIntervalMs: 0, exampleTickMs: 60_000 },
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
-  const verify = app.services.providers!.verify;
+  const verify = parts.verify!;
 
   const sweepOnce = async (jobs: number) => {
     const started = performance.now();

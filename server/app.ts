@@ -20,7 +20,7 @@ import { catalogRoutes } from './catalog/routes';
 import { jobsRoutes } from './jobs/routes';
 import { jobOutputRoutes } from './jobs/output-routes';
 import { controlRoutes } from './jobs/control-routes';
-import type { Services } from './context';
+import type { AppParts, Services } from './context';
 import { JobsService } from './jobs/service';
 import websocket from '@fastify/websocket';
 import { TasksService } from './tasks/service';
@@ -43,6 +43,8 @@ export interface BuildOptions {
   logger?: FastifyServerOptions['logger'];
   /** How the core and the built-in provider reach each other: 'http' once listening (main.ts), else app.inject. */
   loopback?: Loopback;
+  /** Filled in with the objects the plugins build (providers, gateway, verify loop, interfaces), for the caller to reach. */
+  parts?: AppParts;
 }
 
 function parseJson(body: string): unknown {
@@ -160,10 +162,11 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(tasksRoutes);
   await app.register(jobsSocketCalls);
   await app.register(liveRoutes, { plainGet: { '/api/tasks': { handler: tasksList(app), response: TASKS_LIST_REPLIES } } });
-  await app.register(providerGatewayPlugin, { loopback: options.loopback ?? 'inject' });
-  await app.register(exampleProviderPlugin, { loopback: options.loopback ?? 'inject' });
-  await app.register(slurmProviderPlugin, { loopback: options.loopback ?? 'inject' });
-  await app.register(interfacesPlugin);
+  const parts = options.parts ?? {};
+  await app.register(providerGatewayPlugin, { loopback: options.loopback ?? 'inject', parts });
+  await app.register(exampleProviderPlugin, { loopback: options.loopback ?? 'inject', parts });
+  await app.register(slurmProviderPlugin, { loopback: options.loopback ?? 'inject', parts });
+  await app.register(interfacesPlugin, { parts });
 
   // No database query: a load balancer's check must not depend on it. `leader`: this process runs the background loops.
   // `load`: what load shedding looks at (server/http/load-shed.ts), so an operator can see why a replica sheds.

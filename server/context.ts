@@ -28,15 +28,26 @@ export interface Services {
   tasks: TasksService;
   /** The WebSocket hub (server/live/). */
   live: LiveHub;
-  /** Core → provider calls and the verify loop (server/jobs/provider-gateway.ts); set when the app is built. */
-  providers?: { gateway: HttpProviderGateway; verify: VerifyLoop; transportFor: (provider: string) => Transport };
+  /** How the core reaches each provider (server/jobs/providers-plugin.ts); set when the app is built. */
+  providers?: { transportFor: (provider: string) => Transport };
   /** Per provider: where a job's output files are on this machine (jobs.follow's `log`, the output download). */
   outputs: Map<string, (jobId: string) => OutputFiles | null>;
+}
+
+/**
+ * What the plugins build that no other plugin reads: buildApp fills it in for whoever built the app (tests, benches)
+ * to reach these objects directly. Nothing in the app reads it, so it is not on `Services`.
+ */
+export interface AppParts {
+  /** Core → provider calls (server/jobs/provider-gateway.ts). */
+  gateway?: HttpProviderGateway;
+  /** The verify loop (server/jobs/verify.ts). */
+  verify?: VerifyLoop;
   /** The built-in provider, when enabled (server/provider/). */
   example?: ExampleProvider;
   /** The `slurm` provider, when JOBDECK_SLURM_URL is set (server/provider/slurm/). */
   slurm?: SlurmProvider;
-  /** Job interfaces: grants, sessions and the proxy's view of jobs (server/interfaces/); set when the app is built. */
+  /** Job interfaces: grants, sessions and the proxy's view of jobs (server/interfaces/). */
   interfaces?: InterfaceService;
 }
 

@@ -6,8 +6,8 @@ import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDb, dropSchema, type OpenDbOptions } from './db/index';
 import { buildApp } from './app';
-import { TEST_DATABASE_URL } from './test/helpers';
-import { databaseSpec } from './test/jobs-fixtures';
+import { TEST_DATABASE_URL } from './test/app';
+import { databaseSpec } from './test/jobs';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobdeck-restart-'));
 const schema = `t_${crypto.randomBytes(6).toString('hex')}`;

@@ -1,14 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../test/helpers';
+import { describe, expect, it } from 'vitest';
+import { sharedApp } from '../test/app';
 import { runCli, type CliContext } from '../cli';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await buildTestApp();
-});
-afterAll(() => t.close());
+const t = sharedApp();
 
 describe('first start', () => {
   it('writes credentials.json with mode 0600 holding a working token for each default principal', async () => {

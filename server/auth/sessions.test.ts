@@ -1,23 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../test/helpers';
-import { SocketClient } from '../live/test-client';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { sharedApp, build } from '../test/app';
+import { TestSocket } from '../test/socket';
 
 /*
  * The dashboard holds a session, not the access token. A session expires, and sign-out ends it
  * (its HTTP calls and its open streams) while the access token it came from, and the user's other sessions, go on.
  */
 
-let t: TestApp;
 let url: string;
 const HOUR = 3600_000;
 
+// The ping is an hour away, so only the sign-out itself can end a stream in these tests.
+const t = sharedApp({ sessionTtlMs: 12 * HOUR, wsPingIntervalMs: HOUR });
 beforeAll(async () => {
-  // The ping is an hour away, so only the sign-out itself can end a stream in these tests.
-  t = await buildTestApp({ sessionTtlMs: 12 * HOUR, wsPingIntervalMs: HOUR });
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   url = `ws://127.0.0.1:${(t.app.server.address() as { port: number }).port}/api/jobs`;
 });
-afterAll(() => t.close());
 
 async function openSession(token: string) {
   const before = Date.now();
@@ -65,7 +63,7 @@ describe('POST /api/auth/sessions', () => {
 
 describe('an expired session', () => {
   it('answers 401 and is swept at the next sign-in', async () => {
-    const short = await buildTestApp({ sessionTtlMs: 1 });
+    const short = await build({ sessionTtlMs: 1 });
     try {
       const session = (await short.call('POST', '/api/auth/sessions', short.tokens.user, {})).json();
       // 1 ms: whatever the machine's load, it has passed by the next request.
@@ -108,7 +106,7 @@ describe('POST /api/auth/sessions/end (sign-out)', () => {
   it("ends the session's open streams at once; the same user's other streams go on", async () => {
     const ending = (await openSession(t.tokens.user)).response.json().token as string;
     const staying = (await openSession(t.tokens.user)).response.json().token as string;
-    const socket = await SocketClient.connect(url);
+    const socket = await TestSocket.connect(url);
     socket.call('jobs.listen', 'ending', {}, ending);
     socket.call('tasks.listen', 'staying', {}, staying);
     await socket.sync(ending);

@@ -1,15 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../test/helpers';
+import { afterAll, describe, expect, it } from 'vitest';
+import { sharedApp } from '../test/app';
 import { loadCatalog } from './catalog';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await buildTestApp();
-});
-afterAll(() => t.close());
+const t = sharedApp();
 
 describe('catalog API', () => {
   it('lists the seeds\' applications and products', async () => {

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../test/helpers';
-import { createJob } from '../test/jobs-fixtures';
+import { describe, expect, it } from 'vitest';
+import { sharedApp } from '../test/app';
+import { createJob } from '../test/jobs';
 import { createUser, issueToken } from '../auth/tokens';
 import { loadCatalog } from './catalog';
 import { RegisteredProducts } from './registered';
@@ -20,11 +20,7 @@ const product = (id: string, provider = 'slurm', extra: Record<string, unknown> 
   ...extra,
 });
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await buildTestApp();
-});
-afterAll(() => t.close());
+const t = sharedApp();
 
 const register = (items: unknown[], token = t.tokens.slurm) => t.call('POST', '/api/products/control/register', token, { items });
 const browse = async (provider: string) =>

@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadCatalog } from './catalog';
 import { optionLikeValue, renderArgs } from './run';
-import { buildTestApp, type TestApp } from '../test/helpers';
+import { sharedApp } from '../test/app';
 
 const catalog = loadCatalog();
 const app = (name: string) => catalog.findApplication(name, '1.0.0')!;
@@ -57,11 +57,7 @@ describe('a catalog file with run blocks', () => {
 });
 
 describe('the core refuses a value that would become an option', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await buildTestApp();
-  });
-  afterAll(() => t.close());
+  const t = sharedApp();
 
   it('answers 400 naming the parameter', async () => {
     const response = await t.call('POST', '/api/jobs', t.tokens.user, {

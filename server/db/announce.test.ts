@@ -1,5 +1,5 @@
 import { afterEach, expect, it } from 'vitest';
-import { openTestDb } from '../test/helpers';
+import { openTestDb } from '../test/app';
 import type { Db } from './index';
 
 /*

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { openTestDb, TEST_DATABASE_URL } from '../test/helpers';
+import { openTestDb, TEST_DATABASE_URL } from '../test/app';
 import { startLeaderElection, type Leadership } from './leader';
 import type { Db } from './index';
 

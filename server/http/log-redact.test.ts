@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../test/helpers';
+import { describe, expect, it } from 'vitest';
+import { sharedApp } from '../test/app';
 import { redactUrl, serverLogger } from './log-redact';
 
 /*
@@ -8,11 +8,7 @@ import { redactUrl, serverLogger } from './log-redact';
  */
 
 const lines: string[] = [];
-let t: TestApp;
-beforeAll(async () => {
-  t = await buildTestApp({}, { logger: serverLogger('info', { write: (line) => void lines.push(line) }) });
-});
-afterAll(() => t.close());
+const t = sharedApp({}, { logger: serverLogger('info', { write: (line) => void lines.push(line) }) });
 
 describe('the request log', () => {
   it.each(['token', 'access_token', 'bearer', 'grant', 'Authorization'])('never holds a token sent as ?%s=', async (name) => {

@@ -3,27 +3,23 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../test/helpers';
+import { sharedApp } from '../test/app';
 
 /*
  * The dashboard's origin sends a strict CSP and the usual security headers, and API answers are
  * never cached. Over real HTTP, so the interface origins (handed to another server by Host header) are checked too.
  */
 
-let t: TestApp;
 let port: number;
 const publicDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobdeck-public-'));
+fs.writeFileSync(path.join(publicDir, 'index.html'), '<!doctype html><title>Jobdeck</title><script type="module" src="/assets/a.js"></script>');
 
+const t = sharedApp({ publicDir });
 beforeAll(async () => {
-  fs.writeFileSync(path.join(publicDir, 'index.html'), '<!doctype html><title>Jobdeck</title><script type="module" src="/assets/a.js"></script>');
-  t = await buildTestApp({ publicDir });
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   port = (t.app.server.address() as { port: number }).port;
 });
-afterAll(async () => {
-  await t.close();
-  fs.rmSync(publicDir, { recursive: true, force: true });
-});
+afterAll(() => fs.rmSync(publicDir, { recursive: true, force: true }));
 
 function get(url: string, headers: Record<string, string> = {}): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {

@@ -3,8 +3,9 @@ import type { lookup as dnsLookup } from 'node:dns';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { buildTestApp, type TestApp } from '../test/helpers';
-import { FAST, REAL, batch, createJob, terminate, waitForState, webApp } from '../provider/testing';
+import { sharedApp, type TestApp } from '../test/app';
+import { batch, createJob, terminate, webApp } from '../test/jobs';
+import { FAST, REAL, waitForState } from '../test/provider';
 import type { JobsOpenInteractiveSessionResponse } from '../../contract/jobs';
 import { COOKIE } from './proxy';
 
@@ -64,7 +65,7 @@ async function signedIn(t: TestApp, id: string): Promise<{ origin: string; cooki
 }
 
 describe('job interfaces: grants, cookies and the proxy (simulated jobs, a recording app behind them)', () => {
-  let t: TestApp;
+  const t = sharedApp({ ...FAST, exampleImagePull: false });
   let port: number;
   let upstream: http.Server;
   const seen: http.IncomingHttpHeaders[] = [];
@@ -87,13 +88,11 @@ describe('job interfaces: grants, cookies and the proxy (simulated jobs, a recor
       socket.on('message', (data) => socket.send(`echo ${String(data)}`));
     });
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-    t = await buildTestApp({ ...FAST, exampleImagePull: false });
     const upstreamPort = (upstream.address() as AddressInfo).port;
-    t.app.services.interfaces!.resolveTarget = async () => ({ url: `http://127.0.0.1:${upstreamPort}` });
+    t.parts.interfaces!.resolveTarget = async () => ({ url: `http://127.0.0.1:${upstreamPort}` });
     port = await listen(t);
   });
   afterAll(async () => {
-    await t.close();
     for (const client of wss.clients) client.terminate();
     upstream.closeAllConnections();
     await new Promise((resolve) => upstream.close(resolve));
@@ -336,17 +335,15 @@ describe('job interfaces: grants, cookies and the proxy (simulated jobs, a recor
 });
 
 describe('job interfaces of real jobs (acme-web-app running as a process)', () => {
-  let t: TestApp;
   let port: number;
   const logLines: string[] = [];
 
+  // Request logging on (info), into memory, to see what a log would hold.
+  const stream = { write: (line: string) => void logLines.push(line) };
+  const t = sharedApp({ ...REAL }, { logger: { level: 'info', stream } });
   beforeAll(async () => {
-    // Request logging on (info), into memory, to see what a log would hold.
-    const stream = { write: (line: string) => void logLines.push(line) };
-    t = await buildTestApp({ ...REAL }, { logger: { level: 'info', stream } });
     port = await listen(t);
   });
-  afterAll(() => t.close());
 
   it("shows the real app's page and passes its WebSocket through, both ways, with the owner's cookie only", async () => {
     const id = await createJob(t, webApp());

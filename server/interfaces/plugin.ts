@@ -10,13 +10,14 @@ import { principal } from '../auth/plugin';
 import { interfaceOrigin, jobIdOfHost, parseInterfaceDomain } from './domain';
 import { buildInterfaceApp, GRANT_PATH } from './proxy';
 import { InterfaceService } from './service';
+import type { AppParts } from '../context';
 
 /**
  * Job interfaces (README.md): UCloud's `jobs.openInteractiveSession` on the dashboard's API, and the interface
  * origins `job-<id>.<domain>`, whose requests the main server hands to a separate Fastify instance by Host header
  * before its own router ever sees them.
  */
-export const interfacesPlugin = fp(async (app: FastifyInstance) => {
+export const interfacesPlugin = fp(async (app: FastifyInstance, opts: { parts: AppParts }) => {
   const { db, bus, credentials, config, jobs, catalog } = app.services;
   const domain = parseInterfaceDomain(config.interfaceDomain);
   const service = new InterfaceService({
@@ -26,7 +27,7 @@ export const interfacesPlugin = fp(async (app: FastifyInstance) => {
     serviceToken: credentials.ucloud,
     log: app.log,
   });
-  app.services.interfaces = service;
+  opts.parts.interfaces = service;
   const { app: proxy, sockets } = await buildInterfaceApp({ service, domain, log: app.log });
 
   // Every request and upgrade whose Host is a job's interface origin goes to the interface server instead; the test

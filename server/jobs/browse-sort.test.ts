@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../../contract/jobs';
-import { buildTestApp, type TestApp } from '../test/helpers';
-import { databaseSpec, product, update, webAppSpec } from '../test/jobs-fixtures';
+import { sharedApp } from '../test/app';
+import { databaseSpec, product, update, webAppSpec } from '../test/jobs';
 
 /*
  * Extension `sortBy` on GET /api/jobs/browse: every order, both directions, walked page by page over a set of
@@ -9,7 +9,6 @@ import { databaseSpec, product, update, webAppSpec } from '../test/jobs-fixtures
  * caller's jobs exactly once, in the documented order, and nobody else's.
  */
 
-let t: TestApp;
 let otherUser: string;
 let foreignIds: string[];
 
@@ -34,8 +33,8 @@ function spec(i: number) {
   };
 }
 
+const t = sharedApp();
 beforeAll(async () => {
-  t = await buildTestApp();
   otherUser = (await t.call('POST', '/api/admin/users', t.tokens.admin, { username: 'sorter-other' })).json().token;
   const created = await t.call('POST', '/api/jobs', t.tokens.user, { items: Array.from({ length: JOBS }, (_, i) => spec(i)) });
   expect(created.statusCode).toBe(200);
@@ -57,7 +56,6 @@ beforeAll(async () => {
     expect(response.statusCode).toBe(200);
   }
 });
-afterAll(() => t.close());
 
 async function browse(query: string) {
   const response = await t.call('GET', `/api/jobs/browse?${query}`, t.tokens.user);

@@ -1,17 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../test/helpers';
-import { control, createJob, databaseSpec, retrieve, update } from '../test/jobs-fixtures';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { sharedApp } from '../test/app';
+import { control, createJob, databaseSpec, retrieve, update } from '../test/jobs';
 
-let t: TestApp;
 let otherProvider: string;
 let n = 0;
 const newJob = () => createJob(t, databaseSpec(`/control/${n++}`));
 
+const t = sharedApp();
 beforeAll(async () => {
-  t = await buildTestApp();
   otherProvider = (await t.call('POST', '/api/admin/users', t.tokens.admin, { username: 'other-provider', role: 'PROVIDER' })).json().token;
 });
-afterAll(() => t.close());
 
 describe('POST /api/jobs/control/update', () => {
   it('RUNNING sets startedAt and expiresAt = startedAt + allocation; the server stamps the time', async () => {

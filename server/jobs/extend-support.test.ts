@@ -2,13 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../test/helpers';
-import { control, createJob, databaseSpec } from '../test/jobs-fixtures';
+import { sharedApp } from '../test/app';
+import { control, createJob, databaseSpec } from '../test/jobs';
 
 // A catalog with one more product on the same provider whose scheduler cannot extend (as a Slurm partition
 // is for a plain account): the core, not the provider, must refuse the extend, naming the reason.
-let t: TestApp;
 let dir: string;
+let catalogFile: string;
 const fixed = { id: 'fixed-limit', category: 'fixed-limit', provider: 'example' };
 
 beforeAll(async () => {
@@ -16,14 +16,11 @@ beforeAll(async () => {
   const base = fs.readFileSync(path.join(__dirname, '../catalog/default-catalog.yaml'), 'utf8');
   const extra = `  - id: fixed-limit\n    category: fixed-limit\n    provider: example\n    description: No extension here.\n` +
     `    cpu: 1\n    memoryInGigs: 1\n    gpu: 0\n    supportsPeers: true\n    supportsTimeExtension: false\n`;
-  const file = path.join(dir, 'catalog.yaml');
-  fs.writeFileSync(file, `${base.trimEnd()}\n${extra}`);
-  t = await buildTestApp({ catalogFile: file });
+  catalogFile = path.join(dir, 'catalog.yaml');
+  fs.writeFileSync(catalogFile, `${base.trimEnd()}\n${extra}`);
 });
-afterAll(async () => {
-  await t.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+const t = sharedApp(() => ({ catalogFile }));
 
 describe('a product that does not support time extension', () => {
   it('says so in products.browse', async () => {

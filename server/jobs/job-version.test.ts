@@ -1,24 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, TEST_DATABASE_URL, type TestApp } from '../test/helpers';
-import { control, createJob, databaseSpec, retrieve, update } from '../test/jobs-fixtures';
-import { SocketClient } from '../live/test-client';
+import { TEST_DATABASE_URL, sharedApp } from '../test/app';
+import { control, createJob, databaseSpec, retrieve, update } from '../test/jobs';
+import { TestSocket } from '../test/socket';
 
 // Extension `status.version` (contract/jobs.ts JobStatus): it grows with every change a client can see, and REST and
 // the sockets agree on it, so a client can keep the newer of two copies of a job.
 
-let t: TestApp;
-let jobs: SocketClient;
+let jobs: TestSocket;
 
+const t = sharedApp();
 beforeAll(async () => {
-  t = await buildTestApp();
-  jobs = await SocketClient.inject(t.app, '/api/jobs');
+  jobs = await TestSocket.inject(t.app, '/api/jobs');
   jobs.call('jobs.listen', 'listen', {}, t.tokens.user);
   await jobs.sync(t.tokens.user);
 });
-afterAll(async () => {
-  await jobs.close();
-  await t.close();
-});
+afterAll(() => jobs.close());
 
 /** Every way a client reads one job over REST, as [where, job]. */
 async function restCopies(id: string) {
@@ -67,7 +63,7 @@ describe(`status.version (${TEST_DATABASE_URL ? 'PostgreSQL' : 'PGlite'})`, () =
   it('grows by one with every applied update, the same on REST, jobs.listen and jobs.follow; a dropped update changes nothing', async () => {
     const id = await acceptedJob('/version/steps');
     const start = await restVersion(id);
-    const follower = await SocketClient.inject(t.app, '/api/jobs');
+    const follower = await TestSocket.inject(t.app, '/api/jobs');
     follower.call('jobs.follow', 'f', { id }, t.tokens.user);
     const [initial] = await follower.waitMessages('f', 1);
     expect(initial.initialJob.status.version).toBe(start);

@@ -1,15 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../test/helpers';
-import { control, createJob, databaseSpec, product, retrieve, webAppSpec } from '../test/jobs-fixtures';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { sharedApp } from '../test/app';
+import { control, createJob, databaseSpec, product, retrieve, webAppSpec } from '../test/jobs';
 
-let t: TestApp;
 let otherUser: string;
 let runningDb: string;
 let foreignRunning: string;
 let queuedDb: string;
 
+const t = sharedApp();
 beforeAll(async () => {
-  t = await buildTestApp();
   const added = await t.call('POST', '/api/admin/users', t.tokens.admin, { username: 'alice' });
   otherUser = added.json().token;
   runningDb = await createJob(t, databaseSpec('/db/running'));
@@ -18,7 +17,6 @@ beforeAll(async () => {
   foreignRunning = await createJob(t, databaseSpec('/alice/db'), otherUser);
   await control(t, foreignRunning, { state: 'RUNNING' });
 });
-afterAll(() => t.close());
 
 const batch = (over: Record<string, unknown>) => ({ ...databaseSpec('/x/y'), allowDuplicateJob: true, ...over });
 

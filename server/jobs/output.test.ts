@@ -3,34 +3,31 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OutputTail, type LogChunk, type TailLimits } from './output-tail';
-import { SocketClient } from '../live/test-client';
-import { REAL, batch, createJob, getJob, waitForState, webApp } from '../provider/testing';
-import { buildTestApp, type TestApp } from '../test/helpers';
+import { build, type TestApp } from '../test/app';
+import { batch, createJob, getJob, webApp } from '../test/jobs';
+import { REAL, waitForState } from '../test/provider';
+import { TestSocket } from '../test/socket';
 
 // A job's output: jobs.follow's `log` (UCloud's JobsFollowResponse) and the download, on real jobs.
 
-const apps: TestApp[] = [];
-const sockets: SocketClient[] = [];
+const sockets: TestSocket[] = [];
 afterEach(async () => {
   for (const s of sockets.splice(0)) await s.close();
-  while (apps.length) await apps.pop()!.close();
 });
 
 async function open(): Promise<TestApp> {
-  const t = await buildTestApp({ ...REAL });
-  apps.push(t);
-  return t;
+  return build({ ...REAL });
 }
 
-async function follow(t: TestApp, id: string, token = t.tokens.user): Promise<SocketClient> {
-  const client = await SocketClient.inject(t.app, '/api/jobs');
+async function follow(t: TestApp, id: string, token = t.tokens.user): Promise<TestSocket> {
+  const client = await TestSocket.inject(t.app, '/api/jobs');
   sockets.push(client);
   client.call('jobs.follow', 'f', { id }, token);
   return client;
 }
 
 /** Everything the follow's `log` messages carried for one stream, joined. */
-const followed = (client: SocketClient, stream: 'stdout' | 'stderr') =>
+const followed = (client: TestSocket, stream: 'stdout' | 'stderr') =>
   client
     .messages('f')
     .flatMap((m: { log?: LogChunk[] }) => m.log ?? [])
@@ -53,7 +50,7 @@ describe('a real job\'s output', () => {
     const id = await createJob(t, batch({ parameters: { debug: { type: 'boolean', value: false }, value: { type: 'text', value: 'Hello, World!' } } }));
     const live = await follow(t, id);
     await waitForState(t, id, 'SUCCESS');
-    const file = path.join(t.app.services.example!.local!.runDir(id), 'stdout.log');
+    const file = path.join(t.parts.example!.local!.runDir(id), 'stdout.log');
     const written = fs.readFileSync(file, 'utf8');
     expect(written).toMatch(/step 10\/10/);
     expect(written).toContain('Hello, World!');

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import { buildTestApp, type TestApp } from '../test/helpers';
+import { build, type TestApp } from '../test/app';
+import { createJob, getJob, statuses, webApp } from '../test/jobs';
+import { FAST, POLL, StubProvider, freePort, waitForState, waitForStatus } from '../test/provider';
 import type { Job } from '../../contract/jobs';
-import { FAST, POLL, StubProvider, createJob, freePort, getJob, statuses, waitForState, waitForStatus, webApp } from '../provider/testing';
 import { backoffDelay } from '../provider/kit/backoff';
 import { prefixWithin } from '../provider/kit/bulk';
 
@@ -13,14 +14,12 @@ let stub: StubProvider | null = null;
 afterEach(async () => {
   await stub?.close();
   stub = null;
-  await t?.close();
-  t = undefined;
 });
 
 describe('a provider that cannot be reached', () => {
   test('create still succeeds, the job carries a status line, and the call is retried until the provider is back', async () => {
     const port = await freePort();
-    t = await buildTestApp({ ...FAST, providerUrls: { example: `http://127.0.0.1:${port}` }, verifyIntervalMs: 50 });
+    t = await build({ ...FAST, providerUrls: { example: `http://127.0.0.1:${port}` }, verifyIntervalMs: 50 });
 
     const created = await t.call('POST', '/api/jobs', t.tokens.user, { items: [webApp()] });
     expect(created.statusCode).toBe(200);
@@ -106,7 +105,7 @@ describe('a provider that fails', () => {
 
   test("another process's NOTIFY of queued calls, arriving during a failing delivery or a backoff, does not cut the backoff short", async () => {
     const { app, times } = await downProvider(100, 100);
-    const gateway = app.app.services.providers!.gateway;
+    const gateway = app.parts.gateway!;
     await createJob(app, webApp());
     // The user's call is tried at once (by whichever delivery runs first); from its first failure on, it backs off.
     await expect.poll(() => times.length, POLL).toBeGreaterThanOrEqual(1);
@@ -158,7 +157,7 @@ describe('claims on queued calls (several processes share the queue)', () => {
     stub = new StubProvider();
     stub.mode = 'up';
     t = await stub.front({ ...FAST, verifyIntervalMs: 0 });
-    const gateway = t.app.services.providers!.gateway;
+    const gateway = t.parts.gateway!;
 
     // Queue a create while delivery is stopped, and claim it as another process would, under a session of its own.
     await gateway.stop();

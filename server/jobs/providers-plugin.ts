@@ -5,9 +5,11 @@ import { whileLeader } from '../db/leader';
 import { CALLS_CHANNEL, HttpProviderGateway } from './provider-gateway';
 import { VerifyLoop } from './verify';
 import { firewallRoute } from './firewall-route';
+import type { AppParts } from '../context';
 
 export interface ProviderGatewayPluginOptions {
   loopback: Loopback;
+  parts: AppParts;
 }
 
 /**
@@ -50,7 +52,9 @@ export const providerGatewayPlugin = fp(async (app: FastifyInstance, opts: Provi
     // Each sweep also catches any job whose create never made it into the queue.
     beforeSweep: () => gateway.recover(60_000),
   });
-  app.services.providers = { gateway, verify, transportFor };
+  app.services.providers = { transportFor };
+  opts.parts.gateway = gateway;
+  opts.parts.verify = verify;
 
   // Delivery and verify run in the leader only (server/db/leader.ts); any process may queue calls.
   const loops = whileLeader(

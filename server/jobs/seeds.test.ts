@@ -1,18 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { seedPayloads } from '../../contract/fixtures/seed-payloads';
-import { buildTestApp, type TestApp } from '../test/helpers';
+import { sharedApp } from '../test/app';
+import { control, retrieve } from '../test/jobs';
 import { runSeedCurl } from '../test/seed-curl';
-import { control, retrieve } from '../test/jobs-fixtures';
 
 // The seeds' curl commands, run verbatim with curl against a listening server.
 describe('seed curl commands, verbatim', () => {
-  let t: TestApp;
   let host: string;
+  const t = sharedApp();
   beforeAll(async () => {
-    t = await buildTestApp();
     host = await t.app.listen({ port: 0, host: '127.0.0.1' });
   });
-  afterAll(() => t.close());
 
   const calls = seedPayloads();
   const create = calls.filter((c) => c.seed.startsWith('001') && c.call === 'jobs.create');

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../test/helpers';
-import { control, createJob, databaseSpec, retrieve, update } from '../test/jobs-fixtures';
+import { describe, expect, it } from 'vitest';
+import { sharedApp } from '../test/app';
+import { control, createJob, databaseSpec, retrieve, update } from '../test/jobs';
 
 /*
  * A job's allocation stays within 720 hours (every product's maximum), whoever raises it: a provider's
@@ -10,7 +10,6 @@ import { control, createJob, databaseSpec, retrieve, update } from '../test/jobs
 
 const HOUR = 3600_000;
 const MAX = 720 * HOUR;
-let t: TestApp;
 let n = 0;
 const newJob = (hours: number) => createJob(t, { ...databaseSpec(`/bounds/${n++}`), timeAllocation: { hours, minutes: 0, seconds: 0 } });
 const extend = (items: { jobId: string; hours: number }[]) =>
@@ -18,10 +17,7 @@ const extend = (items: { jobId: string; hours: number }[]) =>
     items: items.map(({ jobId, hours }) => ({ jobId, requestedTime: { hours, minutes: 0, seconds: 0 } })),
   });
 
-beforeAll(async () => {
-  t = await buildTestApp();
-});
-afterAll(() => t.close());
+const t = sharedApp();
 
 describe('a provider raising the allocation (control/update)', () => {
   it.each([MAX + 1, 2 ** 53 - 1])('newTimeAllocation %d is a 400 naming the field, and the job keeps its dates', async (ms) => {

@@ -1,14 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../test/helpers';
-import { control, createJob, databaseSpec, product } from '../test/jobs-fixtures';
-import { SocketClient } from '../live/test-client';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { sharedApp } from '../test/app';
+import { control, createJob, databaseSpec, product } from '../test/jobs';
+import { TestSocket } from '../test/socket';
 
 /*
  * Requests exactly as UCloud's own web client and its Go provider send them, written from documented facts about
  * them (not from UCloud's code). Each must be served, with its effect; an unknown field or a wrong type
  * next to them is still a 400 that names the field.
  */
-let t: TestApp;
 let dbJob: string;
 let createdBefore: number;
 
@@ -54,13 +53,12 @@ const goUpdate = (fields: Record<string, unknown>) => ({
   ...fields,
 });
 
+const t = sharedApp();
 beforeAll(async () => {
-  t = await buildTestApp();
   createdBefore = Date.now() - 1;
   dbJob = await createJob(t, databaseSpec('/ucloud/running'));
   await control(t, dbJob, { state: 'RUNNING', status: 'Up' });
 });
-afterAll(() => t.close());
 
 describe('the web client\'s bulk requests', () => {
   it('creates a job from {type: "bulk", items} with the application metadata, hostname and labels, storing only name and version', async () => {
@@ -185,7 +183,7 @@ describe('projects', () => {
   });
 
   it('on a socket: serves project null with signedIntent, refuses a project, and takes task.listen as tasks.listen', async () => {
-    const client = await SocketClient.inject(t.app);
+    const client = await TestSocket.inject(t.app);
     client.send({ call: 'task.listen', streamId: 'kotlin', payload: {}, bearer: t.tokens.user, project: null, signedIntent: null });
     client.send({ call: 'jobs.listen', streamId: 'intent', payload: {}, bearer: t.tokens.user, project: null, signedIntent: 'eyJhbGciOi.x.y' });
     client.send({ call: 'tasks.listen', streamId: 'project', payload: {}, bearer: t.tokens.user, project: 'p-123' });

@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { buildTestApp, type TestApp } from '../test/helpers';
+import { build, type TestApp } from '../test/app';
+import { batch, createJob, getJob, statuses, webApp } from '../test/jobs';
+import { FAST, POLL, StubProvider, waitForState } from '../test/provider';
 import { seedPayloads } from '../../contract/fixtures/seed-payloads';
 import { Job as JobSchema, type Job } from '../../contract/jobs';
 import { Value } from 'typebox/value';
-import { FAST, POLL, StubProvider, batch, createJob, getJob, statuses, waitForState, webApp } from '../provider/testing';
 
 // Seed 000, "Ensuring UCloud/Core and Provider are in-sync", and the core's verify loop (contract §5).
 const seedVerify = seedPayloads().find((c) => c.call === 'provider.jobs.verify')!;
@@ -21,12 +22,11 @@ let stub: StubProvider | null = null;
 afterEach(async () => {
   await stub?.close();
   stub = null;
-  await t.close();
 });
 
 describe('seed 000: a provider that has forgotten a job', () => {
   test('receives it in a verify batch of the seed shape and fails it with "Your job is no longer available"; known jobs stay RUNNING', async () => {
-    t = await buildTestApp(FAST);
+    t = await build(FAST);
     // The seed's job: acme-batch with the seed's parameters, on example-compute-1.
     const forgotten = await createJob(t, batch({ product: { id: 'example-compute-1', category: 'example-compute', provider: 'example' } }));
     const known = await createJob(t, batch({ product: { id: 'example-compute-1', category: 'example-compute', provider: 'example' } }));
@@ -65,7 +65,7 @@ describe('seed 000: a provider that has forgotten a job', () => {
   });
 
   test('verify refuses callers other than the core, and bad bodies name the field', async () => {
-    t = await buildTestApp(FAST);
+    t = await build(FAST);
     const body = seedVerifyBodyFor('1');
     expect((await t.call('POST', seedVerify.path, null, body)).statusCode).toBe(401);
     for (const token of [t.tokens.user, t.tokens.provider, t.tokens.admin]) {
@@ -91,7 +91,7 @@ describe('seed 000: a provider that has forgotten a job', () => {
 
 describe('the verify loop', () => {
   test('sends each active job, as a full Job, to its provider every interval; what the provider forgot fails, the rest stays', async () => {
-    t = await buildTestApp({ ...FAST, verifyIntervalMs: 100 });
+    t = await build({ ...FAST, verifyIntervalMs: 100 });
     const forgotten = await createJob(t, webApp());
     const kept = await createJob(t, webApp());
     await waitForState(t, forgotten, 'RUNNING');
@@ -129,7 +129,7 @@ describe('the verify loop', () => {
       // seconds) cannot send it and have it acknowledged before the sweep on a slow machine (it counted 2501 then).
       [JSON.stringify(webApp()), now, now + 3_600_000],
     );
-    const report = await t.app.services.providers!.verify.sweep();
+    const report = await t.parts.verify!.sweep();
     expect(report.providers).toEqual([{ provider: 'example', jobs: 2500, requests: 3, error: null }]);
 
     const batches = stub.callsTo('/jobs/verify').map((c) => (c.body as { items: Job[] }).items);

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../test/helpers';
-import { control, createJob, databaseSpec } from '../test/jobs-fixtures';
-import { SocketClient } from './test-client';
+import { sharedApp, build } from '../test/app';
+import { control, createJob, databaseSpec } from '../test/jobs';
+import { TestSocket } from '../test/socket';
 
-let t: TestApp;
 let alice: string;
 let bob: string;
 
@@ -23,16 +22,15 @@ async function post(jobId: string, messageToAppend: string) {
   expect(response.statusCode).toBe(200);
 }
 
+const t = sharedApp({ wsMaxStreamsPerSocket: 8 });
 beforeAll(async () => {
-  t = await buildTestApp({ wsMaxStreamsPerSocket: 8 });
   alice = await addUser('alice');
   bob = await addUser('bob');
 });
-afterAll(() => t.close());
 
 describe('tasks.listen', () => {
   it("streams every update of the caller's tasks as message frames, with the server's seq", async () => {
-    const client = await SocketClient.inject(t.app);
+    const client = await TestSocket.inject(t.app);
     client.call('tasks.listen', '0', {}, alice);
     await client.sync(alice);
     const id = await createTask('alice');
@@ -64,8 +62,8 @@ describe('tasks.listen', () => {
   });
 
   it("never sends user B user A's updates, and B gets 404 on A's tasks", async () => {
-    const a = await SocketClient.inject(t.app);
-    const b = await SocketClient.inject(t.app);
+    const a = await TestSocket.inject(t.app);
+    const b = await TestSocket.inject(t.app);
     a.call('tasks.listen', 'a', {}, alice);
     b.call('tasks.listen', 'b', {}, bob);
     await a.sync(alice);
@@ -86,8 +84,8 @@ describe('tasks.listen', () => {
   });
 
   it('delivers to every listener of the owner: several sockets, and several streams on one socket', async () => {
-    const one = await SocketClient.inject(t.app);
-    const two = await SocketClient.inject(t.app);
+    const one = await TestSocket.inject(t.app);
+    const two = await TestSocket.inject(t.app);
     one.call('tasks.listen', 'x', {}, alice);
     one.call('tasks.listen', 'y', {}, alice);
     two.call('tasks.listen', 'z', {}, alice);
@@ -105,7 +103,7 @@ describe('tasks.listen', () => {
 
 describe('tasks.listen with {batch: true} (extension)', () => {
   it('sends the updates of one commit as one {updates} message, in seq order, alongside a plain listener', async () => {
-    const client = await SocketClient.inject(t.app);
+    const client = await TestSocket.inject(t.app);
     client.call('tasks.listen', 'batched', { batch: true }, alice);
     client.call('tasks.listen', 'plain', {}, alice);
     await client.sync(alice);
@@ -129,7 +127,7 @@ describe('tasks.listen with {batch: true} (extension)', () => {
   });
 
   it("never batches another user's updates in, and a bad batch flag is a 400 naming it", async () => {
-    const client = await SocketClient.inject(t.app);
+    const client = await TestSocket.inject(t.app);
     client.call('tasks.listen', 'mine', { batch: true }, bob);
     client.call('tasks.listen', 'bad', { batch: 'yes' }, bob);
     await client.sync(bob);
@@ -144,9 +142,9 @@ describe('tasks.listen with {batch: true} (extension)', () => {
 });
 
 describe('frames that are not a valid call get a response frame naming the problem', () => {
-  let client: SocketClient;
+  let client: TestSocket;
   beforeAll(async () => {
-    client = await SocketClient.inject(t.app);
+    client = await TestSocket.inject(t.app);
   });
   afterAll(() => client.close());
 
@@ -221,20 +219,20 @@ describe('frames that are not a valid call get a response frame naming the probl
   });
 
   it('a frame over 64 KiB closes the socket (1009)', async () => {
-    const big = await SocketClient.inject(t.app);
+    const big = await TestSocket.inject(t.app);
     big.send({ call: 'tasks.listen', streamId: 'big', payload: {}, bearer: 'x'.repeat(70_000) });
     expect((await big.closed).code).toBe(1009);
   });
 });
 
 it('closes a socket (1008) that sends far more frames than it waits answers for', async () => {
-  const flood = await SocketClient.inject(t.app);
+  const flood = await TestSocket.inject(t.app);
   for (let i = 0; i < 3000; i++) flood.call('tasks.listen', `f${i}`, {}, `unknown-${i}`);
   expect((await flood.closed).code).toBe(1008);
 });
 
 it('limits the calls open on one socket', async () => {
-  const client = await SocketClient.inject(t.app);
+  const client = await TestSocket.inject(t.app);
   for (let i = 0; i < 8; i++) client.call('tasks.listen', `s${i}`, {}, alice);
   client.call('tasks.listen', 'one-too-many', {}, alice);
   const answer = await client.waitResponse('one-too-many');
@@ -244,7 +242,7 @@ it('limits the calls open on one socket', async () => {
 
 it('makes room by ending the oldest jobs.follow (there is no cancel call), never a listen', async () => {
   const id = await createJob(t, databaseSpec('/limit/follow'), alice);
-  const client = await SocketClient.inject(t.app, '/api/jobs');
+  const client = await TestSocket.inject(t.app, '/api/jobs');
   client.call('jobs.listen', 'listen', {}, alice);
   // A client that opens a follow per page it visits, and never closes them.
   for (let i = 0; i < 10; i++) client.call('jobs.follow', `page-${i}`, { id }, alice);
@@ -266,7 +264,7 @@ describe('jobs.follow', () => {
   it('sends initialJob (with its updates) first, then {updates, newStatus} as updates land', async () => {
     const id = await createJob(t, databaseSpec('/follow/a'), alice);
     await control(t, id, { state: 'RUNNING', status: 'Up' });
-    const client = await SocketClient.inject(t.app, '/api/jobs');
+    const client = await TestSocket.inject(t.app, '/api/jobs');
     client.call('jobs.follow', 'f', { id }, alice);
     const [first] = await client.waitMessages('f', 1);
     expect(Object.keys(first)).toEqual(['initialJob']);
@@ -287,7 +285,7 @@ describe('jobs.follow', () => {
 
   it('loses and repeats nothing between the initial read and the live stream, even when updates race the subscription', async () => {
     const id = await createJob(t, databaseSpec('/follow/race'), alice);
-    const client = await SocketClient.inject(t.app, '/api/jobs');
+    const client = await TestSocket.inject(t.app, '/api/jobs');
     const total = 40;
     const writer = (async () => {
       for (let i = 0; i < total; i++) await control(t, id, { status: `step ${i}` });
@@ -309,7 +307,7 @@ describe('jobs.follow', () => {
 
   it("answers 404 for someone else's job and for a job that does not exist", async () => {
     const id = await createJob(t, databaseSpec('/follow/b'), alice);
-    const client = await SocketClient.inject(t.app, '/api/jobs');
+    const client = await TestSocket.inject(t.app, '/api/jobs');
     client.call('jobs.follow', 'theirs', { id }, bob);
     client.call('jobs.follow', 'missing', { id: '999999' }, bob);
     expect(await client.waitResponse('theirs')).toMatchObject({ status: 404, payload: { why: `id: no job '${id}'` } });
@@ -321,8 +319,8 @@ describe('jobs.follow', () => {
 
 describe('jobs.listen', () => {
   it("sends {job} on every change of any of the caller's jobs, and nothing of other users' jobs", async () => {
-    const a = await SocketClient.inject(t.app, '/api/jobs');
-    const b = await SocketClient.inject(t.app, '/api/jobs');
+    const a = await TestSocket.inject(t.app, '/api/jobs');
+    const b = await TestSocket.inject(t.app, '/api/jobs');
     a.call('jobs.listen', 'l', {}, alice);
     b.call('jobs.listen', 'l', {}, bob);
     await a.sync(alice);
@@ -352,7 +350,7 @@ describe('jobs.listen', () => {
   // The SPA keeps all its streams on one socket to /api/jobs; other clients open tasks.listen on /api/tasks.
   it.each(['/api/tasks', '/api/jobs'])('shares one socket with tasks.listen, jobs.listen and jobs.follow on %s', async (path) => {
     const id = await createJob(t, databaseSpec(`/listen/shared${path}`), alice);
-    const client = await SocketClient.inject(t.app, path);
+    const client = await TestSocket.inject(t.app, path);
     client.call('tasks.listen', 'tasks', {}, alice);
     client.call('jobs.listen', 'jobs', {}, alice);
     client.call('jobs.follow', 'follow', { id }, alice);
@@ -378,26 +376,24 @@ describe('the HTTP side of the socket paths', () => {
 });
 
 describe('liveness and bounded memory', () => {
-  let s: TestApp;
   let host: string;
+  const s = sharedApp({ wsPingIntervalMs: 100 });
   beforeAll(async () => {
-    s = await buildTestApp({ wsPingIntervalMs: 100 });
     host = (await s.app.listen({ port: 0, host: '127.0.0.1' })).replace('http', 'ws');
   });
-  afterAll(() => s.close());
 
   it('pings every client, and disconnects one that stops answering pings', async () => {
-    const client = await SocketClient.connect(`${host}/api/tasks`);
+    const client = await TestSocket.connect(`${host}/api/tasks`);
     await new Promise((resolve) => client.ws.once('ping', resolve));
     await client.close();
 
-    const silent = await SocketClient.connect(`${host}/api/tasks`, { autoPong: false });
+    const silent = await TestSocket.connect(`${host}/api/tasks`, { autoPong: false });
     expect((await silent.closed).code).toBe(1006);
   });
 
   it("ends a stream with 401 at the next ping once its token is revoked", async () => {
     const revocable = (await s.call('POST', '/api/admin/users', s.tokens.admin, { username: 'dave' })).json().token;
-    const client = await SocketClient.connect(`${host}/api/tasks`);
+    const client = await TestSocket.connect(`${host}/api/tasks`);
     client.call('tasks.listen', 'r', {}, revocable);
     await client.sync(revocable);
     expect((await s.call('POST', '/api/admin/tokens/revoke', s.tokens.admin, { username: 'dave' })).statusCode).toBe(200);
@@ -407,11 +403,11 @@ describe('liveness and bounded memory', () => {
 
   it('disconnects a client that does not read once its send buffer passes the bound', async () => {
     // Default ping interval here: a paused client also stops answering pings, and that must not be why it goes.
-    const s = await buildTestApp({ wsMaxBufferedBytes: 256 * 1024 });
+    const s = await build({ wsMaxBufferedBytes: 256 * 1024 });
     const host = (await s.app.listen({ port: 0, host: '127.0.0.1' })).replace('http', 'ws');
     const token = (await s.call('POST', '/api/admin/users', s.tokens.admin, { username: 'erin' })).json().token;
-    const slow = await SocketClient.connect(`${host}/api/tasks`);
-    const listening = await SocketClient.connect(`${host}/api/tasks`);
+    const slow = await TestSocket.connect(`${host}/api/tasks`);
+    const listening = await TestSocket.connect(`${host}/api/tasks`);
     slow.call('tasks.listen', 'slow', {}, token);
     listening.call('tasks.listen', 'ok', {}, token);
     await slow.sync(token);
@@ -437,9 +433,9 @@ describe('liveness and bounded memory', () => {
   });
 
   it('app.close() ends open sockets', async () => {
-    const other = await buildTestApp();
+    const other = await build();
     const url = (await other.app.listen({ port: 0, host: '127.0.0.1' })).replace('http', 'ws');
-    const client = await SocketClient.connect(`${url}/api/jobs`);
+    const client = await TestSocket.connect(`${url}/api/jobs`);
     client.call('jobs.listen', 'l', {}, other.tokens.user);
     await client.sync(other.tokens.user);
     await other.close();

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { SocketClient } from './test-client';
+import { TestSocket } from '../test/socket';
 import { freshDatabase, POSTGRES_TEST_URL, skipWithoutPostgres, request, startServer, type ServerProcess } from './server-process';
 
 // Runs whenever a PostgreSQL is reachable: the one of the PostgreSQL test leg, else this machine's default.
@@ -24,8 +24,8 @@ describe('two server processes on one PostgreSQL', () => {
     cleanups.push(b.stop);
 
     // Each process issued its own tokens for the shared principals; both sets work on both.
-    const onA = await SocketClient.connect(wsUrl(a, '/api/tasks'));
-    const onB = await SocketClient.connect(wsUrl(b, '/api/tasks'));
+    const onA = await TestSocket.connect(wsUrl(a, '/api/tasks'));
+    const onB = await TestSocket.connect(wsUrl(b, '/api/tasks'));
     cleanups.push(() => onA.close(), () => onB.close());
     onA.call('tasks.listen', 'a', {}, a.credentials.user);
     onB.call('tasks.listen', 'b', {}, b.credentials.user);
@@ -62,7 +62,7 @@ describe('two server processes on one PostgreSQL', () => {
     }
 
     // Job events cross too: a job created through A reaches jobs.listen on B.
-    const jobsOnB = await SocketClient.connect(wsUrl(b, '/api/jobs'));
+    const jobsOnB = await TestSocket.connect(wsUrl(b, '/api/jobs'));
     cleanups.push(() => jobsOnB.close());
     jobsOnB.call('jobs.listen', 'jobs', {}, b.credentials.user);
     await jobsOnB.sync(b.credentials.user);

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../test/helpers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { build, sharedApp } from '../test/app';
+import { TestSocket } from '../test/socket';
 import { serverLogger } from '../http/log-redact';
 import { MAX_CLIENT_FRAME_BYTES } from './hub';
 import { SOCKET_ERROR_LOG_INTERVAL_MS } from './socket-errors';
-import { SocketClient } from './test-client';
 
 /*
  * Over real TCP sockets to a listening server: a revoked token's streams end at the revocation
@@ -12,29 +12,27 @@ import { SocketClient } from './test-client';
  */
 
 const lines: string[] = [];
-let t: TestApp;
 let url: string;
 
 async function addUser(username: string) {
   return (await t.call('POST', '/api/admin/users', t.tokens.admin, { username })).json().token as string;
 }
 
+const t = sharedApp(
+  { wsPingIntervalMs: 3_600_000, wsIdleUnauthenticatedMs: 1_000, wsMaxSocketsPerToken: 3 },
+  { logger: serverLogger('info', { write: (line) => void lines.push(line) }) },
+);
 beforeAll(async () => {
-  t = await buildTestApp(
-    { wsPingIntervalMs: 3_600_000, wsIdleUnauthenticatedMs: 1_000, wsMaxSocketsPerToken: 3 },
-    { logger: serverLogger('info', { write: (line) => void lines.push(line) }) },
-  );
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   url = `ws://127.0.0.1:${(t.app.server.address() as { port: number }).port}/api/jobs`;
 });
-afterAll(() => t.close());
 
 describe('a revoked token', () => {
   it('ends every stream it opened with 401 at once, on every socket, and other users keep theirs', async () => {
     const carol = await addUser('carol');
     const dave = await addUser('dave');
-    const a = await SocketClient.connect(url);
-    const b = await SocketClient.connect(url);
+    const a = await TestSocket.connect(url);
+    const b = await TestSocket.connect(url);
     a.call('tasks.listen', 'tasks', {}, carol);
     a.call('jobs.listen', 'jobs', {}, carol);
     b.call('jobs.listen', 'jobs', {}, carol);
@@ -56,11 +54,11 @@ describe('a revoked token', () => {
 
 describe('an anonymous socket', () => {
   it('is closed (1008) when it makes no authorised call, while an authorised one stays open', async () => {
-    const anonymous = await SocketClient.connect(url);
-    const badToken = await SocketClient.connect(url);
+    const anonymous = await TestSocket.connect(url);
+    const badToken = await TestSocket.connect(url);
     badToken.call('tasks.listen', 'x', {}, 'not-a-token');
     expect((await badToken.waitResponse('x')).status).toBe(401);
-    const user = await SocketClient.connect(url);
+    const user = await TestSocket.connect(url);
     user.call('tasks.listen', 'tasks', {}, t.tokens.user);
     await user.sync(t.tokens.user);
     expect((await anonymous.closed).code).toBe(1008);
@@ -75,7 +73,7 @@ describe('an anonymous socket', () => {
 describe('sockets per token', () => {
   it('one token may have 3 sockets here; a call on a 4th is a 429, and closing one makes room', async () => {
     const erin = await addUser('erin');
-    const clients = await Promise.all([1, 2, 3, 4].map(() => SocketClient.connect(url)));
+    const clients = await Promise.all([1, 2, 3, 4].map(() => TestSocket.connect(url)));
     for (const client of clients.slice(0, 3)) {
       client.call('jobs.listen', 'jobs', {}, erin);
       await client.sync(erin);
@@ -96,18 +94,18 @@ describe('sockets per token', () => {
 
 describe('sockets in all', () => {
   it('past the cap, a new socket is closed at once with 1013; closing one makes room', async () => {
-    const small = await buildTestApp({ wsMaxSockets: 2, wsPingIntervalMs: 3_600_000 });
+    const small = await build({ wsMaxSockets: 2, wsPingIntervalMs: 3_600_000 });
     try {
       await small.app.listen({ port: 0, host: '127.0.0.1' });
       const smallUrl = `ws://127.0.0.1:${(small.app.server.address() as { port: number }).port}/api/jobs`;
-      const open = [await SocketClient.connect(smallUrl), await SocketClient.connect(smallUrl)];
+      const open = [await TestSocket.connect(smallUrl), await TestSocket.connect(smallUrl)];
       // Both count as soon as they are accepted, before any call.
-      const third = await SocketClient.connect(smallUrl);
+      const third = await TestSocket.connect(smallUrl);
       expect(await third.closed).toEqual({ code: 1013 });
       await open[0]!.close();
       // The server hears the close on its own time: wait for it to count one socket, whatever the machine's load.
       while (small.app.services.live.stats().sockets > 1) await new Promise((resolve) => setTimeout(resolve, 10));
-      const fourth = await SocketClient.connect(smallUrl);
+      const fourth = await TestSocket.connect(smallUrl);
       fourth.call('tasks.listen', 'tasks', {}, small.tokens.user);
       await fourth.sync(small.tokens.user);
       expect(fourth.on('tasks').filter((f) => f.type === 'response')).toEqual([]);
@@ -123,7 +121,7 @@ describe('oversized frames', () => {
     lines.length = 0;
     const started = Date.now();
     for (let i = 0; i < 20; i++) {
-      const client = await SocketClient.connect(url);
+      const client = await TestSocket.connect(url);
       client.send('x'.repeat(MAX_CLIENT_FRAME_BYTES + 1));
       expect((await client.closed).code).toBe(1009);
     }

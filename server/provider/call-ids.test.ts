@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, onTestFinished, test } from 'vitest';
-import { buildTestApp, type TestApp } from '../test/helpers';
+import { describe, expect, onTestFinished, test } from 'vitest';
+import { build, type TestApp } from '../test/app';
+import { createJob, getJob, statuses, webApp } from '../test/jobs';
+import { FAST, POLL, StubProvider, waitForState, waitForStatus } from '../test/provider';
 import type { Job } from '../../contract/jobs';
 import { callIdsWithin } from './kit/call-ids';
-import { FAST, POLL, StubProvider, createJob, getJob, statuses, waitForState, waitForStatus, webApp } from './testing';
 
 // At-least-once delivery of core → provider calls, applied once: every delivery names its queued calls
 // (Jobdeck-Call-Id, one id per item), the same on every retry, and the built-in provider applies each id once.
@@ -11,11 +12,6 @@ const HOUR = 3600 * 1000;
 const oneHour = { hours: 1, minutes: 0, seconds: 0 };
 
 let t: TestApp | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
-
 /** A running job with a time allocation of 1 h. */
 async function runningJob(app: TestApp): Promise<Job> {
   const id = await createJob(app, webApp({ timeAllocation: oneHour }));
@@ -41,7 +37,7 @@ const extendBy1h = (app: TestApp, jobs: Job[], callId?: string) =>
 
 /** The job as its user sees it once the provider has told the core everything it applied. */
 async function settledJob(app: TestApp, id: string): Promise<Job> {
-  await app.app.services.example!.settled();
+  await app.parts.example!.settled();
   return getJob(app, id);
 }
 
@@ -50,7 +46,7 @@ const extensions = (job: Job) => statuses(job).filter((s) => s.startsWith('Time 
 
 describe('the built-in provider applies each call id once', () => {
   test('the same extend delivered twice with one call id extends once; with another id it extends again', async () => {
-    t = await buildTestApp(FAST);
+    t = await build(FAST);
     const job = await runningJob(t);
 
     for (let i = 0; i < 2; i++) {
@@ -71,7 +67,7 @@ describe('the built-in provider applies each call id once', () => {
   });
 
   test('without the header every delivery is applied, as before', async () => {
-    t = await buildTestApp(FAST);
+    t = await build(FAST);
     const job = await runningJob(t);
     expect((await extendBy1h(t, [job])).statusCode).toBe(200);
     expect((await extendBy1h(t, [job])).statusCode).toBe(200);
@@ -79,7 +75,7 @@ describe('the built-in provider applies each call id once', () => {
   });
 
   test('ids are per item: a request repeating one item and carrying a new one applies only the new one', async () => {
-    t = await buildTestApp(FAST);
+    t = await build(FAST);
     const a = await runningJob(t);
     const b = await runningJob(t);
     expect((await extendBy1h(t, [a, b], '7,8')).statusCode).toBe(200);
@@ -92,7 +88,7 @@ describe('the built-in provider applies each call id once', () => {
   });
 
   test('a repeated create or terminate with its call id answers as the first time and changes nothing', async () => {
-    t = await buildTestApp(FAST);
+    t = await build(FAST);
     const job = await runningJob(t);
     const created = await providerCall(t, '', [job], 'c-1');
     const again = await providerCall(t, '', [job], 'c-1');
@@ -109,13 +105,13 @@ describe('the built-in provider applies each call id once', () => {
   });
 
   test('ids older than the retention period are forgotten by the leader loop; recent ones are kept', async () => {
-    t = await buildTestApp(FAST);
+    t = await build(FAST);
     const job = await runningJob(t);
     expect((await extendBy1h(t, [job], 'old')).statusCode).toBe(200);
     expect((await extendBy1h(t, [job], 'recent')).statusCode).toBe(200);
     const eightDays = 8 * 24 * HOUR;
     await t.db.query(`UPDATE example_applied_calls SET applied_at = applied_at - $1 WHERE call_id = 'old'`, [eightDays]);
-    expect(await t.app.services.example!.pruneCallIds(Date.now(), true)).toBe(1);
+    expect(await t.parts.example!.pruneCallIds(Date.now(), true)).toBe(1);
     // 'recent' is still known, so its repeat changes nothing; 'old' was forgotten, so it counts as a new call.
     expect((await extendBy1h(t, [job], 'recent')).statusCode).toBe(200);
     expect(allocationOf(await settledJob(t, job.id))).toBe(3 * HOUR);
@@ -126,7 +122,7 @@ describe('the built-in provider applies each call id once', () => {
 
 describe('a malformed Jobdeck-Call-Id header', () => {
   test('gets a 400 naming the header, never a 500, and changes nothing', async () => {
-    t = await buildTestApp(FAST);
+    t = await build(FAST);
     const job = await runningJob(t);
     const cases: [string, RegExp][] = [
       ['x'.repeat(101), /^Jobdeck-Call-Id: id 1 is longer than 100 characters$/],
@@ -216,7 +212,7 @@ describe('the gateway names each queued call', () => {
     const { app, provider: stub } = await stubbedApp();
     t = app;
     const job = await runningJob(t);
-    const gateway = t.app.services.providers!.gateway;
+    const gateway = t.parts.gateway!;
     await gateway.stop();
     await t.call('POST', '/api/jobs/extend', t.tokens.user, { items: [{ jobId: job.id, requestedTime: oneHour }] });
     await expect.poll(async () => (await t!.db.query(`SELECT 1 FROM provider_calls WHERE op = 'extend'`)).length, POLL).toBe(1);

@@ -1,17 +1,13 @@
-import { afterEach, describe, expect, test, vi } from 'vitest';
-import { buildTestApp, type TestApp } from '../test/helpers';
+import { describe, expect, test, vi } from 'vitest';
+import { build, restart, type TestApp } from '../test/app';
+import { batch, createJob, getJob, statuses, webApp } from '../test/jobs';
+import { FAST, POLL, waitForState, waitForStatus } from '../test/provider';
 import type { Job } from '../../contract/jobs';
-import { FAST, POLL, batch, createJob, getJob, restart, statuses, waitForState, waitForStatus, webApp } from './testing';
 
 let t: TestApp | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
-
 describe('the simulated lifecycle', () => {
   test('a batch job queues, runs and finishes with SUCCESS; every transition has a status line', async () => {
-    t = await buildTestApp({ ...FAST, exampleBatchRunMs: 100 });
+    t = await build({ ...FAST, exampleBatchRunMs: 100 });
     const id = await createJob(t, batch());
     const done = await waitForState(t, id, 'SUCCESS');
     expect(done.updates.map((u) => [u.state, u.status])).toEqual([
@@ -22,7 +18,7 @@ describe('the simulated lifecycle', () => {
   });
 
   test('a service runs until its time allocation is used up, then EXPIRED', async () => {
-    t = await buildTestApp(FAST);
+    t = await build(FAST);
     const id = await createJob(t, webApp({ timeAllocation: { hours: 0, minutes: 0, seconds: 1 } }));
     const running = await waitForState(t, id, 'RUNNING');
     expect(running.status.expiresAt).toBe(running.status.startedAt! + 1000);
@@ -31,7 +27,7 @@ describe('the simulated lifecycle', () => {
   });
 
   test('extend pushes the new time allocation; expiresAt follows', async () => {
-    t = await buildTestApp(FAST);
+    t = await build(FAST);
     const id = await createJob(t, webApp({ timeAllocation: { hours: 1, minutes: 0, seconds: 0 } }));
     const running = await waitForState(t, id, 'RUNNING');
     const extend = await t.call('POST', '/api/jobs/extend', t.tokens.user, {
@@ -53,7 +49,7 @@ describe('the simulated lifecycle', () => {
   });
 
   test('terminate ends a running job, or a queued one, with SUCCESS "Terminated by user"', async () => {
-    t = await buildTestApp({ ...FAST, exampleQueueDelayMs: 60_000 });
+    t = await build({ ...FAST, exampleQueueDelayMs: 60_000 });
     const queued = await createJob(t, webApp());
     await expect.poll(async () => (await t!.call('GET', `/ucloud/example/jobs/retrieve?id=${queued}`, t!.tokens.admin)).statusCode, POLL).toBe(200);
     await t.call('POST', '/api/jobs/terminate', t.tokens.user, { items: [{ id: queued }] });
@@ -78,7 +74,7 @@ describe('the provider API', () => {
   });
 
   test('only the core (SERVICE) may run jobs; ADMIN may read the firewall and forget; everyone else is refused', async () => {
-    t = await buildTestApp(FAST);
+    t = await build(FAST);
     const body = { items: [job('1')] };
     for (const path of ['/ucloud/example/jobs', '/ucloud/example/jobs/terminate', '/ucloud/example/jobs/verify']) {
       expect((await t.call('POST', path, null, body)).statusCode).toBe(401);
@@ -95,7 +91,7 @@ describe('the provider API', () => {
   });
 
   test('bad input gets a 400 that names the field, and changes nothing', async () => {
-    t = await buildTestApp(FAST);
+    t = await build(FAST);
     const why = async (method: 'GET' | 'POST', path: string, body: unknown, token = t!.tokens.ucloud) => {
       const response = await t!.call(method, path, token, body);
       expect(response.statusCode, response.body).toBe(400);
@@ -138,7 +134,7 @@ describe('the provider API', () => {
   });
 
   test('unknown jobs: 404 naming the id for the firewall, retrieve and forget; terminate and extend report them to the core as gone', async () => {
-    t = await buildTestApp(FAST);
+    t = await build(FAST);
     for (const path of ['/ucloud/example/jobs/firewall?id=424242', '/ucloud/example/jobs/retrieve?id=424242']) {
       const response = await t.call('GET', path, t.tokens.ucloud);
       expect(response.statusCode).toBe(404);
@@ -163,7 +159,7 @@ describe('the provider API', () => {
   });
 
   test('create is idempotent: a retried call neither duplicates a job nor resets it', async () => {
-    t = await buildTestApp(FAST);
+    t = await build(FAST);
     const id = await createJob(t, webApp());
     await waitForState(t, id, 'RUNNING');
     const before = (await t.call('GET', `/ucloud/example/jobs/retrieve?id=${id}`, t.tokens.admin)).json();
@@ -176,7 +172,7 @@ describe('the provider API', () => {
 
 describe('restarts', () => {
   test('jobs that expired while the provider was down become EXPIRED, saying so', async () => {
-    t = await buildTestApp(FAST);
+    t = await build(FAST);
     const id = await createJob(t, webApp({ timeAllocation: { hours: 0, minutes: 0, seconds: 1 } }));
     const running = await waitForState(t, id, 'RUNNING');
     t = await restart(t, FAST, async () => {
@@ -188,7 +184,7 @@ describe('restarts', () => {
   });
 
   test('a state the core missed is sent again after a restart (reconcile via control/browse)', async () => {
-    t = await buildTestApp(FAST);
+    t = await build(FAST);
     const id = await createJob(t, webApp());
     await waitForState(t, id, 'RUNNING');
     t = await restart(t, FAST, async () => {
@@ -204,7 +200,7 @@ describe('restarts', () => {
   });
 
   test('a job committed just before a crash, whose create was never queued, still reaches the provider', async () => {
-    t = await buildTestApp(FAST);
+    t = await build(FAST);
     const id = await createJob(t, webApp());
     await waitForState(t, id, 'RUNNING');
     let orphan = '';
@@ -224,14 +220,14 @@ describe('restarts', () => {
 
 describe('calls received twice (at-least-once delivery after a leader dies mid-call)', () => {
   test('a repeated terminate of a job that has ended changes nothing and sends nothing', async () => {
-    t = await buildTestApp(FAST);
+    t = await build(FAST);
     const id = await createJob(t, webApp());
     await waitForState(t, id, 'RUNNING');
     await t.call('POST', '/api/jobs/terminate', t.tokens.user, { items: [{ id }] });
     const ended = await waitForState(t, id, 'SUCCESS');
     const again = await t.call('POST', '/ucloud/example/jobs/terminate', t.tokens.ucloud, { items: [await getJob(t, id)] });
     expect(again.statusCode).toBe(200);
-    await t.app.services.example!.settled();
+    await t.parts.example!.settled();
     expect(statuses(await getJob(t, id))).toEqual(statuses(ended));
   });
 });

@@ -1,20 +1,16 @@
-import { afterEach, expect, test } from 'vitest';
-import { buildTestApp, type TestApp } from '../test/helpers';
+import { expect, test } from 'vitest';
+import { build, type TestApp } from '../test/app';
+import { createJob, webApp } from '../test/jobs';
+import { FAST, POLL, waitForState } from '../test/provider';
+import { TestSocket } from '../test/socket';
 import type { Task, TaskUpdate } from '../../contract/tasks';
-import { SocketClient } from '../live/test-client';
 import { TransportError } from './kit/transport';
-import { FAST, POLL, createJob, waitForState, webApp } from './testing';
 import { ImagePuller, layersOf } from './image-pull';
 
 let t: TestApp | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
-
 test("while a job is queued, the provider reports its image pull as a task of the job's user: progress, speed, a line per layer, completion", async () => {
-  t = await buildTestApp({ ...FAST, exampleQueueDelayMs: 300, exampleImagePull: true });
-  const client = await SocketClient.inject(t.app, '/api/tasks');
+  t = await build({ ...FAST, exampleQueueDelayMs: 300, exampleImagePull: true });
+  const client = await TestSocket.inject(t.app, '/api/tasks');
   client.call('tasks.listen', 'pull', {}, t.tokens.user);
   await client.sync(t.tokens.user);
 

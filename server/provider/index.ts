@@ -6,6 +6,7 @@ import { whileLeader } from '../db/leader';
 import { exampleProviderRoutes } from './routes';
 import { outputFilesOf } from './local/run-folder';
 import { PROVIDER_ID } from './example-provider';
+import type { AppParts } from '../context';
 
 export { ExampleProvider, PROVIDER_ID } from './example-provider';
 
@@ -14,7 +15,7 @@ export { ExampleProvider, PROVIDER_ID } from './example-provider';
  * (execution backend and outbox), which reaches the core over `loopback` with the provider's own token. It starts
  * once the app is ready (inject) or listening (http), and stops before the app closes.
  */
-export const exampleProviderPlugin = fp(async (app: FastifyInstance, opts: { loopback: Loopback }) => {
+export const exampleProviderPlugin = fp(async (app: FastifyInstance, opts: { loopback: Loopback; parts: AppParts }) => {
   const { db, config, credentials } = app.services;
   if (!config.exampleProvider) return;
   const provider = new ExampleProvider({
@@ -35,7 +36,7 @@ export const exampleProviderPlugin = fp(async (app: FastifyInstance, opts: { loo
     keepJobs: config.exampleKeepJobs,
     isolation: config.exampleIsolation,
   });
-  app.services.example = provider;
+  opts.parts.example = provider;
   // Its jobs' output is in files on this machine, which the core's jobs.follow and download read (server/jobs/output.ts).
   if (config.exampleBackend === 'local') app.services.outputs.set(PROVIDER_ID, (jobId) => outputFilesOf(config.dataDir, jobId));
   await app.register(exampleProviderRoutes, { provider });

@@ -5,11 +5,12 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import { TEST_DATABASE_URL } from '../test/helpers';
+import { TEST_DATABASE_URL } from '../test/app';
+import { webApp } from '../test/jobs';
+import { freePort } from '../test/provider';
 import { readCredentials, type Credentials } from '../auth/bootstrap';
 import { runCli } from '../cli';
 import type { Job, JobState } from '../../contract/jobs';
-import { freePort, webApp } from './testing';
 
 // The whole server as a real process: killed with SIGKILL while jobs run, then started again on the same data.
 const VERIFY_INTERVAL_MS = 1500;

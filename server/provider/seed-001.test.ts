@@ -1,9 +1,10 @@
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { buildTestApp, type TestApp } from '../test/helpers';
+import { beforeEach, describe, expect, test } from 'vitest';
+import { build, type TestApp } from '../test/app';
+import { createJob, getJob, statuses, webApp } from '../test/jobs';
+import { FAST, REAL, waitForState, waitForStatus } from '../test/provider';
 import { seedPayloads } from '../../contract/fixtures/seed-payloads';
 import type { JobSpecification } from '../../contract/jobs';
 import { probeIsolation } from './local/network';
-import { FAST, REAL, createJob, getJob, statuses, waitForState, waitForStatus, webApp } from './testing';
 
 // Seed 001, "Connecting two jobs together", end to end over HTTP: the seed's own create bodies, real jobs on the
 // built-in provider (processes, and as root their own namespaces: real-jobs.test.ts checks the network itself), its
@@ -25,10 +26,7 @@ const isolation = (await probeIsolation()).isolated ? 'network-namespace' : 'non
 describe('seed 001: connecting two jobs', () => {
   let t: TestApp;
   beforeEach(async () => {
-    t = await buildTestApp(REAL);
-  });
-  afterEach(async () => {
-    await t.close();
+    t = await build(REAL);
   });
 
   test('the web app connects to the running database as "database"; only it may reach the database; ending the database tells the web app', async () => {
@@ -118,7 +116,7 @@ describe('seed 001: connecting two jobs', () => {
     // The race is in the provider's own state, so the simulator's timing can aim at it (fifteen real databases would
     // only make the aim worse).
     await t.close();
-    t = await buildTestApp({ ...FAST, exampleQueueDelayMs: 40, exampleTickMs: 5 });
+    t = await build({ ...FAST, exampleQueueDelayMs: 40, exampleTickMs: 5 });
     const databases: string[] = [];
     for (let i = 0; i < 15; i++) {
       const body = structuredClone(databaseBody);

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildTestApp, type TestApp } from '../test/helpers';
-import { control, createJob, databaseSpec, update } from '../test/jobs-fixtures';
-import { SocketClient } from '../live/test-client';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { sharedApp } from '../test/app';
+import { control, createJob, databaseSpec, update } from '../test/jobs';
+import { TestSocket } from '../test/socket';
 
 /*
  * Every endpoint and every socket call against every caller, checked against the status contract.md implies.
@@ -26,7 +26,6 @@ interface Row {
   expect: Expect;
 }
 
-let t: TestApp;
 const tokens = {} as Record<Caller, string | null>;
 let jobA: string;
 let jobB: string;
@@ -102,10 +101,10 @@ const socketRows: SocketRow[] = [
   { name: 'ws jobs.follow', path: '/api/jobs', call: 'jobs.follow', payload: () => ({ id: jobA }), expect: { ...unauth, userA: OPEN, userB: 404, rest: 403 } },
 ];
 
+// The matrix opens a socket per (call, caller) and is about roles, not limits: the per-token socket cap
+// (server/live/socket-limits.test.ts tests it) would otherwise answer 429 once one token has 16 open.
+const t = sharedApp({ wsMaxSocketsPerToken: 10_000 });
 beforeAll(async () => {
-  // The matrix opens a socket per (call, caller) and is about roles, not limits: the per-token socket cap
-  // (server/live/socket-limits.test.ts tests it) would otherwise answer 429 once one token has 16 open.
-  t = await buildTestApp({ wsMaxSocketsPerToken: 10_000 });
   const add = async (username: string, role = 'USER') =>
     (await t.call('POST', '/api/admin/users', t.tokens.admin, { username, role })).json().token as string;
   tokens.none = null;
@@ -123,7 +122,6 @@ beforeAll(async () => {
   jobAFull = await retrieveJob(jobA);
   taskA = await freshTask();
 });
-afterAll(() => t.close());
 
 const expected = (e: Expect, caller: Caller) => e[caller] ?? e.rest;
 
@@ -151,7 +149,7 @@ describe('authorisation matrix', () => {
     for (const row of socketRows) {
       const cells: string[] = [];
       for (const caller of CALLERS) {
-        const client = await SocketClient.inject(t.app, row.path);
+        const client = await TestSocket.inject(t.app, row.path);
         client.send({ call: row.call, streamId: 's', payload: row.payload(), ...(tokens[caller] ? { bearer: tokens[caller] } : {}) });
         // A second, always-valid stream on the same socket proves the first has been processed when it answers.
         client.call('tasks.listen', 'probe', {}, t.tokens.user);

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import pg from 'pg';
-import { SocketClient } from '../live/test-client';
+import { TestSocket } from '../test/socket';
 import { freshDatabase, POSTGRES_TEST_URL, skipWithoutPostgres, startServer, type ServerProcess } from '../live/server-process';
 
 /*
@@ -93,7 +93,7 @@ describe('the PostgreSQL connection drops and comes back', () => {
     const taskId = await newTask('Database drops');
 
     // A socket opened before the fault, on A (the process the writes go to).
-    const before = await SocketClient.connect(wsUrl(a, '/api/tasks'));
+    const before = await TestSocket.connect(wsUrl(a, '/api/tasks'));
     cleanups.push(() => before.close());
     before.call('tasks.listen', 't', {}, user);
     await before.sync(user);
@@ -186,7 +186,7 @@ describe('the PostgreSQL connection drops and comes back', () => {
     // (B's LISTEN connection was killed too and must have been re-established).
     await vi.waitFor(
       async () => {
-        const onB = await SocketClient.connect(wsUrl(b, '/api/tasks'));
+        const onB = await TestSocket.connect(wsUrl(b, '/api/tasks'));
         try {
           onB.call('tasks.listen', 't', {}, user);
           onB.call('jobs.listen', 'j', {}, user);
@@ -204,7 +204,7 @@ describe('the PostgreSQL connection drops and comes back', () => {
       },
       { timeout: 10_000, interval: 250 },
     );
-    const onA = await SocketClient.connect(wsUrl(a, '/api/jobs'));
+    const onA = await TestSocket.connect(wsUrl(a, '/api/jobs'));
     cleanups.push(() => onA.close());
     onA.call('tasks.listen', 't', {}, user);
     await onA.sync(user);

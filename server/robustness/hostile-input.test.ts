@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../test/helpers';
-import { databaseSpec, product, update } from '../test/jobs-fixtures';
+import { afterAll, describe, expect, it } from 'vitest';
+import { sharedApp } from '../test/app';
+import { databaseSpec, product, update } from '../test/jobs';
 import { seedPayloads } from '../../contract/fixtures/seed-payloads';
 
 /*
@@ -129,15 +129,9 @@ const hostileQuery = fc.dictionary(
   { maxKeys: 4 },
 );
 
-let t: TestApp;
+const t = sharedApp();
 let cases = 0;
-beforeAll(async () => {
-  t = await buildTestApp();
-});
-afterAll(async () => {
-  console.log(`hostile input: ${cases} cases tried`);
-  await t.close();
-});
+afterAll(() => console.log(`hostile input: ${cases} cases tried`));
 
 function expectClientAnswer(response: { statusCode: number; json(): unknown }, label: string) {
   cases += 1;

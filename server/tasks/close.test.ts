@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SocketClient } from '../live/test-client';
-import { buildTestApp, TEST_DATABASE_URL } from '../test/helpers';
+import { TestSocket } from '../test/socket';
+import { build, TEST_DATABASE_URL } from '../test/app';
 
 const until = async (what: string, condition: () => boolean) => {
   for (let turns = 0; !condition(); turns++) {
@@ -11,7 +11,7 @@ const until = async (what: string, condition: () => boolean) => {
 
 describe(`closing the server writes the task updates it has accepted (${TEST_DATABASE_URL ? 'PostgreSQL' : 'PGlite'})`, () => {
   it('an update still queued behind a batch when the server starts closing is written before the database closes, and answered 200', async () => {
-    const t = await buildTestApp();
+    const t = await build();
     let unlock: () => void = () => {};
     try {
       const created = await t.call('PUT', '/api/tasks', t.tokens.ucloud, { title: 'Closing', owner: 'user', initialStatus: null });
@@ -37,7 +37,7 @@ describe(`closing the server writes the task updates it has accepted (${TEST_DAT
 
       // Closing drops the sockets first (preClose); the lock goes once it has begun, so the writes can only
       // finish while the server is closing.
-      const watcher = await SocketClient.inject(t.app);
+      const watcher = await TestSocket.inject(t.app);
       void watcher.closed.then(() => unlock());
       await t.app.close();
       await holding;

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TEST_DATABASE_URL } from '../test/helpers';
+import { TEST_DATABASE_URL } from '../test/app';
 import { freshDatabase, request, startServer, type ServerProcess } from '../live/server-process';
 
 const cleanups: (() => Promise<unknown>)[] = [];

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildTestApp, openTestDb, type TestApp } from '../test/helpers';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { build, openTestDb, type TestApp } from '../test/app';
 import type { Config } from '../config';
 import { shedMarkedRoutes } from '../http/load-shed';
 import { HttpError } from '../http/errors';
@@ -16,13 +16,9 @@ const SLOW = { timeout: 300_000 };
 beforeAll(async () => {
   await (await openTestDb()).cleanup();
 }, SLOW.timeout);
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
 
 async function setUp(config: Partial<Config>) {
-  t = await buildTestApp(config);
+  t = await build(config);
   // A name of its own: on the PostgreSQL leg every test schema shares one database, so one NOTIFY channel, and a
   // listener for a shared name in another test file would hear this file's updates.
   const owner = `shed-${crypto.randomBytes(4).toString('hex')}`;
@@ -123,7 +119,7 @@ const lagOf = (t: TestApp) => t.app.memoryUsage().eventLoopDelay;
 
 describe('load shedding on event-loop lag, end to end', SLOW, () => {
   it('while the loop runs late, write paths answer 503 with Retry-After before reading the body; reads still answer', async () => {
-    t = await buildTestApp({ shedLagMs: 200, shedRetryAfterS: 1 });
+    t = await build({ shedLagMs: 200, shedRetryAfterS: 1 });
     const app = t;
     const owner = `shed-${crypto.randomBytes(4).toString('hex')}`;
     const user = await app.call('POST', '/api/admin/users', app.tokens.admin, { username: owner });

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Task, TaskUpdate } from '../../contract/tasks';
-import { buildTestApp, type TestApp } from '../test/helpers';
-import { SocketClient } from '../live/test-client';
+import { sharedApp } from '../test/app';
+import { TestSocket } from '../test/socket';
 
 /**
  * What a client (the SPA's task tray) keeps, written independently of the server: REST snapshots and live
@@ -42,13 +42,11 @@ class TrayModel {
   }
 }
 
-let t: TestApp;
 let alice: string;
+const t = sharedApp();
 beforeAll(async () => {
-  t = await buildTestApp();
   alice = (await t.call('POST', '/api/admin/users', t.tokens.admin, { username: 'alice' })).json().token;
 });
-afterAll(() => t.close());
 
 const list = async (): Promise<Task[]> => (await t.call('GET', '/api/tasks?itemsPerPage=1000', alice)).json().items;
 
@@ -58,7 +56,7 @@ describe('a listener that disconnects mid-stream and reconnects', () => {
     const id = (await t.call('PUT', '/api/tasks', t.tokens.ucloud, { title: 'Long job', owner: 'alice', initialStatus: 'Starting' })).json().jobId;
 
     // First connection: subscribe, then take the REST snapshot, then apply live updates.
-    const first = await SocketClient.inject(t.app);
+    const first = await TestSocket.inject(t.app);
     first.call('tasks.listen', 'tray', {}, alice);
     await first.sync(alice);
     model.reconcile(await list());
@@ -88,7 +86,7 @@ describe('a listener that disconnects mid-stream and reconnects', () => {
     const postedWhileConnected = posted;
 
     // Reconnect: subscribe first, then refetch; live updates that arrive meanwhile wait in a buffer.
-    const second = await SocketClient.inject(t.app);
+    const second = await TestSocket.inject(t.app);
     second.call('tasks.listen', 'tray', {}, alice);
     await second.sync(alice);
     // Let at least one live update land before the snapshot, so the snapshot certainly holds it too.

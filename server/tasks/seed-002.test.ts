@@ -1,22 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { seedPayloads, seedStreams } from '../../contract/fixtures/seed-payloads';
-import { buildTestApp, type TestApp } from '../test/helpers';
+import { sharedApp } from '../test/app';
+import { TestSocket } from '../test/socket';
 import { runSeedCurl } from '../test/seed-curl';
 import { runCli, type CliContext } from '../cli';
-import { SocketClient } from '../live/test-client';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 // Seed 002, "Counting to 3": the service's curl commands run verbatim with curl against a listening server,
 // and the end-user's tasks.listen subscription receives what the seed says it receives.
 describe('seed 002: counting to 3', () => {
-  let t: TestApp;
   let host: string;
   let cli: (argv: string[]) => Promise<string[]>;
   let ownerToken: string;
 
+  const t = sharedApp();
   beforeAll(async () => {
-    t = await buildTestApp();
     host = await t.app.listen({ port: 0, host: '127.0.0.1' });
     cli = async (argv) => {
       const lines: string[] = [];
@@ -27,7 +26,6 @@ describe('seed 002: counting to 3', () => {
     // The seed's owner, created the way an operator would: `npm run cli -- user add 'User#1234'`.
     [ownerToken] = (await cli(['user', 'add', 'User#1234'])) as [string];
   });
-  afterAll(() => t.close());
 
   const calls = seedPayloads().filter((c) => c.seed.startsWith('002'));
   const [stream] = seedStreams().filter((s) => s.seed.startsWith('002'));
@@ -45,7 +43,7 @@ describe('seed 002: counting to 3', () => {
   });
 
   it("runs the curl commands verbatim, and the owner's tasks.listen subscriber receives exactly the seed's four TaskUpdates, in order", async () => {
-    const listener = await SocketClient.connect(`${host.replace('http', 'ws')}/api/tasks`);
+    const listener = await TestSocket.connect(`${host.replace('http', 'ws')}/api/tasks`);
     listener.call(stream!.call, '0', stream!.payload, ownerToken);
     await listener.sync(ownerToken);
 
@@ -96,7 +94,7 @@ describe('seed 002: counting to 3', () => {
   });
 
   it('`task demo --owner User#1234` counts to 3 the same way, over HTTP as the ucloud service', async () => {
-    const listener = await SocketClient.connect(`${host.replace('http', 'ws')}/api/tasks`);
+    const listener = await TestSocket.connect(`${host.replace('http', 'ws')}/api/tasks`);
     listener.call('tasks.listen', 'demo', {}, ownerToken);
     await listener.sync(ownerToken);
     const output = await cli(['task', 'demo', '--owner', 'User#1234', '--delay', '0']);

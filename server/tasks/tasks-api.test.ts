@@ -2,13 +2,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../app';
-import { buildTestApp, type TestApp } from '../test/helpers';
-import { createJob, databaseSpec } from '../test/jobs-fixtures';
-import { SocketClient } from '../live/test-client';
+import { sharedApp } from '../test/app';
+import { createJob, databaseSpec } from '../test/jobs';
+import { TestSocket } from '../test/socket';
 
-let t: TestApp;
 let alice: string;
 let bob: string;
 let provider2: string;
@@ -19,13 +18,12 @@ async function addUser(username: string, role?: string) {
   return response.json().token as string;
 }
 
+const t = sharedApp({ taskRetentionMs: 60_000 });
 beforeAll(async () => {
-  t = await buildTestApp({ taskRetentionMs: 60_000 });
   alice = await addUser('alice');
   bob = await addUser('bob');
   provider2 = await addUser('other-provider', 'PROVIDER');
 });
-afterAll(() => t.close());
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -213,7 +211,7 @@ describe('POST /api/tasks/postStatus', () => {
 
   it('keeps the latest 1000 messages, in the order their updates were applied, through concurrent batched posts', async () => {
     const task = await create();
-    const client = await SocketClient.inject(t.app);
+    const client = await TestSocket.inject(t.app);
     client.call('tasks.listen', 'l', {}, alice);
     await client.sync(alice);
     const total = 1260;

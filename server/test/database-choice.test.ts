@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../db/index';
-import { openTestDb, TEST_DATABASE_URL } from './helpers';
+import { openTestDb, TEST_DATABASE_URL } from './app';
 
 // scripts/test.mjs names each Vitest leg in JOBDECK_TEST_LEG ('pglite' or 'postgres'). The PGlite leg must run on
 // PGlite even when JOBDECK_TEST_DATABASE_URL is exported in the shell, and the PostgreSQL leg on PostgreSQL: a leg

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { openTestDb } from '../../test/helpers';
+import { openTestDb } from '../../test/app';
 import type { Db } from '../../db/index';
 import type { JobUpdate } from '../../../contract/jobs';
 import { Outbox } from './outbox';

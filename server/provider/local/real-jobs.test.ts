@@ -2,11 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { describeWhere } from './prerequisite';
 import type { Config } from '../../config';
-import { buildTestApp, type TestApp } from '../../test/helpers';
-import { POLL, REAL, alive, batch, createJob, getJob, providerView, restart, spec, statuses, terminate, waitForState, waitForStatus, webApp } from '../testing';
+import { build, restart, type TestApp } from '../../test/app';
+import { batch, createJob, getJob, spec, statuses, terminate, webApp } from '../../test/jobs';
+import { POLL, REAL, alive, providerView, waitForState, waitForStatus } from '../../test/provider';
 import { probeIsolation } from './network';
 
 /*
@@ -20,19 +21,12 @@ const run = promisify(execFile);
 
 const probe = await probeIsolation();
 
-const apps: TestApp[] = [];
-afterEach(async () => {
-  while (apps.length) await apps.pop()!.close();
-});
-
 async function open(config: Partial<Config> = {}): Promise<TestApp> {
-  const t = await buildTestApp({ ...REAL, ...config });
-  apps.push(t);
-  return t;
+  return build({ ...REAL, ...config });
 }
 
 function output(t: TestApp, id: string): string {
-  return fs.readFileSync(path.join(t.app.services.example!.local!.runDir(id), 'stdout.log'), 'utf8');
+  return fs.readFileSync(path.join(t.parts.example!.local!.runDir(id), 'stdout.log'), 'utf8');
 }
 
 const database = (dataStore = '/123/acme-database') =>
@@ -53,7 +47,7 @@ async function connectFrom(pid: number, host: string, port: number, timeoutMs = 
 describe('real jobs', () => {
   it('a job created while the provider is still starting waits for its runner, then really runs', async () => {
     const t = await open();
-    const provider = t.app.services.example!;
+    const provider = t.parts.example!;
     // Stopped, as it is before the runner is set up; the core's create still reaches it.
     await provider.stop();
     const id = await createJob(t, webApp());
@@ -166,18 +160,17 @@ describe('real jobs', () => {
     expect(after.expiresAt! - before.expiresAt!).toBe(3600_000);
     // Past the first deadline the process still runs.
     await expect.poll(() => Date.now() > before.expiresAt! + 500, POLL).toBe(true);
-    await t.app.services.example!.tick();
+    await t.parts.example!.tick();
     expect((await getJob(t, id)).status.state).toBe('RUNNING');
     expect(alive(after.pid!)).toBe(true);
   });
 
   it('a job outlives a restart of Jobdeck, and the restarted provider still runs it', async () => {
-    const first = await buildTestApp({ ...REAL, exampleKeepJobs: true });
+    const first = await build({ ...REAL, exampleKeepJobs: true });
     const id = await createJob(first, webApp());
     await waitForState(first, id, 'RUNNING');
     const { pid } = await providerView(first, id);
     const t = await restart(first, { ...REAL });
-    apps.push(t);
     expect(alive(pid!)).toBe(true);
     expect((await providerView(t, id)).pid).toBe(pid);
     expect((await getJob(t, id)).status.state).toBe('RUNNING');
@@ -187,7 +180,7 @@ describe('real jobs', () => {
   });
 
   it('a job that ended while Jobdeck was down gets its real outcome on the next start', async () => {
-    const first = await buildTestApp({ ...REAL, exampleKeepJobs: true });
+    const first = await build({ ...REAL, exampleKeepJobs: true });
     const id = await createJob(first, webApp());
     await waitForState(first, id, 'RUNNING');
     const { pid } = await providerView(first, id);
@@ -195,13 +188,12 @@ describe('real jobs', () => {
       process.kill(pid!, 'SIGKILL');
       await expect.poll(() => alive(pid!), POLL).toBe(false);
     });
-    apps.push(t);
     const job = await waitForState(t, id, 'FAILURE');
     expect(statuses(job).at(-1)).toMatch(/killed by signal SIGKILL/);
   });
 
   it('a job whose time ran out while Jobdeck was down is stopped on the next start, saying so', async () => {
-    const first = await buildTestApp({ ...REAL, exampleKeepJobs: true });
+    const first = await build({ ...REAL, exampleKeepJobs: true });
     const id = await createJob(first, webApp({ timeAllocation: { hours: 0, minutes: 0, seconds: 3 } }));
     await waitForState(first, id, 'RUNNING');
     const { pid, expiresAt } = await providerView(first, id);
@@ -210,7 +202,6 @@ describe('real jobs', () => {
       await expect.poll(() => Date.now() > expiresAt! + 3_000, { timeout: 30_000, interval: 100 }).toBe(true);
       expect(alive(pid!)).toBe(true);
     });
-    apps.push(t);
     const job = await waitForState(t, id, 'EXPIRED');
     expect(statuses(job).at(-1)).toMatch(/^Time allocation of 3 s ran out at \S+ while the provider was offline/);
     expect(alive(pid!)).toBe(false);

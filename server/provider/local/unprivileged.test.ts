@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { describeWhere } from './prerequisite';
 import { request, startServer, type ServerProcess } from '../../live/server-process';
-import { POLL } from '../testing';
+import { POLL } from '../../test/provider';
 
 /*
  * The same real jobs from a server that is not root (a laptop, a plain user): they run as plain processes of the

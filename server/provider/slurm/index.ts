@@ -6,6 +6,7 @@ import { SlurmClient } from './client';
 import { SLURM_PROVIDER_ID, SlurmProvider } from './slurm-provider';
 import { slurmProviderRoutes } from './routes';
 import { outputFilesIn } from './script';
+import type { AppParts } from '../../context';
 
 export { SlurmProvider, SLURM_PROVIDER_ID } from './slurm-provider';
 
@@ -13,7 +14,7 @@ export { SlurmProvider, SLURM_PROVIDER_ID } from './slurm-provider';
  * Mounts the `slurm` provider when JOBDECK_SLURM_URL names a slurmrestd: its routes under /ucloud/slurm, and its loop
  * (the poll and the outbox, in the leader only), which reaches the core over `loopback` with its own token.
  */
-export const slurmProviderPlugin = fp(async (app: FastifyInstance, opts: { loopback: Loopback }) => {
+export const slurmProviderPlugin = fp(async (app: FastifyInstance, opts: { loopback: Loopback; parts: AppParts }) => {
   const { db, config, credentials } = app.services;
   if (!config.slurmUrl) return;
   const client = new SlurmClient({ url: config.slurmUrl, jwt: config.slurmJwt, timeoutMs: config.providerTimeoutMs });
@@ -31,7 +32,7 @@ export const slurmProviderPlugin = fp(async (app: FastifyInstance, opts: { loopb
     probeWaitMs: config.slurmProbeWaitMs,
     productsMs: Math.max(1, config.slurmProductsMs),
   });
-  app.services.slurm = provider;
+  opts.parts.slurm = provider;
   // Its jobs' output files are on this machine (a shared file system on a real cluster): jobs.follow and the download.
   app.services.outputs.set(SLURM_PROVIDER_ID, (jobId) => outputFilesIn(config.slurmWorkDir, jobId));
   await app.register(slurmProviderRoutes, { provider });

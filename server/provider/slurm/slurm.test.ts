@@ -5,8 +5,8 @@ import crypto from 'node:crypto';
 import YAML from 'yaml';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../../test/helpers';
-import { createJob, retrieve } from '../../test/jobs-fixtures';
+import { build, sharedApp } from '../../test/app';
+import { createJob, retrieve } from '../../test/jobs';
 import { defaultCatalogPath } from '../../catalog/catalog';
 import { describeWhere } from '../local/prerequisite';
 import { cluster, operatorClusterUrl, scancel, scontrol, slurmPrerequisite, squeueState, testClusterUrl, timeLimitMinutes } from './testing';
@@ -94,7 +94,6 @@ async function until<T>(what: string, fn: () => Promise<T | null | undefined | f
 type Update = { state: string | null; status: string | null };
 
 describeWhere(available, why, 'slurm provider on a real cluster', () => {
-  let t: TestApp;
   let workDir: string;
   let catalogDir: string;
   const VERIFY_MS = 2_000;
@@ -112,7 +111,9 @@ describeWhere(available, why, 'slurm provider on a real cluster', () => {
     cluster('start');
     workDir = path.join(os.tmpdir(), `jobdeck-slurm-work-${crypto.randomBytes(4).toString('hex')}`);
     catalogDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobdeck-slurm-catalog-'));
-    t = await buildTestApp({
+  }, 300_000);
+  const t = sharedApp(
+    () => ({
       slurmUrl: testClusterUrl(),
       slurmWorkDir: workDir,
       slurmPollMs: 300,
@@ -121,7 +122,11 @@ describeWhere(available, why, 'slurm provider on a real cluster', () => {
       providerRetryMs: 100,
       providerRetryMaxMs: 500,
       catalogFile: catalogWithCat(catalogDir),
-    });
+    }),
+    {},
+    300_000,
+  );
+  beforeAll(async () => {
     // As root the data dir is 0711 (server/data-dir.ts): enterable, not listable, its files 0600.
     fs.chmodSync(t.dataDir, 0o711);
     // Its partitions are products once its first poll has reached the cluster.
@@ -129,7 +134,8 @@ describeWhere(available, why, 'slurm provider on a real cluster', () => {
   }, 300_000);
 
   afterAll(async () => {
-    await t?.close();
+    // Before the cluster stops (the teardown's own close then does nothing); absent when the build failed.
+    await t.close?.();
     // The tests' cluster goes with them (its state folder stays, for the logs); the next run starts it again.
     cluster('stop');
     fs.rmSync(workDir, { recursive: true, force: true });
@@ -276,7 +282,7 @@ describeWhere(available, why, 'slurm provider on a real cluster', () => {
   it('extends for real through an operator account: the probe finds so, and the running job\'s Slurm time limit grows', async () => {
     // A second Jobdeck (its own database, so its own instance name) on the slurmrestd that runs as SlurmUser.
     const opWork = `${workDir}-operator`;
-    const op = await buildTestApp({ slurmUrl: operatorClusterUrl(), slurmWorkDir: opWork, slurmPollMs: 300, verifyIntervalMs: VERIFY_MS, providerRetryMs: 100, providerRetryMaxMs: 500 });
+    const op = await build({ slurmUrl: operatorClusterUrl(), slurmWorkDir: opWork, slurmPollMs: 300, verifyIntervalMs: VERIFY_MS, providerRetryMs: 100, providerRetryMaxMs: 500 });
     try {
       // The partitions are offered first without time extension; the probe's answer (a minute-long job whose limit it
       // raises once it runs) registers them again with it.
@@ -311,7 +317,7 @@ describeWhere(available, why, 'slurm provider on a real cluster', () => {
   it('stopping slurmrestd fails no job: the job page says the cluster cannot be reached, and it recovers', async () => {
     const id = await createJob(t, longJob());
     await until('RUNNING', async () => (await stateOf(id)) === 'RUNNING', 90_000);
-    const slurm = t.app.services.slurm!;
+    const slurm = t.parts.slurm!;
     cluster('stop-rest');
     try {
       await until('the unreachable line', async () => (await statuses(id)).some((l) => l.startsWith('The Slurm cluster cannot be reached')));
@@ -333,7 +339,7 @@ describeWhere(available, why, 'slurm provider on a real cluster', () => {
     const active = (await t.call('GET', '/api/jobs/browse?itemsPerPage=100', t.tokens.user)).json().items as { id: string; status: { state: string } }[];
     const running = active.filter((j) => j.status.state === 'RUNNING').map((j) => j.id);
     expect(running.length).toBeGreaterThan(0);
-    const slurm = t.app.services.slurm!;
+    const slurm = t.parts.slurm!;
     cluster('restart-controller-clean');
     const sweepsBefore = slurm.verifies;
     for (const id of running) {

@@ -13,7 +13,7 @@ export type Frame =
  * A test client for the hub: records every frame, and lets a test wait for the frames it expects.
  * The waits have a deadline only so that a broken server fails the test instead of hanging it.
  */
-export class SocketClient {
+export class TestSocket {
   readonly frames: Frame[] = [];
   private consumed = 0;
   private readonly waiters = new Set<() => void>();
@@ -29,15 +29,15 @@ export class SocketClient {
   }
 
   /** Through Fastify's injectWS: no port needed. */
-  static async inject(app: FastifyInstance, path = '/api/tasks'): Promise<SocketClient> {
-    return new SocketClient(await app.injectWS(path));
+  static async inject(app: FastifyInstance, path = '/api/tasks'): Promise<TestSocket> {
+    return new TestSocket(await app.injectWS(path));
   }
 
   /** Over a real TCP socket to a listening server, e.g. `ws://127.0.0.1:1234/api/tasks`. */
-  static connect(url: string, options: WebSocket.ClientOptions = {}): Promise<SocketClient> {
+  static connect(url: string, options: WebSocket.ClientOptions = {}): Promise<TestSocket> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, options);
-      ws.once('open', () => resolve(new SocketClient(ws)));
+      ws.once('open', () => resolve(new TestSocket(ws)));
       ws.once('error', reject);
     });
   }

@@ -3,12 +3,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config';
-import { buildTestApp, injectCaller, type TestApp } from '../test/helpers';
-import { CALL_ID_HEADER } from '../../contract/jobs';
-import { buildApp } from '../app';
-import type { Job, JobSpecification, JobState } from '../../contract/jobs';
-import type { ProviderJobView } from './example-provider';
-import { processStart } from './local/claim-files';
+import { CALL_ID_HEADER, type Job, type JobState } from '../../contract/jobs';
+import type { ProviderJobView } from '../provider/example-provider';
+import { processStart } from '../provider/local/claim-files';
+import { build, type TestApp } from './app';
+import { getJob, statuses } from './jobs';
 
 /** Delays short enough for tests; the verify loop is off unless a test turns it on. */
 export const FAST: Partial<Config> = {
@@ -35,38 +34,11 @@ export const REAL: Partial<Config> = {
 };
 
 // A full run shares two cores with PGlite's WASM; give transitions room without ever waiting when they are quick.
+// Every file that imports this module gets these timeouts.
 vi.setConfig({ testTimeout: 90_000, hookTimeout: 90_000 });
 
 /** Bounded polling for asynchronous transitions. */
 export const POLL = { timeout: 30_000, interval: 20 };
-
-export const product = { id: 'example-compute', category: 'example-compute', provider: 'example' };
-
-export function spec(fields: Partial<JobSpecification> & { application: JobSpecification['application'] }): JobSpecification {
-  return { product, replicas: 1, allowDuplicateJob: true, name: null, parameters: null, resources: null, timeAllocation: null, ...fields };
-}
-
-export const webApp = (fields: Partial<JobSpecification> = {}) => spec({ application: { name: 'acme-web-app', version: '1.0.0' }, ...fields });
-export const batch = (fields: Partial<JobSpecification> = {}) =>
-  spec({
-    application: { name: 'acme-batch', version: '1.0.0' },
-    parameters: { debug: { type: 'boolean', value: true }, value: { type: 'text', value: 'Hello, World!' } },
-    ...fields,
-  });
-
-export async function createJob(t: TestApp, specification: JobSpecification, token = t.tokens.user): Promise<string> {
-  const response = await t.call('POST', '/api/jobs', token, { items: [specification] });
-  expect(response.statusCode, response.body).toBe(200);
-  return (response.json() as { responses: { id: string }[] }).responses[0]!.id;
-}
-
-export async function getJob(t: TestApp, id: string, token = t.tokens.user): Promise<Job> {
-  const response = await t.call('GET', `/api/jobs/retrieve?id=${id}&includeUpdates=true`, token);
-  expect(response.statusCode, response.body).toBe(200);
-  return response.json() as Job;
-}
-
-export const statuses = (job: Job) => job.updates.map((u) => u.status).filter((s): s is string => s !== null);
 
 export async function waitForState(t: TestApp, id: string, state: JobState, token = t.tokens.user): Promise<Job> {
   await expect.poll(async () => (await getJob(t, id, token)).status.state, POLL).toBe(state);
@@ -85,6 +57,16 @@ export async function freePort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
+
+/** The provider's own view of a job (pid, address, isolation, limits), as an operator reads it. */
+export async function providerView(t: TestApp, id: string): Promise<ProviderJobView> {
+  const response = await t.call('GET', `/ucloud/example/jobs/retrieve?id=${id}`, t.tokens.admin);
+  expect(response.statusCode, response.body).toBe(200);
+  return response.json() as ProviderJobView;
+}
+
+/** Whether a process with this pid exists on this machine. */
+export const alive = (pid: number): boolean => processStart(pid) !== null;
 
 export interface RecordedCall {
   method: string;
@@ -125,10 +107,13 @@ export class StubProvider {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
-  /** Listens, builds a test app whose provider `example` is this stub, and puts that app's provider routes behind it. */
+  /**
+   * In a test: listens, builds a test app (build()) whose provider `example` is this stub, and puts that app's
+   * provider routes behind it.
+   */
   async front(config: Partial<Config>): Promise<TestApp> {
     const url = await this.listen();
-    const app = await buildTestApp({ ...config, providerUrls: { example: url } });
+    const app = await build({ ...config, providerUrls: { example: url } });
     this.target = app.app;
     return app;
   }
@@ -179,38 +164,3 @@ export class StubProvider {
     this.server = null;
   }
 }
-
-/**
- * Stops the app (its provider and loops included) and builds a new one on the same database and data
- * directory, as a restart of the server would. `between` runs while nothing is running.
- */
-export async function restart(t: TestApp, config: Partial<Config>, between?: () => Promise<void>): Promise<TestApp> {
-  await t.app.close();
-  await between?.();
-  const app = await buildApp({ db: t.db, config: { dataDir: t.dataDir, publicDir: null, exampleImagePull: false, ...config } });
-  await app.ready();
-  return {
-    ...t,
-    app,
-    call: injectCaller(app),
-    close: async () => {
-      await app.close();
-      await t.close();
-    },
-  };
-}
-
-/** The provider's own view of a job (pid, address, isolation, limits), as an operator reads it. */
-export async function providerView(t: TestApp, id: string): Promise<ProviderJobView> {
-  const response = await t.call('GET', `/ucloud/example/jobs/retrieve?id=${id}`, t.tokens.admin);
-  expect(response.statusCode, response.body).toBe(200);
-  return response.json() as ProviderJobView;
-}
-
-export async function terminate(t: TestApp, id: string, token = t.tokens.user): Promise<void> {
-  const response = await t.call('POST', '/api/jobs/terminate', token, { items: [{ id }] });
-  expect(response.statusCode, response.body).toBe(200);
-}
-
-/** Whether a process with this pid exists on this machine. */
-export const alive = (pid: number): boolean => processStart(pid) !== null;
