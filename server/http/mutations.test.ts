@@ -1,21 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { TSchema } from 'typebox';
-import { FindByStringId } from '../../contract/common';
 import { seedPayloads, type SeedCallName } from '../../contract/fixtures/seed-payloads';
-import { JobsControlUpdateRequest, JobsCreateRequest, ProviderJobsVerifyRequest } from '../../contract/jobs';
-import { PostStatusRequest, TasksCreateRequest } from '../../contract/tasks';
+import { SEED_REQUEST_SCHEMAS } from '../../contract/fixtures/seed-request-schemas';
 import { check } from './parse';
 
 // Each case breaks one field of a seed request and expects the 400's why to name exactly that field.
 
-const REQUESTS: Record<SeedCallName, TSchema> = {
-  'jobs.create': JobsCreateRequest,
-  'provider.jobs.verify': ProviderJobsVerifyRequest,
-  'jobs.control.update': JobsControlUpdateRequest,
-  'tasks.create': TasksCreateRequest,
-  'tasks.postStatus': PostStatusRequest,
-  'tasks.markAsComplete': FindByStringId,
-};
+const REQUESTS = SEED_REQUEST_SCHEMAS;
 
 const calls = seedPayloads();
 

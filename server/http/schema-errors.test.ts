@@ -1,18 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Type, type TSchema } from 'typebox';
+import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { FindByStringId, Maybe, StrictObject, TaggedUnion } from '../../contract/common';
-import { seedPayloads, type SeedCallName } from '../../contract/fixtures/seed-payloads';
-import {
-  JobsBrowseQuery,
-  JobsControlUpdateRequest,
-  JobsCreateRequest,
-  JobsRetrieveQuery,
-  ProviderJobsVerifyRequest,
-} from '../../contract/jobs';
+import { Maybe, StrictObject, TaggedUnion } from '../../contract/common';
+import { seedPayloads } from '../../contract/fixtures/seed-payloads';
+import { SEED_REQUEST_SCHEMAS } from '../../contract/fixtures/seed-request-schemas';
+import { JobsBrowseQuery, JobsRetrieveQuery } from '../../contract/jobs';
 import { JobsFollowMessage, ServerFrame } from '../../contract/socket';
-import { PostStatusRequest, TasksCreateRequest } from '../../contract/tasks';
 import { check, checkQuery } from './parse';
 import { formatPath } from './schema-errors';
 
@@ -114,14 +108,7 @@ describe('checkQuery', () => {
 });
 
 describe('every failure of the compiled validator is worded from the schema', () => {
-  const REQUESTS: Record<SeedCallName, TSchema> = {
-    'jobs.create': JobsCreateRequest,
-    'provider.jobs.verify': ProviderJobsVerifyRequest,
-    'jobs.control.update': JobsControlUpdateRequest,
-    'tasks.create': TasksCreateRequest,
-    'tasks.postStatus': PostStatusRequest,
-    'tasks.markAsComplete': FindByStringId,
-  };
+  const REQUESTS = SEED_REQUEST_SCHEMAS;
   const bodies = seedPayloads().map((c) => ({ schema: REQUESTS[c.call], compiled: Compile(REQUESTS[c.call]), body: c.body }));
 
   type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

@@ -1,4 +1,5 @@
 import { expect } from 'vitest';
+import { EMPTY_JOB_UPDATE } from '../../contract/constants';
 import type { Job, JobSpecification } from '../../contract/jobs';
 import type { TestApp } from './app';
 
@@ -45,16 +46,7 @@ export const batch = (fields: Partial<JobSpecification> = {}) =>
   });
 
 /** A provider's job update (contract §4) with every field null but those given. */
-export const update = (fields: Record<string, unknown>) => ({
-  state: null,
-  status: null,
-  outputFolder: null,
-  expectedState: null,
-  expectedDifferentState: null,
-  newTimeAllocation: null,
-  timestamp: 0,
-  ...fields,
-});
+export const update = (fields: Record<string, unknown>) => ({ ...EMPTY_JOB_UPDATE, ...fields });
 
 /** Creates one job and returns its id; anything but a 200 fails the test. */
 export async function createJob(t: TestApp, specification: unknown, token = t.tokens.user): Promise<string> {

@@ -10,22 +10,14 @@ import {
   upsertConnectedJob,
   upsertRunningJob,
 } from '@/api/job-cache';
+import { EMPTY_JOB_UPDATE } from '@contract/constants';
 import type { Job, JobUpdate } from '@/api/types';
 import { makeJob, spec } from '@/mocks/fixtures';
 
 const NOW = 1_700_000_000_000;
 const job = (id: string, state: Job['status']['state'] = 'RUNNING', app = 'acme-batch') =>
   makeJob(id, spec({ application: { name: app, version: '1.0.0' } }), state, NOW, 60_000);
-const update = (timestamp: number, partial: Partial<JobUpdate> = {}): JobUpdate => ({
-  state: null,
-  status: null,
-  outputFolder: null,
-  expectedState: null,
-  expectedDifferentState: null,
-  newTimeAllocation: null,
-  timestamp,
-  ...partial,
-});
+const update = (timestamp: number, partial: Partial<JobUpdate> = {}): JobUpdate => ({ ...EMPTY_JOB_UPDATE, timestamp, ...partial });
 
 /** A job as a server with versions sends it: `status.version` set. */
 const at = (j: Job, version: number, changes: Partial<Job['status']> = {}, updates = j.updates): Job => ({
