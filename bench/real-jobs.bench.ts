@@ -34,6 +34,7 @@
  * its last stdout line; progress goes to stderr.
  */
 import fs from 'node:fs';
+import { FINAL_JOB_STATES } from '../contract/constants';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -68,7 +69,7 @@ const round2 = (n: number) => Math.round(n * 100) / 100;
 const t0 = performance.now();
 const log = (line: string) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1)} s] ${line}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const FINAL: ReadonlySet<JobState> = new Set(['SUCCESS', 'FAILURE', 'EXPIRED']);
+const FINAL: ReadonlySet<JobState> = new Set(FINAL_JOB_STATES);
 
 const webApp = (): JobSpecification => ({
   product: { id: 'example-compute', category: 'example-compute', provider: 'example' },

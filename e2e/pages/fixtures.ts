@@ -1,4 +1,5 @@
 import { test as base, expect, api, type Credentials } from '../fixtures';
+import { ACTIVE_JOB_STATES } from '../../contract/constants';
 import { ApplicationsPage, JobListPage, Shell } from './jobdeck';
 
 /*
@@ -23,7 +24,7 @@ export interface JobView {
 }
 
 const PRODUCT = { id: 'example-compute', category: 'example-compute', provider: 'example' };
-const ACTIVE = new Set(['IN_QUEUE', 'RUNNING', 'SUSPENDED']);
+const ACTIVE: ReadonlySet<string> = new Set(ACTIVE_JOB_STATES);
 
 export class JobsApi {
   constructor(

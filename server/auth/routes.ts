@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { ROLES } from '../../contract/constants';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { badRequest, conflict, notFound } from '../http/errors';
@@ -7,7 +8,7 @@ import { bearerOf, principal } from './plugin';
 import { createUser, endSession, findUser, issueSession, issueToken, revokeTokens, tokenInfo, type Role } from './tokens';
 import { USERNAME_PATTERN } from '../../contract/validators';
 
-const ALL_ROLES: readonly Role[] = ['USER', 'SERVICE', 'PROVIDER', 'ADMIN'];
+const ALL_ROLES: readonly Role[] = ROLES;
 const ADMIN: readonly Role[] = ['ADMIN'];
 
 const Username = Type.String({ minLength: 1, maxLength: 64 });

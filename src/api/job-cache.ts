@@ -1,4 +1,5 @@
 import type { InfiniteData } from '@tanstack/react-query';
+import { ACTIVE_JOB_STATES, FINAL_JOB_STATES } from '@contract/constants';
 import type { ConnectedJob, Job, JobStatus, JobUpdate, JobsBrowseParams, PageV2 } from '@/api/types';
 import { compareCodePoints, naturalKey } from '@/lib/natural';
 
@@ -129,7 +130,8 @@ export function matchesFilters(job: Job, filters: JobsBrowseParams): boolean {
   return true;
 }
 
-const STATE_ORDER: readonly string[] = ['IN_QUEUE', 'RUNNING', 'SUSPENDED', 'SUCCESS', 'FAILURE', 'EXPIRED'];
+/** The list's state order: active first, as the server sorts (IN_QUEUE, RUNNING, SUSPENDED, SUCCESS, FAILURE, EXPIRED). */
+const STATE_ORDER: readonly string[] = [...ACTIVE_JOB_STATES, ...FINAL_JOB_STATES];
 type SortKey = (number | string)[];
 const modifiedAt = (job: Job) => job.updates.reduce((last, u) => Math.max(last, u.timestamp), job.createdAt);
 
