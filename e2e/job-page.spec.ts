@@ -77,7 +77,10 @@ test('an outage: a message on navigation, the job kept and marked stale, a count
   const name = uniqueName('outage');
   const id = await jobsApi.create(simulation(name));
   await jobsApi.waitFor(id, 'RUNNING');
-  await page.goto(`/jobs/${id}#token=${creds.user}`);
+  // From the list to the job, inside the app: both pages' code is then loaded, so the navigations below, made
+  // offline, are the app's own (a page whose code has not arrived yet cannot open offline at all).
+  await page.goto(`/jobs#token=${creds.user}`);
+  await page.getByRole('table', { name: 'Jobs' }).getByRole('link', { name, exact: true }).click();
   const job = new JobDetailPage(page, id);
   await job.expectState('RUNNING');
 
@@ -85,6 +88,7 @@ test('an outage: a message on navigation, the job kept and marked stale, a count
   // the server itself is shared with the other journeys, so it keeps running).
   await context.setOffline(true);
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Jobs', exact: true }).click();
+  await expect(page).toHaveURL(/\/jobs$/);
   const notice = page.getByText('Jobdeck’s server cannot be reached.', { exact: false });
   await expect(notice).toBeVisible();
   await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
@@ -96,9 +100,17 @@ test('an outage: a message on navigation, the job kept and marked stale, a count
   await expect(page.getByTestId('stale')).toContainText('it could not be refreshed, so it may be out of date');
   await expect(page.getByText('Could not load the job')).toHaveCount(0);
 
-  // Back: Retry now recovers at once, without waiting for a back-off.
+  // The network comes back but Jobdeck's server still does not answer: its HTTP calls are refused (a fault the real
+  // server cannot produce on demand, so the browser is told to refuse them). Back online, the page reconnects at once
+  // on its own (the `online` event), so without this the outage would end before Retry now could be pressed.
+  await page.route('**/api/**', (route) => route.abort('connectionrefused'));
   await context.setOffline(false);
-  await page.getByRole('button', { name: 'Retry now' }).click();
+  const retry = page.getByRole('button', { name: 'Retry now' });
+  await expect(retry).toBeVisible();
+  await expect(notice).toBeVisible();
+  // The server answers again, and Retry now ends the outage (the page's own next try, at most 10 s away, would too).
+  await page.unroute('**/api/**');
+  await retry.click();
   await expect(notice).toBeHidden({ timeout: 8_000 });
   await expect(page.getByTestId('stale')).toHaveCount(0, { timeout: 8_000 });
   await jobsApi.terminate(id);
