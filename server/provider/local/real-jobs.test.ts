@@ -231,10 +231,15 @@ describeWhere(probe.isolated, probe.reason, 'real jobs, isolated (root)', () => 
     await waitForState(t, mine, 'RUNNING');
     await waitForState(t, theirs, 'RUNNING', mallory);
     const uidOf = (pid: number) => Number(/^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
-    const myUid = uidOf((await providerView(t, mine)).pid!);
-    const theirUid = uidOf((await providerView(t, theirs)).pid!);
-    expect(myUid).not.toBe(0);
-    expect(theirUid).not.toBe(0);
+    // RUNNING means the process exists; it drops to the job's account as it starts (the process is root for the
+    // moment before its program runs), so wait for that rather than read the account at once.
+    const accountOf = async (id: string) => {
+      const pid = (await providerView(t, id)).pid!;
+      await expect.poll(() => uidOf(pid), { timeout: 30_000, interval: 50 }).not.toBe(0);
+      return uidOf(pid);
+    };
+    const myUid = await accountOf(mine);
+    const theirUid = await accountOf(theirs);
     expect(theirUid).not.toBe(myUid);
     // What mallory's job account may do, checked by the kernel as it would check her job.
     const asMallory = (...argv: string[]) =>
