@@ -4,7 +4,11 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 
-const only = process.argv.slice(2);
+// `node scripts/bench.mjs [name…] [-- option…]`: the options after `--` go to every benchmark run.
+const argv = process.argv.slice(2);
+const cut = argv.indexOf('--');
+const only = cut < 0 ? argv : argv.slice(0, cut);
+const passed = cut < 0 ? [] : argv.slice(cut + 1);
 const files = fs
   .readdirSync('bench')
   .filter((f) => /\.bench\.(ts|mjs)$/.test(f))
@@ -15,10 +19,10 @@ const results = {};
 for (const file of files) {
   console.log(`\n=== bench/${file} ===`);
   const started = Date.now();
-  const run = spawnSync(process.execPath, ['node_modules/tsx/dist/cli.mjs', `bench/${file}`], {
+  const run = spawnSync(process.execPath, ['node_modules/tsx/dist/cli.mjs', `bench/${file}`, ...passed], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
-    timeout: 15 * 60_000,
+    timeout: 30 * 60_000,
     maxBuffer: 64 * 1024 * 1024,
   });
   process.stdout.write(run.stdout ?? '');
