@@ -32,6 +32,34 @@ function stored(): { items: { id: string; read: boolean }[] } {
   return JSON.parse(window.localStorage.getItem(storageKey(MOCK_USER)) ?? '{"items":[]}') as { items: { id: string; read: boolean }[] };
 }
 
+/**
+ * The browser's Notification API, which jsdom does not have: records what is shown and each click handler, and
+ * answers the permission question with `answer` (a fake: no real browser can be made to answer on demand).
+ */
+function fakeNotifications(permission: NotificationPermission, answer: NotificationPermission) {
+  const shown: { title: string; options: NotificationOptions }[] = [];
+  const clicks: (() => void)[] = [];
+  class FakeNotification {
+    static permission: NotificationPermission = permission;
+    static requestPermission = vi.fn(async () => {
+      FakeNotification.permission = answer;
+      return answer;
+    });
+    set onclick(handler: () => void) {
+      clicks.push(handler);
+    }
+    constructor(title: string, options: NotificationOptions) {
+      shown.push({ title, options });
+    }
+    close() {}
+  }
+  vi.stubGlobal('Notification', FakeNotification);
+  onTestFinished(() => {
+    vi.unstubAllGlobals();
+  });
+  return { shown, clicks, requestPermission: FakeNotification.requestPermission };
+}
+
 describe('notification panel', () => {
   it('tells about job state changes, each linking to its job, with an unread count and a toast', async () => {
     const { user, router } = await openApp();
@@ -211,23 +239,7 @@ describe('notification panel', () => {
   });
 
   it('after opting in, sends a desktop notification instead of a toast while the tab is hidden', async () => {
-    const shown: { title: string; options: NotificationOptions }[] = [];
-    class FakeNotification {
-      static permission: NotificationPermission = 'default';
-      static requestPermission = vi.fn(async () => {
-        FakeNotification.permission = 'granted';
-        return 'granted' as const;
-      });
-      onclick: (() => void) | null = null;
-      constructor(title: string, options: NotificationOptions) {
-        shown.push({ title, options });
-      }
-      close() {}
-    }
-    vi.stubGlobal('Notification', FakeNotification);
-    onTestFinished(() => {
-      vi.unstubAllGlobals();
-    });
+    const { shown, requestPermission } = fakeNotifications('default', 'granted');
 
     const { user } = await openApp();
     const panel = await openPanel(user);
@@ -235,7 +247,7 @@ describe('notification panel', () => {
     expect(optIn).not.toBeChecked();
     await user.click(optIn);
     await waitFor(() => expect(optIn).toBeChecked());
-    expect(FakeNotification.requestPermission).toHaveBeenCalledTimes(1);
+    expect(requestPermission).toHaveBeenCalledTimes(1);
 
     const visibility = vi.spyOn(document, 'visibilityState', 'get').mockReturnValue('hidden');
     onTestFinished(() => visibility.mockRestore());
@@ -249,23 +261,7 @@ describe('notification panel', () => {
   });
 
   it('while the tab is hidden, grows one desktop notification for a group: "3 jobs finished", replacing the last', async () => {
-    const shown: { title: string; options: NotificationOptions }[] = [];
-    const clicks: (() => void)[] = [];
-    class FakeNotification {
-      static permission: NotificationPermission = 'granted';
-      static requestPermission = vi.fn(async () => 'granted' as const);
-      set onclick(handler: () => void) {
-        clicks.push(handler);
-      }
-      constructor(title: string, options: NotificationOptions) {
-        shown.push({ title, options });
-      }
-      close() {}
-    }
-    vi.stubGlobal('Notification', FakeNotification);
-    onTestFinished(() => {
-      vi.unstubAllGlobals();
-    });
+    const { shown, clicks } = fakeNotifications('granted', 'granted');
     const { user, router } = await openApp();
     const panel = await openPanel(user);
     await user.click(within(panel).getByRole('checkbox', { name: 'Desktop notifications while this tab is in the background' }));
@@ -289,14 +285,7 @@ describe('notification panel', () => {
   });
 
   it('says so when the browser\'s question is dismissed without an answer', async () => {
-    class DismissedNotification {
-      static permission: NotificationPermission = 'default';
-      static requestPermission = vi.fn(async () => 'default' as const);
-    }
-    vi.stubGlobal('Notification', DismissedNotification);
-    onTestFinished(() => {
-      vi.unstubAllGlobals();
-    });
+    fakeNotifications('default', 'default');
     const { user } = await openApp();
     const panel = await openPanel(user);
     const optIn = within(panel).getByRole('checkbox', { name: 'Desktop notifications while this tab is in the background' });
