@@ -1,7 +1,7 @@
 import AxeBuilder from '@axe-core/playwright';
 import type { Page, TestInfo } from '@playwright/test';
 import { test, expect, type JobsApi } from './pages/fixtures';
-import { JobDetailPage, JobListPage, uniqueName } from './pages/jobdeck';
+import { JobDetailPage, JobListPage, uniqueName, databaseSpec } from './pages/jobdeck';
 
 /*
  * axe-core on the launch, list and detail pages, in the light and the dark
@@ -34,11 +34,7 @@ async function audit(page: Page, testInfo: TestInfo, what: string): Promise<void
 /** A running database and a web app connected to it as "database": the content the pages show. */
 async function scene(jobsApi: JobsApi): Promise<{ dbId: string; dbName: string; webId: string }> {
   const dbName = uniqueName('a11y-db');
-  const dbId = await jobsApi.create({
-    application: { name: 'acme-database', version: '1.0.0' },
-    name: dbName,
-    parameters: { dataStore: { type: 'file', path: `/e2e/${dbName}`, readOnly: false } },
-  });
+  const dbId = await jobsApi.create(databaseSpec(dbName));
   await jobsApi.waitFor(dbId, 'RUNNING');
   const webId = await jobsApi.create({
     application: { name: 'acme-web-app', version: '1.0.0' },

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { test, expect } from './pages/fixtures';
-import { JobDetailPage, uniqueName } from './pages/jobdeck';
+import { JobDetailPage, uniqueName, databaseSpec } from './pages/jobdeck';
 
 /*
  * "Open interface", in real Chromium against the real server: seed 001's web app, connected to its
@@ -27,11 +27,7 @@ test.describe('Open interface', () => {
     const webName = uniqueName('iface-web');
 
     // The scene, as seed 001 sets it: a database job, then a web app connected to it as `database`.
-    const dbId = await jobsApi.create({
-      application: { name: 'acme-database', version: '1.0.0' },
-      name: dbName,
-      parameters: { dataStore: { type: 'file', path: `/e2e/${dbName}`, readOnly: false } },
-    });
+    const dbId = await jobsApi.create(databaseSpec(dbName));
     await jobsApi.waitFor(dbId, 'RUNNING');
     const webId = await jobsApi.create({
       application: { name: 'acme-web-app', version: '1.0.0' },

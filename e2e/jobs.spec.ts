@@ -1,6 +1,6 @@
 import { printedSignInLink } from './fixtures';
 import { test, expect } from './pages/fixtures';
-import { JobDetailPage, uniqueName } from './pages/jobdeck';
+import { JobDetailPage, uniqueName, databaseSpec } from './pages/jobdeck';
 
 /*
  * The main journeys in real Chromium against the real bundled server (started
@@ -136,11 +136,7 @@ test.describe('run again and duplicates', () => {
     const dbName = uniqueName('rerun-db');
     const webName = uniqueName('rerun-web');
     // The scene: a running database to connect to.
-    const dbId = await jobsApi.create({
-      application: { name: 'acme-database', version: '1.0.0' },
-      name: dbName,
-      parameters: { dataStore: { type: 'file', path: `/e2e/${dbName}`, readOnly: false } },
-    });
+    const dbId = await jobsApi.create(databaseSpec(dbName));
     await jobsApi.waitFor(dbId, 'RUNNING');
 
     await shell.signInWith(`/#token=${creds.user}`);

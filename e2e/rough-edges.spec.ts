@@ -1,7 +1,7 @@
 import type { Page } from '@playwright/test';
 import { api } from './fixtures';
 import { JobsApi, test, expect } from './pages/fixtures';
-import { uniqueName } from './pages/jobdeck';
+import { uniqueName, databaseSpec } from './pages/jobdeck';
 
 /*
  * Rough edges against the real server: the list says Terminated for jobs terminated from
@@ -110,11 +110,7 @@ test('launch form: a warning by Launch while the expected database is not connec
 test('job page: connected jobs as a graph of who reaches whom, named in words', async ({ page, creds, baseURL }) => {
   const { jobs } = await signInFresh(page, baseURL!, creds.admin);
   const dbName = uniqueName('edge-db');
-  const dbId = await jobs.create({
-    application: { name: 'acme-database', version: '1.0.0' },
-    name: dbName,
-    parameters: { dataStore: { type: 'file', path: `/e2e/${dbName}`, readOnly: false } },
-  });
+  const dbId = await jobs.create(databaseSpec(dbName));
   await jobs.waitFor(dbId, 'RUNNING');
   const webName = uniqueName('edge-web');
   const webId = await jobs.create({

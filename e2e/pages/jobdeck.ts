@@ -18,6 +18,13 @@ export const STATE = {
 export type ShownState = keyof typeof STATE;
 
 /** A name no other test or earlier run on the same server has used. */
+/** An acme-database job named `name`, keeping its files in a folder of its own under /e2e. */
+export const databaseSpec = (name: string) => ({
+  application: { name: 'acme-database', version: '1.0.0' },
+  name,
+  parameters: { dataStore: { type: 'file', path: `/e2e/${name}`, readOnly: false } },
+});
+
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 }
