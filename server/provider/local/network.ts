@@ -144,7 +144,7 @@ export class JobNetwork {
         await buildJob(this.#context, slot, hadNetns);
       } catch (error) {
         // A job that never was leaves nothing behind; one that was stays for the next attempt.
-        if (!hadNetns) await Promise.allSettled([removeSlots(this.#context, [slot]), this.#unpin(slot)]);
+        if (!hadNetns) await Promise.allSettled([removeSlots(this.#context, [slot]), this.#unpin([slot])]);
         if (error instanceof Error && /Exchange full/.test(error.message)) {
           throw new Error(`JobNetwork ${this.index}: bridge ${this.bridge} has no free port (a Linux bridge takes at most ${MAX_CONCURRENT_JOBS}): ${error.message}`, {
             cause: error,
@@ -192,7 +192,7 @@ export class JobNetwork {
     checkSlot(slot);
     return this.#serial.slot(slot, async () => {
       this.#assertOpen();
-      const [removed, unpinned] = await Promise.allSettled([removeSlots(this.#context, [slot]), this.#unpin(slot)]);
+      const [removed, unpinned] = await Promise.allSettled([removeSlots(this.#context, [slot]), this.#unpin([slot])]);
       for (const r of [removed, unpinned]) if (r.status === 'rejected') throw r.reason;
     });
   }
@@ -207,7 +207,7 @@ export class JobNetwork {
     if (slots.length === 1) return this.destroyJob(slots[0]!);
     return this.#serial.exclusive(async () => {
       this.#assertOpen();
-      const [removed, unpinned] = await Promise.allSettled([removeSlots(this.#context, slots), this.#unpinMany(slots)]);
+      const [removed, unpinned] = await Promise.allSettled([removeSlots(this.#context, slots), this.#unpin(slots)]);
       for (const r of [removed, unpinned]) if (r.status === 'rejected') throw r.reason;
     });
   }
@@ -269,12 +269,8 @@ export class JobNetwork {
     }
   }
 
-  /** Drops the slot's pin from the bridge table (adding it first makes the delete succeed whether or not it was there). */
-  async #unpin(slot: number) {
-    return this.#unpinMany([slot]);
-  }
-
-  async #unpinMany(slots: number[]) {
+  /** Drops the slots' pins from the bridge table (adding them first makes the delete succeed whether or not they were there). */
+  async #unpin(slots: number[]) {
     const elements = slots.map((slot) => portElement(portOf(this.index, slot))).join(', ');
     const table = namesOf(this.index).hostTable;
     const argv = [this.#programs.nft, '-f', '-'];
