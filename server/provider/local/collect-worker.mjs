@@ -5,6 +5,9 @@
  * `<from>` is the job's work folder; file descriptors 3 and 4, opened by the provider, are the job's stdout and stderr
  * logs, copied as stdout.txt and stderr.txt. Symbolic links and special files are skipped, never followed.
  *
+ * The copy is made in a hidden folder beside `<to>` (`.<name>.partial`) and renamed to `<to>` when it is whole, so a
+ * copy cut short (Jobdeck stopped or crashed) never looks collected; the next try removes what it left.
+ *
  * Progress goes to stdout as one JSON object a line: {type: 'total', files, bytes}, then {type: 'file', path, bytes}
  * as each file is done, then {type: 'done', files, bytes}. Errors go to stderr, with exit code 1.
  */
@@ -48,11 +51,15 @@ function logItem(fd, name) {
 try {
   const items = [...logItem(3, 'stdout.txt'), ...logItem(4, 'stderr.txt'), ...walk(from).map((i) => ({ ...i, rel: path.join('work', i.rel) }))];
   say({ type: 'total', files: items.length, bytes: items.reduce((sum, i) => sum + i.size, 0) });
-  fs.mkdirSync(to, { recursive: true, mode: 0o700 });
+  const staging = path.join(path.dirname(to), `.${path.basename(to)}.partial`);
+  // Never follows a link placed there: rmSync removes the link itself.
+  fs.rmSync(staging, { recursive: true, force: true });
+  fs.mkdirSync(path.dirname(to), { recursive: true, mode: 0o700 });
+  fs.mkdirSync(staging, { mode: 0o700 });
   let files = 0;
   let bytes = 0;
   for (const item of items) {
-    const target = path.join(to, item.rel);
+    const target = path.join(staging, item.rel);
     fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
     const input = typeof item.source === 'number'
       ? fs.createReadStream('', { fd: item.source, start: 0, autoClose: false })
@@ -63,6 +70,7 @@ try {
     bytes += item.size;
     say({ type: 'file', path: item.rel, bytes: item.size, files, bytesDone: bytes });
   }
+  fs.renameSync(staging, to);
   say({ type: 'done', files, bytes });
 } catch (error) {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);

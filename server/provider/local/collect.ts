@@ -39,6 +39,18 @@ export interface CollectorOptions {
   log: { info: (obj: object, msg: string) => void; warn: (obj: object, msg: string) => void };
 }
 
+/** One try at a collection. */
+export interface CollectRun {
+  /** Aborts the copy (the provider is stopping); the worker is killed and the copy left for the next try. */
+  signal: AbortSignal;
+  /** The task an earlier, interrupted try opened. */
+  task: string | null;
+  /** Keeps a newly opened task's id, so that a try after an interruption reports to the same task. */
+  taskOpened: (task: string) => Promise<void>;
+}
+
+export type CollectResult = { outcome: 'collected'; folder: string } | { outcome: 'failed' } | { outcome: 'interrupted' };
+
 type WorkerMessage =
   | { type: 'total'; files: number; bytes: number }
   | { type: 'file'; path: string; bytes: number; files: number; bytesDone: number }
@@ -59,36 +71,65 @@ export function formatBytes(bytes: number): string {
 export class OutputCollector {
   constructor(private readonly opts: CollectorOptions) {}
 
-  /** The user's path of the job's output folder once it is collected, or null if it could not be. Never throws. */
-  async collect(req: CollectRequest): Promise<string | null> {
+  /**
+   * Copies the job's output into its user's files. `collected` with the user's path of the folder, `failed` when it
+   * could not be (the task says why), `interrupted` when `signal` aborted it: the copy is then left for the next
+   * try, which continues the same task. Never throws.
+   */
+  async collect(req: CollectRequest, run: CollectRun): Promise<CollectResult> {
     const userPath = `/Jobs/${req.application}/${req.jobId}`;
     const target = path.join(req.area, userPath);
-    // Collected before (a restart between the copy and its report): the folder is there already.
-    if (fs.existsSync(target)) return userPath;
-    const task = await this.createTask(req).catch((error) => {
-      this.warn(req.jobId, error, 'output collection not reported as a task');
-      return null;
-    });
+    // Collected before (a stop between the copy and its report): the folder is there already.
+    if (fs.existsSync(target)) {
+      if (run.task) await this.complete(req.jobId, run.task);
+      return { outcome: 'collected', folder: userPath };
+    }
+    const task = await this.openTask(req, run);
     const post = (update: Record<string, unknown>) =>
       task ? this.post(task, update).catch((error) => this.warn(req.jobId, error, 'output progress not reported')) : Promise.resolve();
     try {
-      const summary = await this.copy(req, target, post);
+      const summary = await this.copy(req, target, post, run.signal);
       const seconds = Math.max(summary.ms, 1) / 1000;
       await post({
         newStatus: `Copied ${summary.files} file${summary.files === 1 ? '' : 's'} (${formatBytes(summary.bytes)}) to ${userPath} in ${seconds.toFixed(1)} s`,
         progress: { title: `${summary.files} of ${summary.files} files`, current: summary.bytes, maximum: summary.bytes },
       });
-      if (task) await this.call('POST', '/api/tasks/markAsComplete', { id: task }).catch((e) => this.warn(req.jobId, e, 'task not completed'));
-      return userPath;
+      if (task) await this.complete(req.jobId, task);
+      return { outcome: 'collected', folder: userPath };
     } catch (error) {
+      // The core may be closing too: the task hears of it when the copy starts again.
+      if (run.signal.aborted) return { outcome: 'interrupted' };
       await post({ newStatus: `Could not collect the output: ${(error as Error).message}`, messageToAppend: (error as Error).message });
       if (task) await this.call('POST', '/api/tasks/markAsComplete', { id: task }).catch(() => undefined);
       this.warn(req.jobId, error, 'output not collected');
+      return { outcome: 'failed' };
+    }
+  }
+
+  /** The task the copy reports to: the one an interrupted try opened, if the core still has it, or a new one. */
+  private async openTask(req: CollectRequest, run: CollectRun): Promise<string | null> {
+    if (run.task) {
+      const resumed = await this.post(run.task, { newStatus: 'Copying again: Jobdeck stopped during the copy' }).then(
+        () => true,
+        () => false,
+      );
+      if (resumed) return run.task;
+    }
+    try {
+      const task = await this.createTask(req);
+      await run.taskOpened(task);
+      return task;
+    } catch (error) {
+      this.warn(req.jobId, error, 'output collection not reported as a task');
       return null;
     }
   }
 
-  private copy(req: CollectRequest, target: string, post: (update: Record<string, unknown>) => Promise<unknown>) {
+  private complete(jobId: string, task: string) {
+    return this.call('POST', '/api/tasks/markAsComplete', { id: task }).catch((e) => this.warn(jobId, e, 'task not completed'));
+  }
+
+  private copy(req: CollectRequest, target: string, post: (update: Record<string, unknown>) => Promise<unknown>, signal: AbortSignal) {
     const started = Date.now();
     const open = (name: string) => {
       try {
@@ -102,7 +143,7 @@ export class OutputCollector {
       ? ['setpriv', `--reuid=${req.account.uid}`, `--regid=${req.account.gid}`, '--clear-groups', '--no-new-privs', '--']
       : [];
     const argv = [...asUser, process.execPath, WORKER, req.workDir, target];
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe', fds[0], fds[1]] });
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe', fds[0], fds[1]], signal });
     for (const fd of fds) fs.closeSync(fd);
     let errors = '';
     child.stderr!.on('data', (chunk) => (errors += chunk));
@@ -140,10 +181,12 @@ export class OutputCollector {
       }
     });
     return new Promise<{ files: number; bytes: number; ms: number }>((resolve, reject) => {
-      child.on('error', reject);
+      // An abort kills the worker (SIGTERM); the copy has ended once it has exited.
+      child.on('error', (error) => signal.aborted || reject(error));
       child.on('close', (code) => {
         void pending.then(() => {
-          if (code === 0) resolve({ ...total, ms: Date.now() - started });
+          if (signal.aborted) reject(new Error('interrupted'));
+          else if (code === 0) resolve({ ...total, ms: Date.now() - started });
           else reject(new Error(errors.trim().split('\n')[0] || `the copy stopped with exit code ${code}`));
         });
       });

@@ -62,9 +62,13 @@ export class LocalExecution implements ExecutionBackend {
     const { core, token, log } = this.opts;
     const collector = this.opts.collectOutput === false ? null : new OutputCollector({ core, token, log });
     this.runner = new LocalRunner(await this.openBackend(), this.opts.catalog, this.host(), collector);
+    this.opts.track(this.runner.resumeCollections());
   }
 
-  beginStop(): void {}
+  /** Collections under way are interrupted, not waited for: they start again with the provider. */
+  beginStop(): void {
+    this.runner?.stopCollections();
+  }
 
   async close(): Promise<void> {
     const runner = this.runner;

@@ -192,6 +192,37 @@ describe('real jobs', () => {
     expect(statuses(job).at(-1)).toMatch(/killed by signal SIGKILL/);
   });
 
+  it('an output copy that a stop cut short is made again on the next start, whole, reporting to the same task', async () => {
+    const first = await build({ ...REAL, exampleKeepJobs: true });
+    const id = await createJob(first, batch());
+    await waitForState(first, id, 'SUCCESS');
+    await expect.poll(async () => (await getJob(first, id)).output?.outputFolder ?? null, POLL).toBe(`/Jobs/acme-batch/${id}`);
+    const jobs = path.join(first.dataDir, 'storage', 'u_user', 'Jobs', 'acme-batch');
+    // What an interrupted copy leaves (server/provider/local/collect-queue.ts): the job still pending, its task open
+    // with its progress, and a partial copy in the hidden folder beside the target, owned by the job's account.
+    const task = (
+      await first.call('PUT', '/api/tasks', first.tokens.provider, { title: `Collecting the output of job ${id}`, owner: 'user', initialStatus: 'Copying 2 files' })
+    ).json().jobId as string;
+    const t = await restart(first, { ...REAL }, async () => {
+      const { uid, gid } = fs.statSync(jobs);
+      fs.rmSync(path.join(jobs, id), { recursive: true });
+      const partial = path.join(jobs, `.${id}.partial`);
+      fs.mkdirSync(partial);
+      fs.writeFileSync(path.join(partial, 'stdout.txt'), 'half');
+      for (const entry of [partial, path.join(partial, 'stdout.txt')]) fs.chownSync(entry, uid, gid);
+      await first.db.query(`UPDATE example_jobs SET output_pending = true, output_task = $2 WHERE job_id = $1`, [id, task]);
+    });
+    await expect
+      .poll(async () => statuses(await getJob(t, id)).filter((s) => s === `Output copied to /Jobs/acme-batch/${id}`).length, POLL)
+      .toBe(2);
+    expect(fs.readFileSync(path.join(jobs, id, 'stdout.txt'), 'utf8')).toBe(output(t, id));
+    expect(fs.existsSync(path.join(jobs, `.${id}.partial`))).toBe(false);
+    const tasks = (await t.call('GET', '/api/tasks?itemsPerPage=50&page=0', t.tokens.user)).json().items as { jobId: string; complete: boolean; status: string }[];
+    expect(tasks.find((x) => x.jobId === task)).toMatchObject({ complete: true, status: expect.stringMatching(/^Copied 2 files /) });
+    const [row] = await t.db.query<{ output_pending: boolean }>(`SELECT output_pending FROM example_jobs WHERE job_id = $1`, [id]);
+    expect(row!.output_pending).toBe(false);
+  });
+
   it('a job whose time ran out while Jobdeck was down is stopped on the next start, saying so', async () => {
     const first = await build({ ...REAL, exampleKeepJobs: true });
     const id = await createJob(first, webApp({ timeAllocation: { hours: 0, minutes: 0, seconds: 3 } }));

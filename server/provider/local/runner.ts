@@ -9,6 +9,7 @@ import type { LocalBackend} from './backend';
 import { LaunchError, type Outcome } from './backend';
 import { text } from '../messages';
 import type { OutputCollector } from './collect';
+import { COLLECTIONS_AT_ONCE, CollectQueue } from './collect-queue';
 import type { Outgoing } from '../kit/outbox';
 
 /*
@@ -66,13 +67,32 @@ export class LocalRunner {
   private readonly signalled = new Set<string>();
   /** When the reaper last looked at every job, not only those whose run folder changed. */
   private lastFullLook = 0;
+  private readonly collections: CollectQueue | null;
 
   constructor(
     readonly backend: LocalBackend,
     private readonly catalog: Catalog,
     private readonly host: RunnerHost,
     private readonly collector: OutputCollector | null = null,
-  ) {}
+  ) {
+    this.collections = collector
+      ? new CollectQueue({ concurrency: COLLECTIONS_AT_ONCE, run: (jobId, signal) => this.collectOutput(jobId, signal), track: host.track })
+      : null;
+  }
+
+  /** Takes up the collections a stop or a crash left: the jobs that ended and whose output is not copied yet. */
+  async resumeCollections(): Promise<void> {
+    if (!this.collections) return;
+    const rows = await this.host.tx((q) =>
+      q.query<{ job_id: string }>(`SELECT job_id FROM example_jobs WHERE output_pending ORDER BY ended_at, job_id`),
+    );
+    this.collections.add(rows.map((r) => r.job_id));
+  }
+
+  /** Stops collecting: the copies under way are interrupted, and they and the queued ones wait for the next start. */
+  stopCollections(): void {
+    this.collections?.close();
+  }
 
   /** The job's account: one per user, made on first use. */
   private async account(q: Queryable, owner: string): Promise<{ uid: number; gid: number }> {
@@ -260,7 +280,7 @@ export class LocalRunner {
     for (const [jobId, slot] of affected) await this.applyRules(jobId, slot);
     for (const { row, outcome } of ended) this.host.log.info({ jobId: row.job_id, outcome }, 'example provider: job process ended');
     this.host.sendQueuedUpdates();
-    if (this.collector) for (const { row } of ended) this.host.track(this.collectOutput(row));
+    this.collections?.add(ended.map(({ row }) => row.job_id));
   }
 
   /** The ended job's row and state, in one transaction; returns the running jobs that must hear of it. */
@@ -275,7 +295,10 @@ export class LocalRunner {
          WHERE (p.job_id = $1 OR p.peer_job_id = $1) AND j.slot IS NOT NULL`,
         [row.job_id],
       );
-      await q.query(`UPDATE example_jobs SET slot = NULL, pid = NULL, address = NULL WHERE job_id = $1`, [row.job_id]);
+      await q.query(`UPDATE example_jobs SET slot = NULL, pid = NULL, address = NULL, output_pending = $2 WHERE job_id = $1`, [
+        row.job_id,
+        this.collections !== null,
+      ]);
       if (current.state === 'RUNNING') {
         const [state, status] = this.verdict(current, outcome);
         await this.host.endJob(q, row.job_id, state, status);
@@ -285,27 +308,41 @@ export class LocalRunner {
   }
 
   /** Copies the ended job's output into its user's files, then sets the job's output folder to it. */
-  private async collectOutput(row: RunnerRow) {
+  private async collectOutput(jobId: string, signal: AbortSignal) {
+    const [row] = await this.host.tx((q) =>
+      q.query<Pick<RunnerRow, 'owner' | 'app_name'> & { output_task: string | null }>(
+        `SELECT owner, app_name, output_task FROM example_jobs WHERE job_id = $1 AND output_pending`,
+        [jobId],
+      ),
+    );
+    if (!row || signal.aborted) return;
     const account = await this.host.tx((q) => this.account(q, row.owner));
     const area = await this.backend.area(row.owner, account);
-    const folder = await this.collector!.collect({
-      jobId: row.job_id,
-      owner: row.owner,
-      application: row.app_name,
-      account: this.backend.switchesUsers ? account : null,
-      workDir: this.backend.workDir(row.job_id),
-      runDir: this.backend.runDir(row.job_id),
-      area,
-    });
-    if (folder === null) return;
-    await this.host.tx((q) =>
-      this.host.enqueue(q, [
-        {
-          jobId: row.job_id,
-          update: { ...EMPTY_JOB_UPDATE, status: `Output copied to ${folder}`, outputFolder: folder },
-        },
-      ]),
+    const result = await this.collector!.collect(
+      {
+        jobId,
+        owner: row.owner,
+        application: row.app_name,
+        account: this.backend.switchesUsers ? account : null,
+        workDir: this.backend.workDir(jobId),
+        runDir: this.backend.runDir(jobId),
+        area,
+      },
+      {
+        signal,
+        task: row.output_task,
+        taskOpened: (task) => this.host.tx(async (q) => void (await q.query(`UPDATE example_jobs SET output_task = $2 WHERE job_id = $1`, [jobId, task]))),
+      },
     );
+    if (result.outcome === 'interrupted') return;
+    await this.host.tx(async (q) => {
+      await q.query(`UPDATE example_jobs SET output_pending = false, output_task = NULL WHERE job_id = $1`, [jobId]);
+      if (result.outcome === 'collected') {
+        await this.host.enqueue(q, [
+          { jobId, update: { ...EMPTY_JOB_UPDATE, status: `Output copied to ${result.folder}`, outputFolder: result.folder } },
+        ]);
+      }
+    });
     this.host.sendQueuedUpdates();
   }
 
