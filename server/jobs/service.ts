@@ -43,6 +43,17 @@ export interface BrowseOptions {
   sortDirection: SortDirection;
 }
 
+/** A job's row, with its updates when they were asked for. */
+type WithUpdates = JobRow & { updates?: JobUpdateRow[] };
+
+/**
+ * A job's updates as a column of its row's own statement, so that row and updates are one snapshot: read in two
+ * statements, a job could come with an update that its state does not show yet (jobs.follow would then send "Done"
+ * with the state still RUNNING, and nothing after it). json_agg keeps the columns' names and int8 as numbers.
+ */
+const updatesColumn = (include: boolean) =>
+  include ? `, COALESCE((SELECT json_agg(u ORDER BY u.seq) FROM job_updates u WHERE u.job_id = jobs.id), '[]'::json) AS updates` : '';
+
 export class JobsService {
   gateway: ProviderGateway = noProviderGateway;
 
@@ -52,30 +63,14 @@ export class JobsService {
     private readonly bus: EventBus,
   ) {}
 
-  private async updatesFor(q: Queryable, ids: number[]): Promise<Map<number, JobUpdateRow[]>> {
-    const map = new Map<number, JobUpdateRow[]>();
-    if (ids.length === 0) return map;
-    const rows = await q.query<JobUpdateRow>(
-      `SELECT * FROM job_updates WHERE job_id = ANY($1::bigint[]) ORDER BY job_id, seq`,
-      [ids],
-    );
-    for (const row of rows) {
-      const list = map.get(row.job_id) ?? [];
-      list.push(row);
-      map.set(row.job_id, list);
-    }
-    return map;
-  }
-
   /** Jobs by id with their updates, in the given order; ids that do not exist are skipped. */
   async loadJobs(q: Queryable, ids: number[], includeUpdates = true): Promise<Job[]> {
     if (ids.length === 0) return [];
-    const rows = await q.query<JobRow>(`SELECT * FROM jobs WHERE id = ANY($1::bigint[])`, [ids]);
-    const updates = includeUpdates ? await this.updatesFor(q, ids) : new Map<number, JobUpdateRow[]>();
+    const rows = await q.query<WithUpdates>(`SELECT *${updatesColumn(includeUpdates)} FROM jobs WHERE id = ANY($1::bigint[])`, [ids]);
     const byId = new Map(rows.map((r) => [r.id, r]));
     return ids.flatMap((id) => {
       const row = byId.get(id);
-      return row ? [toJob(row, updates.get(id) ?? [])] : [];
+      return row ? [toJob(row, row.updates)] : [];
     });
   }
 
@@ -181,15 +176,14 @@ export class JobsService {
     const { after, orderBy } = sortedQuery(opts.sortBy, opts.sortDirection, opts.after, params);
     if (after) where.push(after);
     params.push(opts.itemsPerPage + 1);
-    const rows = await this.db.query<JobRow>(
-      `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+    const rows = await this.db.query<WithUpdates>(
+      `SELECT *${updatesColumn(opts.includeUpdates === true)} FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY ${orderBy} LIMIT $${params.length}`,
       params,
     );
     const page = rows.slice(0, opts.itemsPerPage);
-    const updates = opts.includeUpdates ? await this.updatesFor(this.db, page.map((r) => r.id)) : new Map();
     return {
-      items: page.map((row) => withResolved(this.catalog, toJob(row, updates.get(row.id) ?? [], opts.includeParameters), opts.include ?? {})),
+      items: page.map((row) => withResolved(this.catalog, toJob(row, row.updates, opts.includeParameters), opts.include ?? {})),
       itemsPerPage: opts.itemsPerPage,
       next: rows.length > opts.itemsPerPage ? nextToken(opts.sortBy, opts.sortDirection, page.at(-1)!) : null,
     };
@@ -204,17 +198,17 @@ export class JobsService {
 
   /** UCloud's `jobs.control.retrieve`: one of the provider's jobs, or 404 (another provider's job is missing to it). */
   async retrieveForProvider(provider: string, id: string, includeUpdates: boolean, include: IncludeFlags = {}): Promise<Job> {
-    const rows = ID_PATTERN.test(id) ? await this.db.query<JobRow>(`SELECT * FROM jobs WHERE id = $1 AND provider = $2`, [Number(id), provider]) : [];
+    const rows = ID_PATTERN.test(id)
+      ? await this.db.query<WithUpdates>(`SELECT *${updatesColumn(includeUpdates)} FROM jobs WHERE id = $1 AND provider = $2`, [Number(id), provider])
+      : [];
     if (!rows[0]) throw notFound(`id: no job '${id}'`);
-    const updates = includeUpdates ? await this.updatesFor(this.db, [rows[0].id]) : new Map();
-    return withResolved(this.catalog, toJob(rows[0], updates.get(rows[0].id) ?? []), include);
+    return withResolved(this.catalog, toJob(rows[0], rows[0].updates), include);
   }
 
   private async ownedJob(q: Queryable, owner: string, id: number, includeUpdates: boolean): Promise<Job | null> {
-    const rows = await q.query<JobRow>(`SELECT * FROM jobs WHERE id = $1 AND owner = $2`, [id, owner]);
+    const rows = await q.query<WithUpdates>(`SELECT *${updatesColumn(includeUpdates)} FROM jobs WHERE id = $1 AND owner = $2`, [id, owner]);
     if (!rows[0]) return null;
-    const updates = includeUpdates ? await this.updatesFor(q, [id]) : new Map();
-    return toJob(rows[0], updates.get(id) ?? []);
+    return toJob(rows[0], rows[0].updates);
   }
 
   /** Extension: jobs that connect to the given job (reverse peers), with the hostname they use. */
