@@ -62,6 +62,7 @@ describe(`a restart (${TEST_DATABASE_URL ? 'PostgreSQL' : 'PGlite on disk'})`, {
     expect(later.status.version).toBeGreaterThan(job.status.version);
     // The id sequence carries on rather than reusing ids.
     const next = await second.call('POST', '/api/jobs', creds.user, { items: [databaseSpec('/restart/b')] });
+    expect(next.json(), next.body).toHaveProperty('responses');
     expect(Number(next.json().responses[0].id)).toBeGreaterThan(Number(id));
     await second.close();
   });
