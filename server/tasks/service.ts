@@ -36,11 +36,7 @@ export class TasksService {
     bus: EventBus,
     private readonly options: TasksOptions,
   ) {
-    this.writer = new StatusWriter(db, bus, {
-      maxQueue: options.maxQueue ?? 0,
-      retryAfterS: options.retryAfterS ?? 1,
-      batchesInFlight: db.kind === 'postgres' ? 2 : 1,
-    });
+    this.writer = new StatusWriter(db, bus, { maxQueue: options.maxQueue ?? 0, retryAfterS: options.retryAfterS ?? 1 });
   }
 
   async create(principal: Principal, request: TasksCreateRequest): Promise<Task> {

@@ -17,17 +17,6 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
-export interface WriterLimits {
-  /** Updates waiting or being written past which new ones are refused (503); 0: no limit. */
-  maxQueue: number;
-  retryAfterS: number;
-  /**
-   * Batches written at once. On PostgreSQL a second batch runs while the first commits (the server would otherwise
-   * idle through each commit's round trip); PGlite runs one statement at a time anyway.
-   */
-  batchesInFlight: number;
-}
-
 /** Upper bound on one write, so a burst cannot make a single statement (and its NOTIFYs) unbounded. */
 const MAX_BATCH = 2000;
 
@@ -41,10 +30,7 @@ const MAX_BATCH = 2000;
  */
 export class StatusWriter {
   private queue: Pending[] = [];
-  /** Batches being written; at most `limits.batchesInFlight`, on disjoint sets of tasks. */
-  private readonly batches = new Set<Promise<void>>();
-  /** Tasks with updates in a batch being written: their next updates wait for it, so each task's seq stays in order. */
-  private readonly inFlight = new Set<string>();
+  private running: Promise<void> | null = null;
   private scheduled = false;
   /**
    * Open tasks as this writer last wrote them, so a busy task costs no read per batch. Only a hint: every
@@ -52,19 +38,16 @@ export class StatusWriter {
    * costs one re-read, never a wrong result. Completed tasks are not kept.
    */
   private readonly known = new Map<string, TaskRow>();
-  /** Updates in the batches being written now. */
+  /** Updates in the batch being written now. */
   private writing = 0;
-  private readonly limits: WriterLimits;
 
   constructor(
     private readonly db: Db,
     private readonly bus: EventBus,
-    limits: Partial<WriterLimits> = {},
-  ) {
-    this.limits = { maxQueue: 0, retryAfterS: 1, batchesInFlight: 1, ...limits };
-  }
+    private readonly limits: { maxQueue: number; retryAfterS: number } = { maxQueue: 0, retryAfterS: 1 },
+  ) {}
 
-  /** Updates accepted and not yet written: waiting, and in the batches being written. */
+  /** Updates accepted and not yet written: waiting, and in the batch being written. */
   get depth(): number {
     return this.queue.length + this.writing;
   }
@@ -86,46 +69,35 @@ export class StatusWriter {
 
   /** Resolves once everything submitted so far has been written (used on close). */
   async drain(): Promise<void> {
-    while (this.batches.size > 0 || this.scheduled || this.queue.length > 0) {
-      if (this.batches.size > 0) await Promise.all([...this.batches]);
+    while (this.running || this.scheduled || this.queue.length > 0) {
+      if (this.running) await this.running;
       else await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
   private schedule() {
-    if (this.scheduled || this.batches.size >= this.limits.batchesInFlight) return;
+    if (this.scheduled || this.running) return;
     this.scheduled = true;
     // setImmediate, not a microtask: every request parsed in this I/O turn joins the batch.
     setImmediate(() => {
       this.scheduled = false;
-      this.startBatches();
+      this.running = this.run();
     });
   }
 
-  /** Starts batches while there is room, each of the queued updates whose tasks no batch is writing. */
-  private startBatches() {
-    while (this.batches.size < this.limits.batchesInFlight && this.queue.length > 0) {
-      const batch: Pending[] = [];
-      const rest: Pending[] = [];
-      for (const p of this.queue) (batch.length < MAX_BATCH && !this.inFlight.has(p.update.jobId) ? batch : rest).push(p);
-      if (batch.length === 0) return;
-      this.queue = rest;
-      const tasks = new Set(batch.map((p) => p.update.jobId));
-      for (const id of tasks) this.inFlight.add(id);
-      this.writing += batch.length;
-      const written: Promise<void> = this.write(batch)
-        .catch((error: Error) => {
-          for (const p of batch) p.reject(error);
-        })
-        .finally(() => {
-          this.writing -= batch.length;
-          for (const id of tasks) this.inFlight.delete(id);
-          this.batches.delete(written);
-          // What arrived meanwhile goes at once, as one batch: the write just finished is what it waited for.
-          this.startBatches();
-        });
-      this.batches.add(written);
+  private async run(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_BATCH);
+      this.writing = batch.length;
+      try {
+        await this.write(batch);
+      } catch (error) {
+        for (const p of batch) p.reject(error as Error);
+      } finally {
+        this.writing = 0;
+      }
     }
+    this.running = null;
   }
 
   private async write(batch: Pending[]): Promise<void> {
