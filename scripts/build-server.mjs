@@ -18,8 +18,6 @@ await build({
 fs.rmSync('dist/server/migrations', { recursive: true, force: true });
 fs.cpSync('server/db/migrations', 'dist/server/migrations', { recursive: true });
 fs.copyFileSync('server/catalog/default-catalog.yaml', 'dist/server/default-catalog.yaml');
-// The embedded database's thread (server/db/pglite.ts).
-fs.copyFileSync('server/db/pglite-worker.mjs', 'dist/server/pglite-worker.mjs');
 // What the built-in provider runs as separate processes: each job's supervisor, and the applications' programs.
 fs.copyFileSync('server/provider/local/supervisor.mjs', 'dist/server/supervisor.mjs');
 fs.copyFileSync('server/provider/local/collect-worker.mjs', 'dist/server/collect-worker.mjs');

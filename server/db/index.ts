@@ -1,4 +1,4 @@
-import { PGliteDb } from './pglite';
+import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import Postgrator from 'postgrator';
 import { fileURLToPath } from 'node:url';
@@ -72,6 +72,49 @@ async function migratePostgres(config: pg.ClientConfig, schema: string): Promise
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});
     await client.end();
+  }
+}
+
+class PGliteDb implements Db {
+  readonly kind = 'pglite' as const;
+  constructor(private readonly pgl: PGlite) {}
+
+  /** A copy of the whole database; tests clone a migrated template instead of migrating again (0.9 s vs 3 s). */
+  async clone(): Promise<PGliteDb> {
+    return new PGliteDb((await this.pgl.clone()) as PGlite);
+  }
+
+  async exec(script: string) {
+    await this.pgl.exec(script);
+  }
+
+  async query<T>(sql: string, params?: unknown[]): Promise<T[]> {
+    const result = await this.pgl.query<T>(sql, params as unknown[] | undefined);
+    return result.rows;
+  }
+
+  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    return this.pgl.transaction(async (t) =>
+      fn({ query: async <R>(sql: string, params?: unknown[]) => (await t.query<R>(sql, params)).rows }),
+    );
+  }
+
+  async listen(channel: string, onPayload: (payload: string) => void) {
+    const unlisten = await this.pgl.listen(channel, onPayload);
+    return () => unlisten();
+  }
+
+  async notify(channel: string, payload: string) {
+    await this.pgl.query('SELECT pg_notify($1, $2)', [channel, payload]);
+  }
+
+  // PGlite runs its listeners in this process as the NOTIFY's query completes: nothing to add.
+  announce(channel: string, payload: string) {
+    return this.notify(channel, payload);
+  }
+
+  close() {
+    return this.pgl.close();
   }
 }
 
@@ -262,7 +305,10 @@ export async function openDb(options: OpenDbOptions = {}): Promise<Db> {
     return new PostgresDb(new pg.Pool({ ...clientConfig, max: 10 }), clientConfig);
   } else {
     if (options.dataDir) fs.mkdirSync(options.dataDir, { recursive: true });
-    const db = await PGliteDb.open(options.dataDir ?? null);
+    const pgl = await PGlite.create(options.dataDir ?? undefined, {
+      parsers: { [INT8]: parseInt8, [NUMERIC]: parseInt8 },
+    });
+    const db = new PGliteDb(pgl);
     await migrate(db, 'public');
     return db;
   }
