@@ -1,4 +1,4 @@
-import type { Route } from '@playwright/test';
+import type { Page, Route } from '@playwright/test';
 import { printedSignInLink } from './fixtures';
 import { test, expect } from './pages/fixtures';
 import { JobDetailPage, uniqueName } from './pages/jobdeck';
@@ -73,7 +73,24 @@ test('three quick +24 h show +72 h pending, then applied; Terminate is announced
   await expect(page).toHaveTitle(`[Terminated] ${name} – Jobdeck`);
 });
 
+/**
+ * Stops the page's clock (installed with page.clock.install) about where it is: from then on none of the page's
+ * timers fire until the clock is resumed. pauseAt takes a time ahead of the page's, which runs on meanwhile.
+ */
+async function pauseClock(page: Page): Promise<void> {
+  for (;;) {
+    const now = await page.evaluate(() => Date.now());
+    try {
+      return await page.clock.pauseAt(now + 250);
+    } catch (error) {
+      if (!/to the past/.test(String(error))) throw error;
+    }
+  }
+}
+
 test('an outage: a message on navigation, the job kept and marked stale, a countdown and Retry now', async ({ page, context, creds, jobsApi }) => {
+  // The page's timers run on a clock the test can stop, so that it can tell Retry now from the page's own next try.
+  await page.clock.install();
   const name = uniqueName('outage');
   const id = await jobsApi.create(simulation(name));
   await jobsApi.waitFor(id, 'RUNNING');
@@ -103,16 +120,34 @@ test('an outage: a message on navigation, the job kept and marked stale, a count
   // The network comes back but Jobdeck's server still does not answer: its HTTP calls are refused (a fault the real
   // server cannot produce on demand, so the browser is told to refuse them). Back online, the page reconnects at once
   // on its own (the `online` event), so without this the outage would end before Retry now could be pressed.
-  await page.route('**/api/**', (route) => route.abort('connectionrefused'));
+  // Once `back`, the server answers from the first probe (GET /api/health) on: another call in between (one a live
+  // event starts, say) cannot end the outage, so only a probe can.
+  let back = false;
+  let up = false;
+  let probes = 0;
+  await page.route('**/api/**', (route) => {
+    if (back && new URL(route.request().url()).pathname === '/api/health') {
+      probes += 1;
+      up = true;
+    }
+    return up ? route.continue() : route.abort('connectionrefused');
+  });
   await context.setOffline(false);
   const retry = page.getByRole('button', { name: 'Retry now' });
   await expect(retry).toBeVisible();
   await expect(notice).toBeVisible();
-  // The server answers again, and Retry now ends the outage (the page's own next try, at most 10 s away, would too).
-  await page.unroute('**/api/**');
+  // The page's clock stops, so its own next try (at most 10 s away) cannot come; the countdown says no try is under
+  // way. Then the server is back, and Retry now is what ends the outage.
+  await pauseClock(page);
+  await expect(page.getByText(/Trying again in \d+ s\./)).toBeVisible();
+  back = true;
   await retry.click();
   await expect(notice).toBeHidden({ timeout: 8_000 });
+  expect(probes).toBe(1);
+  // The page catches up once its clock runs again (React Query hands answers to the page on timers).
+  await page.clock.resume();
   await expect(page.getByTestId('stale')).toHaveCount(0, { timeout: 8_000 });
+  await page.unroute('**/api/**');
   await jobsApi.terminate(id);
   await job.expectState('TERMINATED');
 });

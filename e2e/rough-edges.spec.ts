@@ -102,6 +102,7 @@ test('launch form: a warning by Launch while the expected database is not connec
       await page.evaluate((where) => window.scrollTo(0, where === 'end' ? document.documentElement.scrollHeight : 0), to);
       const [t, l] = [await toast.boundingBox(), await launch.boundingBox()];
       expect(t && l && !overlap(t, l), `at ${w}×${h}, scrolled to the ${to}: toast ${JSON.stringify(t)}, Launch ${JSON.stringify(l)}`).toBe(true);
+      await page.screenshot({ path: `${SHOTS}/launch-toast-${w}-${to}.png` });
     }
   }
   await jobs.terminate(id);

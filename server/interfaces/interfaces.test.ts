@@ -159,6 +159,16 @@ describe('job interfaces: grants, cookies and the proxy (simulated jobs, a recor
     expect(again.headers['set-cookie']).toBeUndefined();
   });
 
+  it('answers a grant link without a usable grant with the same page as a used one', async () => {
+    for (const query of ['', '?g=', `?g=${'x'.repeat(101)}`, '?g=a&g=b', '?other=1']) {
+      const answer = await get(`http://job-1.localhost:${port}/_jobdeck/grant${query}`);
+      expect(answer.status, query).toBe(401);
+      expect(answer.headers['content-type'], query).toBe('text/html; charset=utf-8');
+      expect(answer.body, query).toContain('This link has already been used or has expired');
+      expect(answer.headers['set-cookie'], query).toBeUndefined();
+    }
+  });
+
   it('refuses an expired grant, and a grant carried to another job’s host', async () => {
     const id = await createJob(t, webApp());
     const other = await createJob(t, webApp());

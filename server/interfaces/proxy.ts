@@ -1,9 +1,13 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import httpProxy, { type FastifyHttpProxyOptions } from '@fastify/http-proxy';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import type WebSocket from 'ws';
 import { isFinalState } from '../../contract/jobs';
+import { validatorCompiler } from '../http/parse';
+import { lazySerializerCompiler } from '../http/replies';
 import { jobIdOfHost, type InterfaceDomain } from './domain';
 import { pages, renderPage, type InterfacePage } from './pages';
 import { SESSION_TTL_MS, type InterfaceService, type JobAccess, type Session } from './service';
@@ -28,6 +32,25 @@ const PAGE_HEADERS = {
 function sendPage(reply: FastifyReply, page: InterfacePage) {
   return reply.status(page.status).headers(PAGE_HEADERS).send(renderPage(page));
 }
+
+/** One of pages.ts's pages: a string sent as it is (Fastify serialises only a JSON reply), so this only declares it. */
+const HTML_PAGE = { content: { 'text/html': { schema: Type.String() } } };
+
+/**
+ * `GET /_jobdeck/grant?g=<grant>`. A grant is 43 characters; the bound keeps a huge value from reaching the hash
+ * and the database. A person follows this link, so a query that fails the check (no `g`, an empty or a huge one,
+ * two of them) gets the same page as a used or unknown grant: the handler answers it (attachValidation), not the
+ * error handler, whose 502 page is for Jobdeck's own failures.
+ */
+const grantSchema = {
+  querystring: Type.Object({ g: Type.String({ minLength: 1, maxLength: 100 }) }),
+  response: {
+    // No body (`type: null`, as Fastify declares a body-less answer): the redirect to /, with the session cookie.
+    303: Type.Null(),
+    401: HTML_PAGE,
+    '5xx': HTML_PAGE,
+  },
+};
 
 /** One cookie's value from a Cookie header (the first, as browsers send the most specific first). */
 export function cookieValue(header: string | undefined, name: string): string | null {
@@ -92,6 +115,9 @@ export async function buildInterfaceApp(opts: InterfaceAppOptions): Promise<{ ap
   const { service, domain, log } = opts;
   // No logger of its own: the one request line below never holds a query string, since the grant travels in one.
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024 });
+  // The dashboard's check of a route's schema (server/http/); only Jobdeck's own route has one, the proxy none.
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(lazySerializerCompiler());
   const sockets = new Set<WebSocket>();
   const secure = domain.scheme === 'https';
 
@@ -113,10 +139,9 @@ export async function buildInterfaceApp(opts: InterfaceAppOptions): Promise<{ ap
   });
 
   // The grant from jobs.openInteractiveSession becomes a cookie of this host only, and leaves the address bar.
-  app.get(GRANT_PATH, async (request, reply) => {
+  app.withTypeProvider<TypeBoxTypeProvider>().get(GRANT_PATH, { schema: grantSchema, attachValidation: true }, async (request, reply) => {
     const jobId = jobIdOfHost(domain, request.headers.host)!;
-    const grant = (request.query as Record<string, unknown>).g;
-    const redeemed = typeof grant === 'string' && grant.length <= 100 ? await service.redeem(grant, jobId) : null;
+    const redeemed = request.validationError ? null : await service.redeem(request.query.g, jobId);
     if (!redeemed) return sendPage(reply, pages.badGrant());
     // Host-only (no Domain), so neither the dashboard's origin nor another job's can see it; HttpOnly, so the app's
     // scripts cannot read it; SameSite=Lax, so another site cannot make the browser send it along with a POST.
@@ -128,10 +153,7 @@ export async function buildInterfaceApp(opts: InterfaceAppOptions): Promise<{ ap
       `Max-Age=${Math.floor(SESSION_TTL_MS / 1000)}`,
       ...(secure ? ['Secure'] : []),
     ].join('; ');
-    return reply
-      .status(303)
-      .headers({ 'set-cookie': cookie, location: '/', 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' })
-      .send();
+    return reply.headers({ 'set-cookie': cookie, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' }).redirect('/', 303);
   });
 
   /** Whom each open WebSocket's connection is for, so that a revocation or the job's end closes it at once. */

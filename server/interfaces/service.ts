@@ -7,6 +7,7 @@ import { isFinalState } from '../../contract/jobs';
 import type { Transport } from '../provider/kit/transport';
 import { isSuccess, whyOf } from '../provider/kit/transport';
 import { TOKEN_REVOKED_CHANNEL } from '../auth/token-cache';
+import { memoize } from './memo';
 
 /** A grant works once, for this long (epoch ms from its creation). */
 export const GRANT_TTL_MS = 60_000;
@@ -23,6 +24,12 @@ const MAX_CACHED_SESSIONS = 10_000;
 export const SESSION_RECHECK_MS = 30_000;
 
 export const hashSecret = (secret: string) => crypto.createHash('sha256').update(secret).digest('hex');
+/**
+ * A cookie's hash, remembered, since every request of a page brings the same cookie. A hash is a pure function of
+ * the cookie, so remembering it never outlives a revocation or an expiry: those act on the session the hash finds.
+ * A session secret is 43 characters; a longer cookie is no session and is hashed each time rather than kept.
+ */
+const hashCookie = memoize(hashSecret, { max: MAX_CACHED_SESSIONS, maxKeyLength: 64 });
 /** 256 bits, URL- and cookie-safe. */
 const newSecret = () => crypto.randomBytes(32).toString('base64url');
 
@@ -168,7 +175,7 @@ export class InterfaceService {
 
   /** The session a cookie stands for, if it is valid and for this job's host. */
   async session(secret: string, hostJobId: string): Promise<Session | null> {
-    const hash = hashSecret(secret);
+    const hash = hashCookie(secret);
     let session: Session | null | undefined = this.cachedSession(hash);
     if (!session) {
       const generation = this.generation;
@@ -191,7 +198,7 @@ export class InterfaceService {
    * fresh, with no promise and no query; undefined when either has to be looked up (then use session() and job()).
    */
   cached(secret: string, hostJobId: string): { session: Session | null; job: JobAccess | null } | undefined {
-    const session = this.cachedSession(hashSecret(secret));
+    const session = this.cachedSession(hashCookie(secret));
     const job = this.jobsCache.get(hostJobId);
     if (!session || !job || this.now() - job.checkedAt >= JOB_CACHE_MS) return undefined;
     return { session: this.valid(session, hostJobId), job };

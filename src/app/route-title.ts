@@ -1,21 +1,32 @@
 import { useEffect, useRef } from 'react';
 import { useLocation, useMatches, type Params } from 'react-router-dom';
+import type { ToastPlacement } from '@/features/notifications/toasts';
 
 /*
  * The page-change signal a screen-reader user gets: each route names itself in the tab title (`Jobs – Jobdeck`), and
  * after a route change focus moves to the new page's heading, once it has rendered (a lazy page, or one that loads
  * its data first, shows it a moment later). Routes say their title in `handle.title`; a route whose title depends on
- * its data (the job page) says null and sets it itself.
+ * its data (the job page) says null and sets it itself. A route may also say where its toasts come in
+ * (`handle.toasts`), which the shell passes to the notifications feature.
  */
 
 export const APP_NAME = 'Jobdeck';
 export type RouteTitle = string | ((params: Params) => string) | null;
 export interface RouteHandle {
   title: RouteTitle;
+  /** Where the page's toasts come in; at the bottom unless it says otherwise. */
+  toasts?: ToastPlacement;
 }
 
 function hasTitle(handle: unknown): handle is RouteHandle {
   return typeof handle === 'object' && handle !== null && 'title' in handle;
+}
+
+/** The toast placement the deepest route that names one asks for. */
+export function useRouteToastPlacement(): ToastPlacement | undefined {
+  const matches = useMatches();
+  const match = [...matches].reverse().find((m) => hasTitle(m.handle) && m.handle.toasts !== undefined);
+  return (match?.handle as RouteHandle | undefined)?.toasts;
 }
 
 export function useRouteTitle(): void {

@@ -56,7 +56,9 @@ export const routes: RouteObject[] = [
       },
       {
         path: 'applications/:name/:version',
-        handle: { title: (p) => `Launch ${p.name ?? ''} ${p.version ?? ''}`.trim() } satisfies RouteHandle,
+        // Launch sits in a footer at the bottom of the screen (sticky while the form scrolls, in flow at its end), so
+        // no offset from the bottom would clear it: toasts come in under the top bar.
+        handle: { title: (p) => `Launch ${p.name ?? ''} ${p.version ?? ''}`.trim(), toasts: 'top' } satisfies RouteHandle,
         errorElement: <RouteError />,
         lazy: lazyPage(() => import('@/features/jobs/launch/launch-page')),
       },

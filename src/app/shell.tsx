@@ -8,7 +8,7 @@ import { useServerUnreachableSince } from '@/api/reachability';
 import { getToken, signedOut } from '@/api/session';
 import { OutageNotice } from '@/app/outage-notice';
 import { SlotBoundary } from '@/app/slot-boundary';
-import { useFocusHeadingOnNavigate, useRouteTitle } from '@/app/route-title';
+import { useFocusHeadingOnNavigate, useRouteTitle, useRouteToastPlacement } from '@/app/route-title';
 import { Loading } from '@/components/spinner';
 import '@/app/shell.css';
 import { taskFinished } from '@/features/notifications/notification-store';
@@ -89,6 +89,7 @@ export function Shell() {
   useLiveFeeds();
   useRouteTitle();
   useFocusHeadingOnNavigate('main');
+  const toastPlacement = useRouteToastPlacement();
   const navigation = useNavigation();
   return (
     <div className="shell">
@@ -119,7 +120,7 @@ export function Shell() {
             <div className="slot" data-slot="notifications">
               <SlotBoundary fallback={null}>
                 <Suspense fallback={null}>
-                  <NotificationPanel />
+                  <NotificationPanel toastPlacement={toastPlacement} />
                 </Suspense>
               </SlotBoundary>
             </div>

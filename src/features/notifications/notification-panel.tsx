@@ -24,7 +24,7 @@ import {
   useNotifications,
   useUnreadCount,
 } from '@/features/notifications/notification-store';
-import { Toasts } from '@/features/notifications/toasts';
+import { Toasts, type ToastPlacement } from '@/features/notifications/toasts';
 import '@/features/notifications/notifications.css';
 
 function BellIcon() {
@@ -208,9 +208,9 @@ function useNotificationOwner(): void {
 
 /**
  * The notification panel in the top bar: a button with the unread count and a
- * non-modal popover (WAI-ARIA dialog) listing events, newest first.
+ * non-modal popover (WAI-ARIA dialog) listing events, newest first; and the toasts, placed as the page asks.
  */
-export function NotificationPanel() {
+export function NotificationPanel({ toastPlacement }: { toastPlacement?: ToastPlacement }) {
   useNotificationOwner();
   useJobNotifications(true);
   const items = useNotifications();
@@ -262,7 +262,7 @@ export function NotificationPanel() {
           <DesktopOptIn />
         </Popover>
       </PopoverProvider>
-      <Toasts />
+      <Toasts placement={toastPlacement} />
     </>
   );
 }

@@ -6,6 +6,12 @@ import { notificationRead, notificationsRead, toastDismissed, useToasts, type To
 
 export const TOAST_MS = 6_000;
 
+/**
+ * Where toasts come in: at the bottom right, or at the top right under the top bar, for a page whose own controls
+ * sit at the bottom of the screen (the launch form's sticky footer with Launch).
+ */
+export type ToastPlacement = 'bottom' | 'top';
+
 /** One toast: a notification, or a group of them ("3 jobs finished", linking to the list of those jobs; "2 tasks failed"). */
 function Toast({ entry }: { entry: ToastEntry }) {
   const location = useLocation();
@@ -68,10 +74,10 @@ function Toast({ entry }: { entry: ToastEntry }) {
 }
 
 /** Short-lived messages while the tab is visible. The region exists before any toast, so screen readers announce them. */
-export function Toasts() {
+export function Toasts({ placement = 'bottom' }: { placement?: ToastPlacement }) {
   const toasts = useToasts();
   return (
-    <div className="toast-region" role="status" aria-live="polite" aria-label="Recent notifications">
+    <div className="toast-region" data-placement={placement} role="status" aria-live="polite" aria-label="Recent notifications">
       {toasts.map((t) => (
         <Toast key={t.key} entry={t} />
       ))}

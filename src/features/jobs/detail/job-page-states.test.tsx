@@ -1,6 +1,6 @@
-import { act, screen, waitFor, within } from '@testing-library/react';
+import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { http, HttpResponse } from 'msw';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { jobChanged } from '@/api/live/job-cache-routing';
 import { jobKeys } from '@/api/jobs';
 import type { Job } from '@/api/types';
@@ -116,28 +116,63 @@ describe('near expiry', () => {
 });
 
 describe('a server outage', () => {
-  it('keeps the job on screen marked stale, counts down to the next try, and recovers on Retry now', async () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /**
+   * With the page's timers faked and the clock all but still, what a test waits for must be driven: each round lets
+   * the timers due within the next millisecond run (React Query hands its results to the page through zero-delay
+   * timers), then checks. A round moves the clock by 1 ms, so all the rounds of a test stay far short of the page's
+   * first automatic try, 2 s away.
+   */
+  async function eventually(check: () => void, rounds = 200): Promise<void> {
+    for (let round = 0; ; round++) {
+      await act(() => vi.advanceTimersByTimeAsync(1));
+      try {
+        return check();
+      } catch (error) {
+        if (round >= rounds) throw error;
+      }
+    }
+  }
+
+  it('keeps the job on screen marked stale, counts down to the next try, and recovers on Retry now, not on its own', async () => {
+    // While down, every call fails as fetch sees a server that is not there (msw's "error" response; nothing else
+    // can make the mock API unreachable on demand). Once back, the server answers from the first probe on: another
+    // call made in between (a panel's first load, say) cannot end the outage, so only a probe can.
     let down = false;
-    // A network failure, as fetch sees a server that is not there (msw's "error" response; nothing else can make
-    // the mock API unreachable on demand).
+    let back = false;
+    let probes = 0;
     server.use(
-      http.get('/api/health', () => (down ? HttpResponse.error() : HttpResponse.json({ status: 'ok' }))),
+      http.get('/api/health', () => {
+        probes += 1;
+        if (back) down = false;
+        return down ? HttpResponse.error() : HttpResponse.json({ status: 'ok' });
+      }),
       http.all('/api/*', () => (down ? HttpResponse.error() : undefined)),
     );
-    const { queryClient, user } = await openJob('4101', /my-database/);
+    const { queryClient } = await openJob('4101', /my-database/);
+    // From here on the page's own tries (2, 4, 8, 10 s apart) cannot come: only Retry now can end the outage.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
     down = true;
     await act(() => queryClient.invalidateQueries({ queryKey: jobKeys.detail('4101') }));
 
-    expect(await screen.findByText(/jobdeck’s server cannot be reached/i)).toBeInTheDocument();
-    expect(screen.getByTestId('stale')).toHaveTextContent(/it could not be refreshed, so it may be out of date/);
+    await eventually(() => expect(screen.getByText(/jobdeck’s server cannot be reached/i)).toBeInTheDocument());
+    await eventually(() => expect(screen.getByTestId('stale')).toHaveTextContent(/it could not be refreshed, so it may be out of date/));
     // Still the job, not "Could not load the job".
     expect(screen.getByRole('heading', { level: 1, name: /my-database/ })).toBeInTheDocument();
     expect(screen.queryByText('Could not load the job')).not.toBeInTheDocument();
-    expect(await screen.findByText(/trying again in \d+ s\./i)).toBeInTheDocument();
+    expect(screen.getByText(/trying again in \d+ s\./i)).toBeInTheDocument();
 
-    down = false;
-    await user.click(screen.getByRole('button', { name: 'Retry now' }));
-    await waitFor(() => expect(screen.queryByText(/jobdeck’s server cannot be reached/i)).not.toBeInTheDocument());
-    await waitFor(() => expect(screen.queryByTestId('stale')).not.toBeInTheDocument());
+    back = true;
+    // The server is back, yet nothing has asked it: the page's next try has not come.
+    expect(probes).toBe(0);
+    expect(screen.getByText(/jobdeck’s server cannot be reached/i)).toBeInTheDocument();
+    // A plain click: user-event and Testing Library's own waits count on timers that the fake clock holds.
+    fireEvent.click(screen.getByRole('button', { name: 'Retry now' }));
+    await eventually(() => expect(screen.queryByText(/jobdeck’s server cannot be reached/i)).not.toBeInTheDocument());
+    await eventually(() => expect(screen.queryByTestId('stale')).not.toBeInTheDocument());
+    expect(probes).toBe(1);
   });
 });
