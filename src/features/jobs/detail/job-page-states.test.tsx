@@ -175,4 +175,25 @@ describe('a server outage', () => {
     await eventually(() => expect(screen.queryByTestId('stale')).not.toBeInTheDocument());
     expect(probes).toBe(1);
   });
+
+  it('says the server cannot be reached as soon as the browser goes offline, with nothing asked of it', async () => {
+    let calls = 0;
+    server.use(
+      http.all('/api/*', () => {
+        calls += 1;
+        return undefined;
+      }),
+    );
+    await openJob('4101', /my-database/);
+    calls = 0;
+    // The page shows what it loaded, fresh: no call would fail to tell it the network is gone.
+    act(() => void window.dispatchEvent(new Event('offline')));
+    expect(screen.getByText(/jobdeck’s server cannot be reached/i)).toBeInTheDocument();
+    expect(screen.getByRole('heading', { level: 1, name: /my-database/ })).toBeInTheDocument();
+    expect(calls).toBe(0);
+    // Back online, the probe finds the server and the notice goes.
+    act(() => void window.dispatchEvent(new Event('online')));
+    fireEvent.click(screen.getByRole('button', { name: 'Retry now' }));
+    await waitFor(() => expect(screen.queryByText(/jobdeck’s server cannot be reached/i)).not.toBeInTheDocument());
+  });
 });
