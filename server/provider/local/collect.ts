@@ -100,7 +100,7 @@ export class OutputCollector {
       // The core may be closing too: the task hears of it when the copy starts again.
       if (run.signal.aborted) return { outcome: 'interrupted' };
       await post({ newStatus: `Could not collect the output: ${(error as Error).message}`, messageToAppend: (error as Error).message });
-      if (task) await this.call('POST', '/api/tasks/markAsComplete', { id: task }).catch(() => undefined);
+      if (task) await this.complete(req.jobId, task);
       this.warn(req.jobId, error, 'output not collected');
       return { outcome: 'failed' };
     }

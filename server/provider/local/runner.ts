@@ -309,14 +309,16 @@ export class LocalRunner {
 
   /** Copies the ended job's output into its user's files, then sets the job's output folder to it. */
   private async collectOutput(jobId: string, signal: AbortSignal) {
-    const [row] = await this.host.tx((q) =>
-      q.query<Pick<RunnerRow, 'owner' | 'app_name'> & { output_task: string | null }>(
+    // The job's row and its owner's account in one transaction: null when nothing is left to copy.
+    const found = await this.host.tx(async (q) => {
+      const [job] = await q.query<Pick<RunnerRow, 'owner' | 'app_name'> & { output_task: string | null }>(
         `SELECT owner, app_name, output_task FROM example_jobs WHERE job_id = $1 AND output_pending`,
         [jobId],
-      ),
-    );
-    if (!row || signal.aborted) return;
-    const account = await this.host.tx((q) => this.account(q, row.owner));
+      );
+      return job ? { row: job, account: await this.account(q, job.owner) } : null;
+    });
+    if (!found || signal.aborted) return;
+    const { row, account } = found;
     const area = await this.backend.area(row.owner, account);
     const result = await this.collector!.collect(
       {
