@@ -27,6 +27,10 @@ export function serverAnswered(): void {
   if (useReachabilityStore.getState().unreachableSince !== null) useReachabilityStore.setState({ unreachableSince: null });
 }
 
+// Offline, the server cannot be reached, and the browser says so before any call fails: a page showing fresh cached
+// data would otherwise ask nothing, and say nothing. Back online, the outage notice's probe or any call's answer ends it.
+if (typeof window !== 'undefined') window.addEventListener('offline', () => serverUnreachable());
+
 /** A gateway in front of Jobdeck answers these while Jobdeck itself is down. */
 export function isGatewayDown(status: number): boolean {
   return status === 502 || status === 503 || status === 504;

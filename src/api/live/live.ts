@@ -3,7 +3,6 @@ import { jobKeys } from '@/api/jobs';
 import { followEvent, jobChanged, type OutputSink } from '@/api/live/job-cache-routing';
 import { parseJobsFollow, parseJobsListen, parseTasksListen } from '@/api/live/messages';
 import { SocketClient, type StreamHandlers } from '@/api/live/socket';
-import { serverUnreachable } from '@/api/reachability';
 import { subscribeToToken } from '@/api/session';
 import type { Job } from '@/api/types';
 import type { TaskUpdate } from '@contract/tasks';
@@ -119,14 +118,9 @@ export class LiveLayer {
 /** The app's one live layer, on the tab's one socket. */
 export const live = new LiveLayer(new SocketClient());
 
-// Offline, the socket is down at once and the server counts as unreachable (a page showing cached data would
-// otherwise ask nothing, and say nothing); back online, the socket reconnects at once rather than at its back-off,
-// and the outage notice's probe or any call's answer ends the outage.
+// Offline, the socket is down at once; back online, it reconnects at once rather than at its back-off.
 if (typeof window !== 'undefined') {
-  window.addEventListener('offline', () => {
-    live.socket.networkLost();
-    serverUnreachable();
-  });
+  window.addEventListener('offline', () => live.socket.networkLost());
   window.addEventListener('online', () => live.socket.reconnectNow());
 }
 
