@@ -4,15 +4,20 @@ import type { CrossProcess, EventBus, LiveEvent } from './bus';
 export const LIVE_CHANNEL = 'jobdeck_live';
 
 /*
- * Wire format of one NOTIFY payload: `<origin>|<message id>|<part>|<parts>|<JSON text part>`.
- * PostgreSQL refuses payloads of 8000 bytes or more, and a job event (a whole Job) or a task update with a
- * long message can be larger, so events are cut into parts. All parts of one batch are sent by one
- * statement in one transaction, so they arrive together and in order; the receiver still reassembles by id.
- * A UTF-16 unit is at most 3 UTF-8 bytes (a surrogate pair is 4 bytes for 2 units), so 2500 units stay
- * under 7500 bytes plus a short header.
+ * Wire format. One record is `<origin>|<message id>|<part>|<parts>|<JSON text part>`: PostgreSQL refuses payloads of
+ * 8000 bytes or more, and a job event (a whole Job) or a task update with a long message can be larger, so an event
+ * is cut into parts. A UTF-16 unit is at most 3 UTF-8 bytes (a surrogate pair is 4 bytes for 2 units), so 2500
+ * units stay under 7500 bytes plus a short header. One payload carries as many whole records as fit, separated by
+ * U+001E, which JSON.stringify never writes unescaped: each NOTIFY costs the sender's transaction and every
+ * listener's connection about the same whatever its size, so a batch of small task updates goes out as one or a
+ * few. All payloads of one batch are sent by one statement in one transaction, so they arrive together and in
+ * order; the receiver still reassembles parts by id.
  */
 const PART_UNITS = 2500;
 const MAX_PENDING = 256;
+const RECORD_SEPARATOR = '\x1e';
+/** Under PostgreSQL's 8000-byte limit; the largest record (2500 units of 3 bytes, and its header) fits alone. */
+export const MAX_PAYLOAD_BYTES = 7990;
 
 export function encodeEvents(origin: string, nextId: () => number, events: LiveEvent[]): string[] {
   const out: string[] = [];
@@ -33,13 +38,55 @@ export function encodeEvents(origin: string, nextId: () => number, events: LiveE
   return out;
 }
 
+/**
+ * Which payload each record goes into, greedily in order: records with the same number, joined by U+001E, stay
+ * under MAX_PAYLOAD_BYTES. Leaving records out of a payload (a writer whose compare-and-set failed for some tasks)
+ * only makes it shorter.
+ */
+export function payloadNumbers(records: string[]): number[] {
+  const numbers: number[] = [];
+  let current = 0;
+  let bytes = -1;
+  for (const record of records) {
+    const size = Buffer.byteLength(record) + 1;
+    if (bytes >= 0 && bytes + size > MAX_PAYLOAD_BYTES) {
+      current += 1;
+      bytes = -1;
+    }
+    bytes += size;
+    numbers.push(current);
+  }
+  return numbers;
+}
+
+/** Records joined into payloads as payloadNumbers groups them. */
+export function packRecords(records: string[]): string[] {
+  const numbers = payloadNumbers(records);
+  const payloads: string[] = [];
+  records.forEach((record, i) => {
+    const n = numbers[i]!;
+    payloads[n] = payloads[n] === undefined ? record : payloads[n] + RECORD_SEPARATOR + record;
+  });
+  return payloads;
+}
+
 /** Reassembles payloads into events; ignores this process's own (they were delivered locally already). */
 export class Reassembler {
   private readonly pending = new Map<string, { parts: string[]; got: number }>();
 
   constructor(private readonly ownOrigin: string) {}
 
-  accept(payload: string): LiveEvent | null {
+  /** The events whose last part a payload completes, in the order sent. */
+  accept(payload: string): LiveEvent[] {
+    const events: LiveEvent[] = [];
+    for (const record of payload.split(RECORD_SEPARATOR)) {
+      const event = this.acceptRecord(record);
+      if (event) events.push(event);
+    }
+    return events;
+  }
+
+  private acceptRecord(payload: string): LiveEvent | null {
     const fields: string[] = [];
     let at = 0;
     for (let i = 0; i < 4; i++) {
@@ -102,7 +149,7 @@ export async function startBridge(db: Db, bus: EventBus, onError: (error: unknow
       try {
         await db.query(`SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS t(p, i) ORDER BY i`, [
           LIVE_CHANNEL,
-          encodeEvents(bus.origin, nextId, events),
+          packRecords(encodeEvents(bus.origin, nextId, events)),
         ]);
       } catch (error) {
         // Other processes miss these events; their clients recover them by refetching over REST.
@@ -123,8 +170,7 @@ export async function startBridge(db: Db, bus: EventBus, onError: (error: unknow
   };
 
   const unlisten = await db.listen(LIVE_CHANNEL, (payload) => {
-    const event = reassembler.accept(payload);
-    if (event) bus.deliver(event);
+    for (const event of reassembler.accept(payload)) bus.deliver(event);
   });
   bus.crossProcess = crossProcess;
 

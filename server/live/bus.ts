@@ -35,7 +35,10 @@ type Listener = (event: LiveEvent) => void;
 export interface CrossProcess {
   /** The NOTIFY channel. */
   readonly channel: string;
-  /** Payloads for pg_notify, each under PostgreSQL's 8000-byte limit; a writer may send them in its own transaction. */
+  /**
+   * Records for pg_notify (bridge.ts), each under PostgreSQL's 8000-byte limit; a writer that sends them in its own
+   * transaction packs them into payloads with payloadNumbers.
+   */
   encode(events: LiveEvent[]): string[];
   /** Sends events that were not already sent by their writer. */
   send(events: LiveEvent[]): void;

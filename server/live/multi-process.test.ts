@@ -61,6 +61,35 @@ describe('two server processes on one PostgreSQL', () => {
       ]);
     }
 
+    // A burst on three tasks, posted to both processes at once: their writes conflict and are retried, and the small
+    // updates of one batch share NOTIFYs. Each listener still sees every update of every task exactly once. Not in
+    // seq order across the two writers: a process's own updates reach its listeners at once, the other's a NOTIFY
+    // later, and a client orders them by seq (contract §6).
+    const burst: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const made = await request(a.base, 'PUT', '/api/tasks', a.credentials.ucloud, { title: `Burst ${i}`, owner: 'user', initialStatus: null });
+      burst.push(made.body!.jobId as string);
+    }
+    const perTask = 40;
+    const posts = burst.flatMap((taskId) =>
+      Array.from({ length: perTask }, (_, n) => {
+        const server = n % 2 === 0 ? a : b;
+        return request(server.base, 'POST', '/api/tasks/postStatus', server.credentials.ucloud, { update: { jobId: taskId, messageToAppend: `${taskId} ${n}` } });
+      }),
+    );
+    expect((await Promise.all(posts)).map((r) => r.status)).toEqual(posts.map(() => 200));
+    for (const [listener, stream] of [[onA, 'a'], [onB, 'b']] as const) {
+      await listener.waitMessages(stream, 3 + burst.length * perTask);
+      await listener.sync(listener === onA ? a.credentials.user : b.credentials.user);
+      const received = listener.messages(stream).slice(3);
+      expect(received).toHaveLength(burst.length * perTask);
+      for (const taskId of burst) {
+        const ofTask = received.filter((m) => m.jobId === taskId);
+        expect(ofTask.map((m) => m.seq as number).sort((x, y) => x - y)).toEqual(Array.from({ length: perTask }, (_, i) => i + 1));
+        expect(new Set(ofTask.map((m) => m.messageToAppend)).size).toBe(perTask);
+      }
+    }
+
     // Job events cross too: a job created through A reaches jobs.listen on B.
     const jobsOnB = await TestSocket.connect(wsUrl(b, '/api/jobs'));
     cleanups.push(() => jobsOnB.close());

@@ -3,6 +3,7 @@ import type { EventBus, TaskEvent } from '../live/bus';
 import type { TaskUpdate } from '../../contract/tasks';
 import { conflict, notFound, type HttpError } from '../http/errors';
 import { overloaded } from '../http/load-shed';
+import { payloadNumbers } from '../live/bridge';
 import { TASK_COLUMNS, TASK_MESSAGE_LIMIT, completionUpdate, normalizeUpdate, type TaskRow } from './model';
 
 /** One postStatus or markAsComplete call waiting for its batch to commit. */
@@ -199,9 +200,10 @@ export class StatusWriter {
           payloads.push(payload);
         }
       }
+      const notes = [cross.channel, ids, payloads, payloadNumbers(payloads)];
       written = await (trimIds.length > 0
-        ? this.db.query<{ id: string }>(WRITE_WITH_NOTIFY, [rows, messages, trimIds, trimKeep, cross.channel, ids, payloads])
-        : this.db.query<{ id: string }>(WRITE_UNTRIMMED_WITH_NOTIFY, [rows, messages, cross.channel, ids, payloads]));
+        ? this.db.query<{ id: string }>(WRITE_WITH_NOTIFY, [rows, messages, trimIds, trimKeep, ...notes])
+        : this.db.query<{ id: string }>(WRITE_UNTRIMMED_WITH_NOTIFY, [rows, messages, ...notes]));
     } else if (trimIds.length > 0) {
       written = await this.db.query<{ id: string }>(WRITE, [rows, messages, trimIds, trimKeep]);
     } else {
@@ -214,8 +216,8 @@ export class StatusWriter {
 /*
  * The write: parameters $1 the new task rows (JSON), $2 the messages to append (JSON), $3/$4 the tasks whose log
  * is trimmed and where it now starts (the variants without a trim have no $3/$4). Each row is updated only if its
- * seq is unchanged (compare-and-set); its messages, trim and (on PostgreSQL, the last three parameters) NOTIFYs
- * happen only if it was.
+ * seq is unchanged (compare-and-set); its messages, trim and (on PostgreSQL, the last four parameters) NOTIFY
+ * records happen only if it was.
  */
 const WRITE_HEAD = `WITH v AS (
     SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, expected_seq integer, title text, status text, complete boolean,
@@ -242,10 +244,16 @@ const TRIM = `, trimmed AS (
     ))
   )`;
 const WRITE_TAIL = 'SELECT upd.id::text AS id FROM upd';
-// pg_notify is volatile, so PostgreSQL calls it after the ORDER BY: the NOTIFYs go out in seq order.
+// The records of the tasks written, joined (chr(30) is bridge.ts's RECORD_SEPARATOR) into the payloads the writer
+// numbered; a record of a task whose compare-and-set failed is left out, which only shortens its payload. The
+// subquery's ORDER BY, kept by OFFSET 0, sends the NOTIFYs in the order the records were encoded: seq order.
 const notify = (channel: number) => `, note AS (
-    SELECT pg_notify($${channel}, x.payload) FROM unnest($${channel + 1}::uuid[], $${channel + 2}::text[]) WITH ORDINALITY AS x(task_id, payload, i)
-    JOIN upd ON upd.id = x.task_id ORDER BY x.i
+    SELECT pg_notify($${channel}, p.payload) FROM (
+      SELECT x.n, string_agg(x.payload, chr(30) ORDER BY x.i) AS payload
+      FROM unnest($${channel + 1}::uuid[], $${channel + 2}::text[], $${channel + 3}::integer[]) WITH ORDINALITY AS x(task_id, payload, n, i)
+      JOIN upd ON upd.id = x.task_id
+      GROUP BY x.n ORDER BY x.n OFFSET 0
+    ) AS p
   )
 ${WRITE_TAIL} WHERE (SELECT count(*) FROM note) >= 0`;
 const WRITE = `${WRITE_HEAD}${TRIM}\n${WRITE_TAIL}`;

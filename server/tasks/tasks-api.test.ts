@@ -346,14 +346,20 @@ describe('retention', () => {
   it('deletes completed tasks once the retention period has passed, and keeps the rest', async () => {
     const done = await create();
     const running = await create();
+    for (const task of [done, running]) expect((await post(t.tokens.ucloud, { jobId: task.jobId, messageToAppend: 'a line' })).statusCode).toBe(200);
     await complete(t.tokens.ucloud, done.jobId);
     const now = Date.now();
+    const stored = async (id: string) =>
+      (await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM task_messages WHERE task_id = $1`, [id]))[0]!.n;
     // Not yet: completed just now, retention is a minute.
     expect(await t.app.services.tasks.sweep(now)).toBe(0);
     expect((await view(alice, done.jobId)).statusCode).toBe(200);
     expect(await t.app.services.tasks.sweep(now + 61_000)).toBeGreaterThanOrEqual(1);
     expectError(await view(alice, done.jobId), 404, /^id: no task/);
     expect((await view(alice, running.jobId)).statusCode).toBe(200);
+    // The deleted task's message log goes with it; the kept task keeps its own.
+    expect(await stored(done.jobId)).toBe(0);
+    expect(await stored(running.jobId)).toBe(1);
     expectError(await post(t.tokens.ucloud, { jobId: done.jobId, messageToAppend: 'x' }), 404, /^update\.jobId: no task/);
   });
 });
