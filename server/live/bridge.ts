@@ -86,20 +86,20 @@ export class Reassembler {
     return events;
   }
 
-  private acceptRecord(payload: string): LiveEvent | null {
+  private acceptRecord(record: string): LiveEvent | null {
     const fields: string[] = [];
     let at = 0;
     for (let i = 0; i < 4; i++) {
-      const bar = payload.indexOf('|', at);
+      const bar = record.indexOf('|', at);
       if (bar < 0) return null;
-      fields.push(payload.slice(at, bar));
+      fields.push(record.slice(at, bar));
       at = bar + 1;
     }
     const [origin, id, partText, countText] = fields as [string, string, string, string];
     if (origin === this.ownOrigin) return null;
     const part = Number(partText);
     const count = Number(countText);
-    const body = payload.slice(at);
+    const body = record.slice(at);
     if (count === 1) return parse(body);
 
     const key = `${origin}|${id}`;
@@ -162,6 +162,8 @@ export async function startBridge(db: Db, bus: EventBus, onError: (error: unknow
   const crossProcess: CrossProcess = {
     channel: LIVE_CHANNEL,
     encode: (events) => encodeEvents(bus.origin, nextId, events),
+    payloadNumbers,
+    separator: RECORD_SEPARATOR,
     send: (events) => {
       if (stopped) return;
       outbox.push(...events);

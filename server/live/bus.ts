@@ -35,11 +35,14 @@ type Listener = (event: LiveEvent) => void;
 export interface CrossProcess {
   /** The NOTIFY channel. */
   readonly channel: string;
-  /**
-   * Records for pg_notify (bridge.ts), each under PostgreSQL's 8000-byte limit; a writer that sends them in its own
-   * transaction packs them into payloads with payloadNumbers.
-   */
+  /** Records for pg_notify, each under PostgreSQL's 8000-byte limit (bridge.ts). */
   encode(events: LiveEvent[]): string[];
+  /**
+   * For a writer that sends records in its own transaction: which payload each record goes into (records with the
+   * same number, joined by `separator`, fit one NOTIFY; leaving some out only shortens it).
+   */
+  payloadNumbers(records: string[]): number[];
+  readonly separator: string;
   /** Sends events that were not already sent by their writer. */
   send(events: LiveEvent[]): void;
 }

@@ -3,7 +3,6 @@ import type { EventBus, TaskEvent } from '../live/bus';
 import type { TaskUpdate } from '../../contract/tasks';
 import { conflict, notFound, type HttpError } from '../http/errors';
 import { overloaded } from '../http/load-shed';
-import { payloadNumbers } from '../live/bridge';
 import { TASK_COLUMNS, TASK_MESSAGE_LIMIT, completionUpdate, normalizeUpdate, type TaskRow } from './model';
 
 /** One postStatus or markAsComplete call waiting for its batch to commit. */
@@ -200,7 +199,7 @@ export class StatusWriter {
           payloads.push(payload);
         }
       }
-      const notes = [cross.channel, ids, payloads, payloadNumbers(payloads)];
+      const notes = [cross.channel, ids, payloads, cross.payloadNumbers(payloads), cross.separator];
       written = await (trimIds.length > 0
         ? this.db.query<{ id: string }>(WRITE_WITH_NOTIFY, [rows, messages, trimIds, trimKeep, ...notes])
         : this.db.query<{ id: string }>(WRITE_UNTRIMMED_WITH_NOTIFY, [rows, messages, ...notes]));
@@ -216,7 +215,7 @@ export class StatusWriter {
 /*
  * The write: parameters $1 the new task rows (JSON), $2 the messages to append (JSON), $3/$4 the tasks whose log
  * is trimmed and where it now starts (the variants without a trim have no $3/$4). Each row is updated only if its
- * seq is unchanged (compare-and-set); its messages, trim and (on PostgreSQL, the last four parameters) NOTIFY
+ * seq is unchanged (compare-and-set); its messages, trim and (on PostgreSQL, the last five parameters) NOTIFY
  * records happen only if it was.
  */
 const WRITE_HEAD = `WITH v AS (
@@ -244,12 +243,12 @@ const TRIM = `, trimmed AS (
     ))
   )`;
 const WRITE_TAIL = 'SELECT upd.id::text AS id FROM upd';
-// The records of the tasks written, joined (chr(30) is bridge.ts's RECORD_SEPARATOR) into the payloads the writer
-// numbered; a record of a task whose compare-and-set failed is left out, which only shortens its payload. The
+// The records of the tasks written, joined by the bridge's separator into the payloads the writer numbered; a
+// record of a task whose compare-and-set failed is left out, which only shortens its payload. The
 // subquery's ORDER BY, kept by OFFSET 0, sends the NOTIFYs in the order the records were encoded: seq order.
 const notify = (channel: number) => `, note AS (
     SELECT pg_notify($${channel}, p.payload) FROM (
-      SELECT x.n, string_agg(x.payload, chr(30) ORDER BY x.i) AS payload
+      SELECT x.n, string_agg(x.payload, $${channel + 4}::text ORDER BY x.i) AS payload
       FROM unnest($${channel + 1}::uuid[], $${channel + 2}::text[], $${channel + 3}::integer[]) WITH ORDINALITY AS x(task_id, payload, n, i)
       JOIN upd ON upd.id = x.task_id
       GROUP BY x.n ORDER BY x.n OFFSET 0
