@@ -75,11 +75,13 @@ export async function registerLoadShedding(app: FastifyInstance, limits: ShedLim
 }
 
 /**
- * A lag in whole ms. under-pressure reports Infinity for an interval with no histogram sample at all, that is a loop
- * blocked for the whole interval: at least LAG_SAMPLE_MS.
+ * A lag in whole ms, rounded up: under-pressure sheds when the lag is over the limit, so a lag just over it (200.3 ms
+ * against 200) must not read as the limit itself, in the 503's message or in /api/health. under-pressure reports
+ * Infinity for an interval with no histogram sample at all, that is a loop blocked for the whole interval: at least
+ * LAG_SAMPLE_MS.
  */
 function roundLag(ms: number): number {
-  return Number.isFinite(ms) ? Math.round(ms) : LAG_SAMPLE_MS;
+  return Number.isFinite(ms) ? Math.ceil(ms) : LAG_SAMPLE_MS;
 }
 
 /** How late the event loop runs (whole ms), as the last sample measured it (/api/health). */
