@@ -9,8 +9,19 @@ export interface Queryable {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
 }
 
+export interface QueryOptions {
+  /**
+   * A name for the statement: real PostgreSQL parses and plans it once per connection and reuses the plan, which it
+   * rebuilds whenever ANALYZE (autovacuum) changes the statistics of a table it reads. PGlite ignores it: it never
+   * analyzes on its own, so a plan cached while the tables were small would keep treating them as small. One name,
+   * one text: the same name with another text is an error.
+   */
+  prepare?: string;
+}
+
 export interface Db extends Queryable {
   readonly kind: 'pglite' | 'postgres';
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[], options?: QueryOptions): Promise<T[]>;
   /** Runs a parameterless script of several statements (migrations). */
   exec(script: string): Promise<void>;
   /** Runs fn in one transaction; a throw rolls everything back. */
@@ -140,8 +151,9 @@ class PostgresDb implements Db {
     await this.pool.query(script);
   }
 
-  async query<T>(sql: string, params?: unknown[]): Promise<T[]> {
-    const result = await this.pool.query(sql, params as unknown[] | undefined);
+  async query<T>(sql: string, params?: unknown[], options?: QueryOptions): Promise<T[]> {
+    const values = params as unknown[] | undefined;
+    const result = await (options?.prepare ? this.pool.query({ name: options.prepare, text: sql, values }) : this.pool.query(sql, values));
     return result.rows as T[];
   }
 

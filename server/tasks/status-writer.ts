@@ -184,12 +184,10 @@ export class StatusWriter {
       })),
     );
     const messages = JSON.stringify(plan.messages);
-    const trimIds = plan.trims.map((t) => t.id);
-    const trimKeep = plan.trims.map((t) => t.keepFrom);
+    const trimmed = plan.trims.length > 0;
+    const params: unknown[] = [rows, messages];
+    if (trimmed) params.push(plan.trims.map((t) => t.id), plan.trims.map((t) => t.keepFrom));
     const cross = this.bus.crossProcess;
-    let written: { id: string }[];
-    // Not PREPAREd, although planning costs about as much as running it: a plan cached while the tables were
-    // small would keep scanning them whole once they have grown (PGlite never ANALYZEs on its own).
     if (cross) {
       const ids: string[] = [];
       const payloads: string[] = [];
@@ -199,15 +197,12 @@ export class StatusWriter {
           payloads.push(payload);
         }
       }
-      const notes = [cross.channel, ids, payloads, cross.payloadNumbers(payloads), cross.separator];
-      written = await (trimIds.length > 0
-        ? this.db.query<{ id: string }>(WRITE_WITH_NOTIFY, [rows, messages, trimIds, trimKeep, ...notes])
-        : this.db.query<{ id: string }>(WRITE_UNTRIMMED_WITH_NOTIFY, [rows, messages, ...notes]));
-    } else if (trimIds.length > 0) {
-      written = await this.db.query<{ id: string }>(WRITE, [rows, messages, trimIds, trimKeep]);
-    } else {
-      written = await this.db.query<{ id: string }>(WRITE_UNTRIMMED, [rows, messages]);
+      params.push(cross.channel, ids, payloads, cross.payloadNumbers(payloads), cross.separator);
     }
+    const name: WriteName = `tasks-write${trimmed ? '' : '-untrimmed'}${cross ? '-notify' : ''}`;
+    // Named, so real PostgreSQL plans each variant once per connection (parsing and planning it cost as much as
+    // running it); PGlite plans it every time (QueryOptions.prepare says why).
+    const written = await this.db.query<{ id: string }>(WRITE_STATEMENTS[name], params, { prepare: name });
     return new Set(written.map((r) => r.id));
   }
 }
@@ -260,6 +255,14 @@ const WRITE_WITH_NOTIFY = `${WRITE_HEAD}${TRIM}${notify(5)}`;
 // Most batches trim nothing: without the trim the statement costs PGlite noticeably less to parse and plan.
 const WRITE_UNTRIMMED = `${WRITE_HEAD}\n${WRITE_TAIL}`;
 const WRITE_UNTRIMMED_WITH_NOTIFY = `${WRITE_HEAD}${notify(3)}`;
+/** The write's variants by the name each is prepared under (prepared-write.test.ts checks their cached plans). */
+export const WRITE_STATEMENTS = {
+  'tasks-write': WRITE,
+  'tasks-write-notify': WRITE_WITH_NOTIFY,
+  'tasks-write-untrimmed': WRITE_UNTRIMMED,
+  'tasks-write-untrimmed-notify': WRITE_UNTRIMMED_WITH_NOTIFY,
+} as const;
+type WriteName = keyof typeof WRITE_STATEMENTS;
 const MAX_ATTEMPTS = 20;
 
 /** PostgreSQL's deadlock_detected and serialization_failure: the statement was rolled back and may be retried. */
