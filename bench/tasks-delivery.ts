@@ -2,18 +2,23 @@
  * postStatus → tasks.listen delivery, end to end, against a real listening server on loopback (issue 4).
  *
  *   npx tsx bench/tasks-delivery.ts [--rate 2000] [--seconds 10] [--warmup 3] [--tasks 100] [--listeners 50]
- *                                   [--concurrency 64] [--postgres <url>] [--only jobdeck]
+ *                                   [--concurrency 64] [--rounds 6] [--round-seconds 5]
+ *                                   [--postgres <url>] [--stores pglite,postgres] [--only jobdeck]
  *                                   [--external <base URL> <data dir>] [--max-sockets 256]
  *                                   [--server-env KEY=VALUE,…]
  *
  * Each listener is its own user and owns tasks/listeners of the tasks (so every update has one listener).
- * Two phases run against Jobdeck (`tsx server/main.ts`, PGlite in a temp dir, or a fresh PostgreSQL
- * database with --postgres) and then against a bare http + ws relay (bench/ws-bare-relay.ts) on the same
- * machine, which is the ceiling:
+ * Jobdeck (`tsx server/main.ts`, on PGlite in a temp dir and/or a fresh PostgreSQL database of --postgres, as
+ * --stores says; --postgres alone means PostgreSQL only) and a bare http + ws relay (bench/ws-bare-relay.ts), the
+ * ceiling, all run at once on this machine and are measured in turn:
  *   - fixed rate: updates are offered open-loop at --rate per second, round-robin over the tasks, for
- *     --seconds; latency is from starting the POST to the frame arriving at the listener;
- *   - saturation: --concurrency posters send back to back for --seconds; the delivered rate is the most the
- *     pipeline does on this machine. Our rate as a ratio of the bare relay's is this phase's ratio.
+ *     --seconds (after --warmup seconds unmeasured); latency is from starting the POST to the frame arriving at the
+ *     listener;
+ *   - saturation: --concurrency posters send back to back; the delivered rate is the most the pipeline does on this
+ *     machine. It runs in --rounds rounds of --round-seconds per system, the systems taking turns within a round
+ *     and the order reversed every other round, so that the machine's changing load falls on all of them alike.
+ *     Our rate over all rounds as a ratio of the relay's is the ratio; `roundRatios` shows each round's.
+ * With --only jobdeck, Jobdeck alone: a fixed-rate phase and one saturation phase of --seconds.
  * "lost" counts updates acknowledged with 200 that never reached their listener (waiting up to 10 s). "shed"
  * counts 503 answers (load shedding, server/http/load-shed.ts): refused, not lost, and not errors. --max-sockets
  * caps the driver's connections (so the requests it keeps in flight); --server-env sets the server's environment
@@ -248,11 +253,11 @@ const open = (url: string) =>
     ws.once('error', reject);
   });
 
-async function jobdeck(): Promise<Target & { storage: string }> {
+async function jobdeck(postgres: string): Promise<Target & { storage: string }> {
   const env: Record<string, string> = {};
   let drop: (() => Promise<void>) | null = null;
-  if (POSTGRES) {
-    const db = await freshDatabase(POSTGRES, 'jobdeck_bench');
+  if (postgres) {
+    const db = await freshDatabase(postgres, 'jobdeck_bench');
     env.DATABASE_URL = db.url;
     drop = db.drop;
   }
@@ -278,7 +283,7 @@ async function jobdeck(): Promise<Target & { storage: string }> {
   }
   const target: Target & { storage: string } = {
     name: 'jobdeck',
-    storage: POSTGRES ? 'PostgreSQL' : 'PGlite',
+    storage: postgres ? 'PostgreSQL' : 'PGlite',
     onDelivery: () => {},
     rssMB: () => rssOf('child' in server ? server.child.pid : undefined),
     cpuMs: () => cpuOf('child' in server ? server.child.pid : undefined),
@@ -365,49 +370,112 @@ async function measure(target: Target) {
 }
 
 const ONLY = option('only', '');
+const ROUNDS = Number(option('rounds', '6'));
+const ROUND_SECONDS = Number(option('round-seconds', '5'));
+const STORES = option('stores', POSTGRES ? 'postgres' : 'pglite').split(',');
 
 const ratioOf = (a: number | null, b: number | null) => (a !== null && b ? Math.round((a / b) * 1000) / 1000 : null);
+const sum = (results: PhaseResult[], key: 'seconds' | 'posted' | 'acknowledged' | 'errors' | 'shed' | 'delivered' | 'lost') => results.reduce((total, r) => total + r[key], 0);
+const median = (values: number[]) => {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  return sorted.length === 0 ? null : sorted[Math.floor(sorted.length / 2)]!;
+};
+
+/**
+ * The saturation rounds of one system as one result: counts and rates over all of them, the server's CPU per update
+ * over all updates, the median of the rounds' p50s and the worst round's p99 and max.
+ */
+function combine(rounds: PhaseResult[]): PhaseResult & { rounds: number[] } {
+  const seconds = sum(rounds, 'seconds');
+  const inWindow = rounds.reduce((total, r) => total + r.deliveredPerSecond * r.seconds, 0);
+  const cpu = rounds.every((r) => r.serverCpuUsPerUpdate !== null) ? rounds.reduce((total, r) => total + r.serverCpuUsPerUpdate! * r.delivered, 0) : null;
+  const worst = (pick: (r: PhaseResult) => number | null) => Math.max(...rounds.map((r) => pick(r) ?? -Infinity));
+  return {
+    seconds: Math.round(seconds * 100) / 100,
+    posted: sum(rounds, 'posted'),
+    acknowledged: sum(rounds, 'acknowledged'),
+    errors: sum(rounds, 'errors'),
+    shed: sum(rounds, 'shed'),
+    answerMs: { p50: median(rounds.map((r) => r.answerMs.p50 ?? NaN)), p99: worst((r) => r.answerMs.p99) },
+    serverRssPeakMB: rounds.some((r) => r.serverRssPeakMB !== null) ? worst((r) => r.serverRssPeakMB) : null,
+    serverCpuUsPerUpdate: cpu !== null && sum(rounds, 'delivered') > 0 ? Math.round(cpu / sum(rounds, 'delivered')) : null,
+    delivered: sum(rounds, 'delivered'),
+    lost: sum(rounds, 'lost'),
+    deliveredPerSecond: Math.round(inWindow / seconds),
+    latencyMs: { p50: median(rounds.map((r) => r.latencyMs.p50 ?? NaN)), p99: worst((r) => r.latencyMs.p99), max: worst((r) => r.latencyMs.max) },
+    rounds: rounds.map((r) => r.deliveredPerSecond),
+  };
+}
 
 async function main() {
   if (ONLY === 'jobdeck') {
-    const ours = await jobdeck();
+    const ours = await jobdeck(POSTGRES);
     console.log(JSON.stringify(await measure(ours)));
     await ours.close();
     agent.destroy();
     return;
   }
-  const ours = await jobdeck();
-  const oursResult = await measure(ours);
-  await ours.close();
+  // Every system runs from the start; an idle one costs the others next to nothing. Each gets its warm-up and its
+  // fixed-rate phase in turn, then the saturation phase runs in ROUNDS rounds, the systems taking turns within each
+  // round and the order reversed every other round (ABC CBA …), so a change in the machine's load during the run
+  // falls on all of them alike.
+  const stores = STORES.map((store) => {
+    if (store !== 'pglite' && store !== 'postgres') throw new Error(`--stores: '${store}' is neither pglite nor postgres`);
+    if (store === 'postgres' && !POSTGRES) throw new Error('--stores postgres needs --postgres <url>');
+    return store === 'postgres' ? POSTGRES : '';
+  });
+  const ours = [];
+  for (const store of stores) ours.push(await jobdeck(store));
   const ceiling = await bare();
-  const bareResult = await measure(ceiling);
-  await ceiling.close();
+  const systems = [...ours, ceiling];
+  const counters = systems.map(() => ({ value: 1 }));
+  const fixed: PhaseResult[] = [];
+  for (const [i, system] of systems.entries()) {
+    await phase(system, 'fixed', counters[i]!, WARMUP_SECONDS);
+    fixed.push(await phase(system, 'fixed', counters[i]!));
+  }
+  const rounds: PhaseResult[][] = systems.map(() => []);
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = [...systems.keys()];
+    if (round % 2 === 1) order.reverse();
+    for (const i of order) rounds[i]!.push(await phase(systems[i]!, 'saturation', counters[i]!, ROUND_SECONDS));
+  }
+  for (const system of systems) await system.close();
   agent.destroy();
 
-  const ratio = Math.round((oursResult.saturation.deliveredPerSecond / bareResult.saturation.deliveredPerSecond) * 1000) / 1000;
-  const fixedRatio = Math.round((oursResult.fixedRate.deliveredPerSecond / bareResult.fixedRate.deliveredPerSecond) * 1000) / 1000;
-  const result = {
-    scenario: { offeredRate: RATE, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, tasks: TASKS, listeners: LISTENERS, saturationConcurrency: CONCURRENCY, storage: ours.storage },
-    loadAverageAtEnd: os.loadavg().map((l) => Math.round(l * 100) / 100),
-    machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}`,
-    jobdeck: oursResult,
-    bare: bareResult,
-    ratioOfBare: ratio,
-    ratioOfBareAtFixedRate: fixedRatio,
-    // The bare relay's CPU per update over ours, at saturation: the same comparison, less sensitive to the machine's load.
-    cpuRatioOfBare: ratioOf(bareResult.saturation.serverCpuUsPerUpdate, oursResult.saturation.serverCpuUsPerUpdate),
-    targets: {
-      ratioAtLeast: 0.5,
-      p99AtMostMs: 50,
-      lost: 0,
-      met: {
-        ratio: ratio >= 0.5,
-        p99: (oursResult.fixedRate.latencyMs.p99 ?? Infinity) <= 50,
-        lost: oursResult.fixedRate.lost === 0 && oursResult.saturation.lost === 0,
+  const bareResult = { fixedRate: fixed[systems.length - 1]!, saturation: combine(rounds[systems.length - 1]!) };
+  const results = ours.map((system, i) => {
+    const oursResult = { fixedRate: fixed[i]!, saturation: combine(rounds[i]!) };
+    const ratio = ratioOf(oursResult.saturation.deliveredPerSecond, bareResult.saturation.deliveredPerSecond)!;
+    return {
+      scenario: {
+        offeredRate: RATE, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, tasks: TASKS, listeners: LISTENERS, saturationConcurrency: CONCURRENCY,
+        saturationRounds: ROUNDS, roundSeconds: ROUND_SECONDS, storage: system.storage,
       },
-    },
-  };
-  console.log(JSON.stringify(result));
+      loadAverageAtEnd: os.loadavg().map((l) => Math.round(l * 100) / 100),
+      machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}`,
+      jobdeck: oursResult,
+      bare: bareResult,
+      ratioOfBare: ratio,
+      // Each round's ratio (Jobdeck's rate over the relay's in that round): how much one round's figure says.
+      roundRatios: rounds[i]!.map((r, k) => ratioOf(r.deliveredPerSecond, rounds[systems.length - 1]![k]!.deliveredPerSecond)),
+      ratioOfBareAtFixedRate: ratioOf(oursResult.fixedRate.deliveredPerSecond, bareResult.fixedRate.deliveredPerSecond),
+      // The bare relay's CPU per update over ours, at saturation: the same comparison, less sensitive to the machine's load.
+      cpuRatioOfBare: ratioOf(bareResult.saturation.serverCpuUsPerUpdate, oursResult.saturation.serverCpuUsPerUpdate),
+      targets: {
+        ratioAtLeast: 0.5,
+        p99AtMostMs: 50,
+        lost: 0,
+        met: {
+          ratio: ratio >= 0.5,
+          p99: (oursResult.fixedRate.latencyMs.p99 ?? Infinity) <= 50,
+          lost: oursResult.fixedRate.lost === 0 && oursResult.saturation.lost === 0,
+        },
+      },
+    };
+  });
+  // One JSON document: the first store's result, the second's (if any) as `otherStore`, as bench/results.json keeps them.
+  console.log(JSON.stringify(results.length > 1 ? { ...results[0]!, otherStore: results[1]! } : results[0]!));
 }
 
 main().catch((error) => {
