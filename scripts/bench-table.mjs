@@ -24,11 +24,17 @@ const headlines = {
     return (
       `${fmt(r.scenario?.offeredRate, 0)} updates/s offered (${r.scenario?.storage ?? '?'}): p50 ${ms(f.latencyMs?.p50)}, p99 ${ms(f.latencyMs?.p99)}, lost ${fmt(f.lost, 0)}; ` +
       `saturation ${fmt(s.deliveredPerSecond, 0)}/s = ${fmt(r.ratioOfBare, 2)} × a bare ws relay` +
+      (r.scenario?.saturationRounds ? ` (${fmt(r.scenario.saturationRounds, 0)} alternating rounds, per round ${(r.roundRatios ?? []).map((x) => fmt(x, 2)).join(', ')})` : '') +
       (s.serverCpuUsPerUpdate != null ? ` (server CPU ${fmt(s.serverCpuUsPerUpdate, 0)} µs per update vs the relay's ${fmt(r.bare?.saturation?.serverCpuUsPerUpdate, 0)})` : '') +
       (r.loadAverageAtEnd ? `; load average ${fmt(r.loadAverageAtEnd[0])}` : '') +
       (r.machine ? ` on ${r.machine}` : '') +
       // A second run on the other store, in the same shape (bench/tasks-delivery.ts --postgres …).
-      (r.otherStore ? `; ${r.otherStore.scenario?.storage ?? '?'}: saturation ${fmt(r.otherStore.jobdeck?.saturation?.deliveredPerSecond, 0)}/s = ${fmt(r.otherStore.ratioOfBare, 2)} × the relay, lost ${fmt(r.otherStore.jobdeck?.saturation?.lost, 0)}, load average ${fmt(r.otherStore.loadAverageAtEnd?.[0])}` : '')
+      (r.otherStore
+        ? `; ${r.otherStore.scenario?.storage ?? '?'}${r.otherStore.scenario?.saturationRounds ? ', in the same run' : ''}: saturation ${fmt(r.otherStore.jobdeck?.saturation?.deliveredPerSecond, 0)}/s = ${fmt(r.otherStore.ratioOfBare, 2)} × the relay` +
+          (r.otherStore.roundRatios ? ` (per round ${r.otherStore.roundRatios.map((x) => fmt(x, 2)).join(', ')})` : '') +
+          (r.otherStore.jobdeck?.saturation?.serverCpuUsPerUpdate != null ? `, server CPU ${fmt(r.otherStore.jobdeck.saturation.serverCpuUsPerUpdate, 0)} µs per update` : '') +
+          `, lost ${fmt(r.otherStore.jobdeck?.saturation?.lost, 0)}, load average ${fmt(r.otherStore.loadAverageAtEnd?.[0])}`
+        : '')
     );
   },
   'job-list': (r) => {
