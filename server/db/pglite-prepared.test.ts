@@ -70,3 +70,27 @@ it('parses the status write again after REPLAN_EVERY executions, so a grown task
   expect(grown).not.toMatch(/Seq Scan on tasks\b/);
   expect(grown).toMatch(/Tid Scan on tasks t\b/);
 }, 60_000);
+
+it('waits for an open transaction instead of running inside it, so a rollback there cannot take the write with it', async () => {
+  let inside!: () => void;
+  const entered = new Promise<void>((resolve) => (inside = resolve));
+  let finish!: () => void;
+  const held = new Promise<void>((resolve) => (finish = resolve));
+  const transaction = db
+    .tx(async (q) => {
+      await q.query(`INSERT INTO users (username, role, created_at) VALUES ('in-the-transaction', 'USER', 0)`);
+      inside();
+      await held;
+      throw new Error('rolled back on purpose');
+    })
+    .catch((error: Error) => error.message);
+  await entered;
+  const write = db.query(`INSERT INTO users (username, role, created_at) VALUES ('prepared', 'USER', 0) RETURNING username`, [], { prepare: 'add-user' });
+  // Give the write every chance to run now, between the transaction's statements.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  finish();
+  expect(await transaction).toBe('rolled back on purpose');
+  expect(await write).toEqual([{ username: 'prepared' }]);
+  const users = (await db.query<{ username: string }>(`SELECT username FROM users WHERE username IN ('prepared', 'in-the-transaction')`)).map((r) => r.username);
+  expect(users).toEqual(['prepared']);
+});

@@ -40,8 +40,10 @@ export class PreparedStatements {
   constructor(private readonly pgl: PGlite) {}
 
   query<T>(name: string, text: string, params: unknown[]): Promise<T[]> {
-    // Exclusive: the exchange must not interleave with another query or a transaction's statements.
-    return this.pgl.runExclusive(async () => {
+    // Exclusive as query() is: after any open transaction (its mutex), then alone on the connection (the query
+    // mutex, which is all runExclusive takes); otherwise this write could run between another transaction's
+    // statements and share its fate.
+    return this.pgl._runExclusiveTransaction(() => this.pgl.runExclusive(async () => {
       const known = this.statements.get(name);
       if (known && known.text !== text) throw new Error(`statement '${name}' is already prepared with another text`);
       const parts: Uint8Array[] = [];
@@ -76,6 +78,6 @@ export class PreparedStatements {
         }
       }
       return rows;
-    });
+    }));
   }
 }
